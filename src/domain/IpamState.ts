@@ -1,0 +1,116 @@
+// The allocator's state: immutable and indexed. Every update returns a new state sharing all
+// untouched structure with the old one (persistent B+ trees), so each change costs O(log n).
+// Per subnet and family it keeps:
+// - used: address → claim id (the live claims);
+// - released: address → release time, addresses freed since start-up, reused only when no
+//   never-used address is left (and, with a cooldown, only once it has passed);
+// - mark: every usable address below it is used or released, so the next never-used address
+//   is found from there instead of from the start of the subnet.
+// Released and mark are hints that make reuse fair; they are not part of a claim and a rebuild
+// from claims starts them afresh. A claim's identity is the pod UID plus provider (plus
+// interface when the same network is attached twice), never the pod name.
+import type { Family } from './Address.js';
+import { compareBigint } from './Address.js';
+import { SortedMap } from './SortedMap.js';
+import type { FamilyPool, Subnet } from './Subnet.js';
+import { poolsOf } from './Subnet.js';
+import * as RS from './RangeSet.js';
+
+export type ClaimId = string;
+
+export interface ClaimKey {
+  readonly podUid: string;
+  readonly provider: string;
+  /** Only when the same network is attached twice to one pod. */
+  readonly interface?: string | undefined;
+}
+
+export const claimIdOf = (key: ClaimKey): ClaimId =>
+  key.interface === undefined ? `${key.podUid}/${key.provider}` : `${key.podUid}/${key.provider}/${key.interface}`;
+
+export type Source = 'existing' | 'static' | 'pool' | 'dynamic';
+
+export interface PodRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface Claim {
+  readonly id: ClaimId;
+  readonly key: ClaimKey;
+  readonly owner: PodRef;
+  readonly subnet: string;
+  readonly v4?: bigint | undefined;
+  readonly v6?: bigint | undefined;
+  readonly mac?: bigint | undefined;
+  readonly source: Source;
+}
+
+export interface FamilyState {
+  readonly pool: FamilyPool;
+  readonly used: SortedMap<bigint, ClaimId>;
+  readonly released: SortedMap<bigint, number>;
+  readonly mark: bigint;
+}
+
+export interface SubnetState {
+  readonly subnet: Subnet;
+  readonly v4?: FamilyState | undefined;
+  readonly v6?: FamilyState | undefined;
+  readonly macs: SortedMap<bigint, ClaimId>;
+}
+
+export interface IpamOptions {
+  /** Milliseconds a released address rests before it may be handed out again (0: none). */
+  readonly cooldownMs: number;
+}
+
+export interface IpamState {
+  readonly options: IpamOptions;
+  readonly subnets: SortedMap<string, SubnetState>;
+  readonly claims: SortedMap<ClaimId, Claim>;
+}
+
+const compareString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const emptyFamily = (pool: FamilyPool): FamilyState => ({
+  pool,
+  used: SortedMap.empty(compareBigint),
+  released: SortedMap.empty(compareBigint),
+  mark: RS.first(pool.usable) ?? pool.cidr.end + 1n,
+});
+
+export const emptySubnetState = (subnet: Subnet): SubnetState => ({
+  subnet,
+  v4: subnet.v4 && emptyFamily(subnet.v4),
+  v6: subnet.v6 && emptyFamily(subnet.v6),
+  macs: SortedMap.empty(compareBigint),
+});
+
+export const emptyState = (subnets: readonly Subnet[], options: IpamOptions = { cooldownMs: 0 }): IpamState => ({
+  options,
+  subnets: subnets.reduce((m, s) => m.set(s.name, emptySubnetState(s)), SortedMap.empty<string, SubnetState>(compareString)),
+  claims: SortedMap.empty(compareString),
+});
+
+export const familyState = (s: SubnetState, family: Family): FamilyState | undefined => (family === 4 ? s.v4 : s.v6);
+
+export const withFamily = (s: SubnetState, family: Family, f: FamilyState): SubnetState =>
+  family === 4 ? { ...s, v4: f } : { ...s, v6: f };
+
+export const addressOf = (claim: Claim, family: Family): bigint | undefined => (family === 4 ? claim.v4 : claim.v6);
+
+export const families = (s: SubnetState): readonly Family[] => poolsOf(s.subnet).map((p) => p.family);
+
+/** Claims in id order. */
+export const claimsOf = (state: IpamState): readonly Claim[] => [...state.claims.values()];
+
+/** Claims of one pod (by UID), in id order. */
+export const claimsOfPod = (state: IpamState, podUid: string): readonly Claim[] => {
+  const out: Claim[] = [];
+  for (const [id, claim] of state.claims.entries(`${podUid}/`)) {
+    if (!id.startsWith(`${podUid}/`)) break;
+    out.push(claim);
+  }
+  return out;
+};

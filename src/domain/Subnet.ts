@@ -1,0 +1,237 @@
+// Subnet canonicalisation and validation (Kube-OVN's formatSubnet + ValidateSubnet, DESIGN §3.3).
+// Rules:
+// - cidrBlock is `v4`, `v6` or `v4,v6` (at most one CIDR per family); host bits are cleared;
+//   /32 and /128 are refused (no room for a gateway and a pod).
+// - protocol is derived from the CIDRs; a spec.protocol that disagrees is an error.
+// - gateway defaults to the first host address of each family; a dual subnet given one
+//   gateway gets the other family's first host appended. It must lie inside its CIDR and not
+//   be the network or (IPv4) broadcast address.
+// - excludeIps (addresses, CIDRs and `a..b` ranges) are merged, clipped to the host range of
+//   their family's CIDR (entries outside it are dropped), and the gateway is added.
+// - The usable pool of a family is its host range (network+1 .. last-1; /31 and /127 whole)
+//   minus the excluded set.
+// - Overlap (validateSubnets): two OVN subnets may not overlap, nor two subnets of the same
+//   provider; the later one in the given order is invalid and allocates nothing.
+// Every problem is collected, each naming its field.
+import * as E from 'fp-ts/lib/Either.js';
+import type { Family } from './Address.js';
+import { familyName, formatValue, parseAddress } from './Address.js';
+import type { CidrBlock, Range, RangeSet } from './RangeSet.js';
+import * as RS from './RangeSet.js';
+
+export type Protocol = 'IPv4' | 'IPv6' | 'Dual';
+
+/** What canonicalisation reads: a decoded Subnet object's name and spec. */
+export interface SubnetInput {
+  readonly metadata: { readonly name: string };
+  readonly spec: {
+    readonly cidrBlock: string;
+    readonly protocol?: string | undefined;
+    readonly provider?: string | undefined;
+    readonly gateway?: string | undefined;
+    readonly excludeIps?: readonly string[] | undefined;
+    readonly mtu?: number | undefined;
+    readonly namespaces?: readonly string[] | undefined;
+  };
+}
+
+export interface FamilyPool {
+  readonly family: Family;
+  readonly cidr: CidrBlock;
+  /** Canonical CIDR text, e.g. `10.16.0.0/16`. */
+  readonly cidrText: string;
+  readonly gateway: bigint;
+  /** excludeIps of this family clipped to the host range, plus the gateway. */
+  readonly excluded: RangeSet;
+  /** Host range minus excluded: what dynamic allocation may hand out. */
+  readonly usable: RangeSet;
+}
+
+export interface Subnet {
+  readonly name: string;
+  readonly provider: string;
+  /** OVN subnets (provider `ovn` or `<nad>.<ns>.ovn`) get logical switches and MACs. */
+  readonly isOvn: boolean;
+  readonly protocol: Protocol;
+  readonly cidrBlock: string;
+  readonly gateway: string;
+  readonly excludeIps: readonly string[];
+  readonly mtu?: number | undefined;
+  readonly namespaces: readonly string[];
+  readonly v4?: FamilyPool | undefined;
+  readonly v6?: FamilyPool | undefined;
+}
+
+export type SubnetProblemCode = 'CIDRInvalid' | 'GatewayInvalid' | 'ExcludeIpsInvalid' | 'ProtocolMismatch' | 'SubnetOverlap';
+
+export interface SubnetProblem {
+  readonly code: SubnetProblemCode;
+  readonly field: string;
+  readonly message: string;
+}
+
+export interface SubnetInvalid {
+  readonly code: 'SubnetInvalid';
+  readonly subnet: string;
+  readonly problems: readonly SubnetProblem[];
+  readonly message: string;
+}
+
+/** `ovn`, empty, or exactly `<name>.<namespace>.ovn` (Kube-OVN's IsOvnProvider). */
+export const isOvnProvider = (provider: string): boolean => {
+  if (provider === '' || provider === 'ovn') return true;
+  const parts = provider.split('.');
+  return parts.length === 3 && parts[2] === 'ovn';
+};
+
+export const poolOf = (subnet: Subnet, family: Family): FamilyPool | undefined => (family === 4 ? subnet.v4 : subnet.v6);
+
+export const poolsOf = (subnet: Subnet): readonly FamilyPool[] =>
+  [subnet.v4, subnet.v6].filter((p): p is FamilyPool => p !== undefined);
+
+/** Host range: network+1 .. last-1, except /31 and /127 (both addresses). */
+export const hostRange = (cidr: CidrBlock): Range => {
+  const bits = cidr.family === 4 ? 32 : 128;
+  if (cidr.prefix >= bits - 1) return { start: cidr.start, end: cidr.end };
+  return { start: cidr.start + 1n, end: cidr.end - 1n };
+};
+
+const invalid = (name: string, problems: readonly SubnetProblem[]): SubnetInvalid => ({
+  code: 'SubnetInvalid',
+  subnet: name,
+  problems,
+  message: `subnet ${name} is invalid: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
+});
+
+const parseCidrs = (text: string, problems: SubnetProblem[]): CidrBlock[] => {
+  const cidrs: CidrBlock[] = [];
+  const parts = text.split(',').map((p) => p.trim());
+  const report = (message: string) => problems.push({ code: 'CIDRInvalid', field: 'spec.cidrBlock', message });
+  if (parts.length > 2) report(`"${text}" has ${parts.length} CIDRs; at most two (one IPv4, one IPv6) are allowed`);
+  for (const part of parts.slice(0, 2)) {
+    const parsed = RS.parseStrictCidr(part);
+    if (E.isLeft(parsed)) {
+      report(parsed.left);
+      continue;
+    }
+    const cidr = parsed.right;
+    const bits = cidr.family === 4 ? 32 : 128;
+    if (cidr.prefix === bits) {
+      report(`"${part}" is a single address (/${bits}); a subnet needs room for a gateway and pods`);
+      continue;
+    }
+    if (cidrs.some((c) => c.family === cidr.family)) {
+      report(`"${text}" has two ${familyName(cidr.family)} CIDRs; a dual-stack subnet has one of each family`);
+      continue;
+    }
+    cidrs.push(cidr);
+  }
+  return cidrs.sort((a, b) => a.family - b.family);
+};
+
+const parseGateways = (text: string | undefined, cidrs: readonly CidrBlock[], problems: SubnetProblem[]): Map<Family, bigint> => {
+  const gateways = new Map<Family, bigint>();
+  const report = (message: string) => problems.push({ code: 'GatewayInvalid', field: 'spec.gateway', message });
+  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const address = parseAddress(part);
+    if (E.isLeft(address)) {
+      report(address.left);
+      continue;
+    }
+    const { family, value } = address.right;
+    const cidr = cidrs.find((c) => c.family === family);
+    if (cidr === undefined) report(`${part} is ${familyName(family)} but cidrBlock has no ${familyName(family)} CIDR`);
+    else if (gateways.has(family)) report(`"${text}" gives two ${familyName(family)} gateways`);
+    else if (value < cidr.start || value > cidr.end) report(`${part} is outside ${formatCidr(cidr)}`);
+    else if (value === cidr.start && cidr.prefix < (family === 4 ? 31 : 127)) report(`${part} is the network address of ${formatCidr(cidr)}`);
+    else if (family === 4 && value === cidr.end && cidr.prefix < 31) report(`${part} is the broadcast address of ${formatCidr(cidr)}`);
+    else gateways.set(family, value);
+  }
+  return gateways;
+};
+
+const parseExcludes = (entries: readonly string[], problems: SubnetProblem[]): Map<Family, RangeSet> => {
+  const byFamily = new Map<Family, Range[]>([[4, []], [6, []]]);
+  entries.forEach((entry, i) => {
+    const parsed = RS.parseEntry(entry);
+    if (E.isLeft(parsed)) problems.push({ code: 'ExcludeIpsInvalid', field: `spec.excludeIps[${i}]`, message: parsed.left });
+    else byFamily.get(parsed.right.family)!.push(...parsed.right.set);
+  });
+  return new Map([...byFamily].map(([f, ranges]) => [f, RS.fromRanges(ranges)]));
+};
+
+export const formatCidr = (cidr: CidrBlock): string => `${formatValue(cidr.family, cidr.start)}/${cidr.prefix}`;
+
+const formatExcludes = (family: Family, set: RangeSet): string[] =>
+  set.map((r) => (r.start === r.end ? formatValue(family, r.start) : `${formatValue(family, r.start)}..${formatValue(family, r.end)}`));
+
+/** Canonicalises one Subnet on its own (no overlap check), collecting every problem. */
+export const canonicalize = (input: SubnetInput): E.Either<SubnetInvalid, Subnet> => {
+  const name = input.metadata.name;
+  const spec = input.spec;
+  const problems: SubnetProblem[] = [];
+  const cidrs = parseCidrs(spec.cidrBlock, problems);
+  const gateways = parseGateways(spec.gateway, cidrs, problems);
+  const excludes = parseExcludes(spec.excludeIps ?? [], problems);
+  const protocol: Protocol | undefined =
+    cidrs.length === 2 ? 'Dual' : cidrs[0]?.family === 4 ? 'IPv4' : cidrs[0]?.family === 6 ? 'IPv6' : undefined;
+  if (protocol !== undefined && spec.protocol !== undefined && spec.protocol !== '' && spec.protocol !== protocol) {
+    problems.push({ code: 'ProtocolMismatch', field: 'spec.protocol', message: `is ${spec.protocol} but cidrBlock "${spec.cidrBlock}" is ${protocol}` });
+  }
+  if (problems.length > 0 || protocol === undefined) return E.left(invalid(name, problems));
+
+  const pools = cidrs.map((cidr): FamilyPool => {
+    const host = hostRange(cidr);
+    const gateway = gateways.get(cidr.family) ?? host.start;
+    const clipped = RS.intersect(excludes.get(cidr.family) ?? [], [host]);
+    const excluded = RS.union(clipped, RS.single(gateway));
+    return { family: cidr.family, cidr, cidrText: formatCidr(cidr), gateway, excluded, usable: RS.subtract([host], excluded) };
+  });
+  const provider = spec.provider === undefined || spec.provider === '' ? 'ovn' : spec.provider;
+  return E.right({
+    name,
+    provider,
+    isOvn: isOvnProvider(provider),
+    protocol,
+    cidrBlock: pools.map((p) => p.cidrText).join(','),
+    gateway: pools.map((p) => formatValue(p.family, p.gateway)).join(','),
+    excludeIps: pools.flatMap((p) => formatExcludes(p.family, p.excluded)),
+    mtu: spec.mtu,
+    namespaces: spec.namespaces ?? [],
+    v4: pools.find((p) => p.family === 4),
+    v6: pools.find((p) => p.family === 6),
+  });
+};
+
+const overlapping = (a: Subnet, b: Subnet): FamilyPool | undefined =>
+  poolsOf(a).find((pa) => {
+    const pb = poolOf(b, pa.family);
+    return pb !== undefined && pa.cidr.start <= pb.cidr.end && pb.cidr.start <= pa.cidr.end;
+  });
+
+/** Canonicalises every subnet, then applies the overlap rule in the given order (earlier wins).
+ *  Returns one result per input, in input order. */
+export const validateSubnets = (inputs: readonly SubnetInput[]): readonly E.Either<SubnetInvalid, Subnet>[] => {
+  const accepted: Subnet[] = [];
+  return inputs.map((input) => {
+    const result = canonicalize(input);
+    if (E.isLeft(result)) return result;
+    const subnet = result.right;
+    const problems: SubnetProblem[] = [];
+    for (const earlier of accepted) {
+      const clash = (subnet.isOvn && earlier.isOvn) || subnet.provider === earlier.provider;
+      const pool = clash ? overlapping(subnet, earlier) : undefined;
+      if (pool !== undefined) {
+        const other = poolOf(earlier, pool.family)!;
+        problems.push({
+          code: 'SubnetOverlap',
+          field: 'spec.cidrBlock',
+          message: `${pool.cidrText} overlaps ${other.cidrText} of subnet ${earlier.name} (${earlier.isOvn && subnet.isOvn ? 'both are OVN subnets' : `both serve provider ${subnet.provider}`})`,
+        });
+      }
+    }
+    if (problems.length > 0) return E.left(invalid(subnet.name, problems));
+    accepted.push(subnet);
+    return E.right(subnet);
+  });
+};
