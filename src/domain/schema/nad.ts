@@ -1,0 +1,14 @@
+// Schema of Multus's NetworkAttachmentDefinition (k8s.cni.cncf.io/v1).
+// Rules: shape only; `spec.config` is a JSON string, parsed by netconf.ts (`parseNetConf`).
+import * as t from 'io-ts';
+import { struct } from './primitives.js';
+import { ObjectMeta, typeMeta } from './meta.js';
+
+export const NetworkAttachmentDefinitionSpec = struct({ config: t.string }, {});
+export type NetworkAttachmentDefinitionSpec = t.TypeOf<typeof NetworkAttachmentDefinitionSpec>;
+
+export const NetworkAttachmentDefinition = struct(
+  { metadata: ObjectMeta, spec: NetworkAttachmentDefinitionSpec },
+  typeMeta,
+);
+export type NetworkAttachmentDefinition = t.TypeOf<typeof NetworkAttachmentDefinition>;
