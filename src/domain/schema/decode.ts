@@ -9,7 +9,7 @@
 //   is one problem at the union's own path ("expected an integer or a string, got …").
 // - Problems are deduplicated and keep io-ts's order (the order of the fields in the codec).
 // - A `DecodeFailure` names the object (`Subnet "macvlan"`) and joins its problems with "; ".
-import * as t from 'io-ts';
+import type * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 
