@@ -53,6 +53,7 @@ export const keySegment = (key: string): string =>
 /** Describes a value as the message's "got …" part. Long strings are shortened. */
 export const describeValue = (value: unknown): string => {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
   switch (typeof value) {
     case 'string':
@@ -64,7 +65,7 @@ export const describeValue = (value: unknown): string => {
     case 'object':
       return 'an object';
     default:
-      return `a ${typeof value}`;
+      return `a value of type ${typeof value}`;
   }
 };
 
