@@ -1,7 +1,7 @@
 // The allocator: pure functions from (state, request) to a new state and a claim, or an error.
 // Rules (DESIGN §3.4, Kube-OVN pkg/ipam):
 // - A claim that exists is returned as it is (source `existing`) unless the request now names
-//   a different static address or subnet, in which case it is re-claimed.
+//   a different static address, MAC or subnet, in which case it is re-claimed.
 // - Static `ipAddresses` win over `pool`; a static address may lie in excludeIps but not be
 //   the network, broadcast or gateway address; one held by another claim is AddressConflict,
 //   one outside the subnet AddressOutOfRange.
@@ -13,15 +13,19 @@
 //   a family a static request or pool entry does not name is allocated dynamically.
 // - MAC: a static MAC must be unique in the subnet; OVN subnets generate one from `macSeed`
 //   when none is given; IPAM-only subnets never generate one.
+// Every allocation first decides everything by reading, then writes: it is all or nothing.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Address, Family } from './Address.js';
 import { familyName, formatMac, formatValue } from './Address.js';
+import type { FamilyDraft, SubnetDraft } from './Draft.js';
+import { Draft, familyDraft } from './Draft.js';
 import type { AllocationError } from './Errors.js';
 import { allocationError } from './Errors.js';
-import type { Claim, ClaimKey, FamilyState, IpamState, PodRef, Source, SubnetState } from './IpamState.js';
-import { addressOf, claimIdOf, familyState, families, withFamily } from './IpamState.js';
+import type { Claim, ClaimKey, IpamState, PodRef, Source } from './IpamState.js';
+import { addressOf, claimIdOf } from './IpamState.js';
 import { generateMac } from './Mac.js';
 import * as RS from './RangeSet.js';
+import { poolsOf } from './Subnet.js';
 
 export interface PoolEntry {
   readonly v4?: Address | undefined;
@@ -52,109 +56,107 @@ export interface Allocated {
 
 type Result<A> = E.Either<AllocationError, A>;
 
-const ownerText = (state: IpamState, id: string): string => {
-  const claim = state.claims.get(id);
+interface Decision {
+  readonly picks: readonly Pick[];
+  readonly source: Source;
+  readonly mac: bigint | undefined;
+}
+
+const noStatics: ReadonlyMap<Family, bigint> = new Map();
+
+/** One family's decision: the address, and how taking it changes the family's indexes. */
+interface Pick {
+  readonly family: Family;
+  readonly value: bigint;
+  readonly fromReleased: boolean;
+  readonly advancesMark: boolean;
+}
+
+const ownerText = (d: Draft, id: string): string => {
+  const claim = d.claims.get(id);
   return claim === undefined ? id : `${claim.owner.namespace}/${claim.owner.name}`;
 };
 
-/** Checks and takes one static address for `id`. */
-const claimStatic = (state: IpamState, s: SubnetState, f: FamilyState, value: bigint, id: string): Result<FamilyState> => {
+const checkStatic = (d: Draft, s: SubnetDraft, f: FamilyDraft, value: bigint, id: string): Result<Pick> => {
   const { pool } = f;
   const text = formatValue(pool.family, value);
   const where = `subnet ${s.subnet.name} (${pool.cidrText})`;
   if (value < pool.cidr.start || value > pool.cidr.end) return E.left(allocationError('AddressOutOfRange', `${text} is outside ${where}`));
-  const host = RS.contains(pool.usable, value) || RS.contains(pool.excluded, value);
-  if (!host) return E.left(allocationError('AddressOutOfRange', `${text} is not a host address of ${where}`));
+  if (!RS.contains(pool.usable, value) && !RS.contains(pool.excluded, value)) {
+    return E.left(allocationError('AddressOutOfRange', `${text} is not a host address of ${where}`));
+  }
   if (value === pool.gateway) return E.left(allocationError('AddressConflict', `${text} is the gateway of ${where}`));
   const holder = f.used.get(value);
   if (holder !== undefined && holder !== id) {
-    return E.left(allocationError('AddressConflict', `${text} is already held by ${ownerText(state, holder)} in ${where}`));
+    return E.left(allocationError('AddressConflict', `${text} is already held by ${ownerText(d, holder)} in ${where}`));
   }
-  return E.right({ ...f, used: f.used.set(value, id), released: f.released.delete(value) });
+  return E.right({ family: pool.family, value, fromReleased: f.released.has(value), advancesMark: false });
 };
 
-/** Takes the lowest never-used address at or after the mark, else the lowest rested released one. */
-const claimDynamic = (s: SubnetState, f: FamilyState, id: string, now: number, cooldownMs: number): Result<[FamilyState, bigint]> => {
-  const { usable } = f.pool;
+/** The lowest never-used address at or after the mark, else the lowest rested released one. */
+const findDynamic = (s: SubnetDraft, f: FamilyDraft, now: number, cooldownMs: number): Result<Pick> => {
+  const { usable, family } = f.pool;
   let candidate = RS.firstAtOrAfter(usable, f.mark);
   while (candidate !== undefined && (f.used.has(candidate) || f.released.has(candidate))) {
     candidate = RS.firstAtOrAfter(usable, candidate + 1n);
   }
-  if (candidate !== undefined) {
-    return E.right([{ ...f, used: f.used.set(candidate, id), mark: candidate + 1n }, candidate]);
-  }
+  if (candidate !== undefined) return E.right({ family, value: candidate, fromReleased: false, advancesMark: true });
   for (const [value, releasedAt] of f.released.entries()) {
-    if (now - releasedAt >= cooldownMs) {
-      return E.right([{ ...f, used: f.used.set(value, id), released: f.released.delete(value) }, value]);
-    }
+    if (now - releasedAt >= cooldownMs) return E.right({ family, value, fromReleased: true, advancesMark: false });
   }
   const resting = f.released.size > 0 ? ` (${f.released.size} released address(es) still cooling down)` : '';
-  return E.left(allocationError('NoAvailableAddress', `subnet ${s.subnet.name} has no free ${familyName(f.pool.family)} address${resting}`));
+  return E.left(allocationError('NoAvailableAddress', `subnet ${s.subnet.name} has no free ${familyName(family)} address${resting}`));
 };
 
-/** Lowest free address inside `ranges` (an IPPool), never-used before released. */
-const claimInRanges = (s: SubnetState, f: FamilyState, ranges: RS.RangeSet, id: string): Result<[FamilyState, bigint]> => {
+/** The lowest free address inside `ranges` (an IPPool), never-used before released. */
+const findInRanges = (s: SubnetDraft, f: FamilyDraft, ranges: RS.RangeSet): Result<Pick> => {
+  const { family } = f.pool;
   const allowed = RS.intersect(ranges, f.pool.usable);
   let fallback: bigint | undefined;
   for (let c = RS.first(allowed); c !== undefined; c = RS.firstAtOrAfter(allowed, c + 1n)) {
     if (f.used.has(c)) continue;
-    if (f.released.has(c)) {
-      fallback ??= c;
-      continue;
-    }
-    return E.right([{ ...f, used: f.used.set(c, id) }, c]);
+    if (!f.released.has(c)) return E.right({ family, value: c, fromReleased: false, advancesMark: false });
+    fallback ??= c;
   }
-  if (fallback !== undefined) return E.right([{ ...f, used: f.used.set(fallback, id), released: f.released.delete(fallback) }, fallback]);
-  return E.left(allocationError('NoAvailableAddress', `the IP pool in subnet ${s.subnet.name} has no free ${familyName(f.pool.family)} address`));
+  if (fallback !== undefined) return E.right({ family, value: fallback, fromReleased: true, advancesMark: false });
+  return E.left(allocationError('NoAvailableAddress', `the IP pool in subnet ${s.subnet.name} has no free ${familyName(family)} address`));
 };
 
-type Picks = ReadonlyMap<Family, bigint>;
-
-/** Claims every family of `wanted`: the picked address when given, else a dynamic one. */
-const claimFamilies = (
-  state: IpamState,
-  s: SubnetState,
-  wanted: readonly Family[],
-  picks: Picks,
-  req: AllocationRequest,
-  id: string,
-): Result<[SubnetState, Map<Family, bigint>]> => {
-  let next = s;
-  const got = new Map<Family, bigint>();
+/** Decides every wanted family: the given static value when there is one, else dynamic. */
+const decideFamilies = (d: Draft, s: SubnetDraft, wanted: readonly Family[], statics: ReadonlyMap<Family, bigint>, req: AllocationRequest, id: string): Result<Pick[]> => {
+  const picks: Pick[] = [];
   for (const family of wanted) {
-    const f = familyState(next, family)!;
-    const picked = picks.get(family);
+    const f = familyDraft(s, family)!;
+    const value = statics.get(family);
     const ranges = family === 4 ? req.poolRanges?.v4 : req.poolRanges?.v6;
-    let result: Result<[FamilyState, bigint]>;
-    if (picked !== undefined) result = E.map((fs: FamilyState): [FamilyState, bigint] => [fs, picked])(claimStatic(state, next, f, picked, id));
-    else if (ranges !== undefined) result = claimInRanges(next, f, ranges, id);
-    else result = claimDynamic(next, f, id, req.now, state.options.cooldownMs);
-    if (E.isLeft(result)) return result;
-    next = withFamily(next, family, result.right[0]);
-    got.set(family, result.right[1]);
+    const pick =
+      value !== undefined ? checkStatic(d, s, f, value, id)
+      : ranges !== undefined ? findInRanges(s, f, ranges)
+      : findDynamic(s, f, req.now, d.cooldownMs);
+    if (E.isLeft(pick)) return pick;
+    picks.push(pick.right);
   }
-  return E.right([next, got]);
+  return E.right(picks);
 };
 
-const claimMac = (state: IpamState, s: SubnetState, req: AllocationRequest, id: string): Result<[SubnetState, bigint | undefined]> => {
+const decideMac = (d: Draft, s: SubnetDraft, req: AllocationRequest, id: string): Result<bigint | undefined> => {
   if (req.mac !== undefined) {
     const holder = s.macs.get(req.mac);
     if (holder !== undefined && holder !== id) {
-      return E.left(allocationError('AddressConflict', `MAC ${formatMac(req.mac)} is already used by ${ownerText(state, holder)} in subnet ${s.subnet.name}`));
+      return E.left(allocationError('AddressConflict', `MAC ${formatMac(req.mac)} is already used by ${ownerText(d, holder)} in subnet ${s.subnet.name}`));
     }
-    return E.right([{ ...s, macs: s.macs.set(req.mac, id) }, req.mac]);
+    return E.right(req.mac);
   }
-  if (!s.subnet.isOvn || req.macSeed === undefined) return E.right([s, undefined]);
+  if (!s.subnet.isOvn || req.macSeed === undefined) return E.right(undefined);
   for (let attempt = 0; attempt < 64; attempt++) {
     const mac = generateMac(req.macSeed, attempt);
-    if (!s.macs.has(mac)) return E.right([{ ...s, macs: s.macs.set(mac, id) }, mac]);
+    if (!s.macs.has(mac)) return E.right(mac);
   }
   return E.left(allocationError('NoAvailableAddress', `no unique MAC could be generated in subnet ${s.subnet.name}`));
 };
 
-/** Which families the request wants, or InvalidIPFamily. */
-const wantedFamilies = (s: SubnetState, req: AllocationRequest): Result<readonly Family[]> => {
-  const all = families(s);
+const wantedFamilies = (s: SubnetDraft, req: AllocationRequest): Result<readonly Family[]> => {
+  const all = poolsOf(s.subnet).map((p) => p.family);
   if (req.family === undefined) return E.right(all);
   if (!all.includes(req.family)) {
     return E.left(allocationError('InvalidIPFamily', `ip_family ${familyName(req.family)} is not served by subnet ${s.subnet.name} (protocol ${s.subnet.protocol})`));
@@ -162,37 +164,33 @@ const wantedFamilies = (s: SubnetState, req: AllocationRequest): Result<readonly
   return E.right([req.family]);
 };
 
-/** Picks from static addresses: one per family, each of a family the subnet serves. */
-const staticPicks = (s: SubnetState, req: AllocationRequest, addresses: readonly Address[]): Result<Picks> => {
-  const picks = new Map<Family, bigint>();
+/** Static addresses by family, each of a family the subnet serves and ip_family allows. */
+const staticsOf = (s: SubnetDraft, req: AllocationRequest, addresses: readonly Address[]): Result<ReadonlyMap<Family, bigint>> => {
+  const statics = new Map<Family, bigint>();
   for (const a of addresses) {
     const text = formatValue(a.family, a.value);
     if (req.family !== undefined && a.family !== req.family) {
       return E.left(allocationError('InvalidIPFamily', `${text} is ${familyName(a.family)} but ip_family asks for ${familyName(req.family)}`));
     }
-    if (familyState(s, a.family) === undefined) {
+    if (familyDraft(s, a.family) === undefined) {
       return E.left(allocationError('AddressOutOfRange', `${text} is ${familyName(a.family)} but subnet ${s.subnet.name} (${s.subnet.cidrBlock}) has no ${familyName(a.family)} CIDR`));
     }
-    picks.set(a.family, a.value);
+    statics.set(a.family, a.value);
   }
-  return E.right(picks);
+  return E.right(statics);
 };
 
-const entryText = (entry: PoolEntry): string =>
-  [entry.v4, entry.v6].filter((a): a is Address => a !== undefined).map((a) => formatValue(a.family, a.value)).join(',');
+const entryAddresses = (entry: PoolEntry): readonly Address[] => [entry.v4, entry.v6].filter((a): a is Address => a !== undefined);
+const entryText = (entry: PoolEntry): string => entryAddresses(entry).map((a) => formatValue(a.family, a.value)).join(',');
 
-const toAddresses = (entry: PoolEntry): readonly Address[] => [entry.v4, entry.v6].filter((a): a is Address => a !== undefined);
-
-type Attempt = Result<[SubnetState, Map<Family, bigint>]>;
-
-const fromPool = (state: IpamState, s: SubnetState, wanted: readonly Family[], req: AllocationRequest, id: string, pool: readonly PoolEntry[]): Attempt => {
-  const tryEntry = (entry: PoolEntry): Attempt =>
-    E.chain((picks: Picks) => claimFamilies(state, s, wanted, picks, req, id))(staticPicks(s, req, toAddresses(entry)));
+const decideFromPool = (d: Draft, s: SubnetDraft, wanted: readonly Family[], req: AllocationRequest, id: string, pool: readonly PoolEntry[]): Result<Pick[]> => {
+  const tryEntry = (entry: PoolEntry): Result<Pick[]> => {
+    const statics = staticsOf(s, req, entryAddresses(entry));
+    return E.isLeft(statics) ? statics : decideFamilies(d, s, wanted, statics.right, req, id);
+  };
   if (req.ordinal !== undefined) {
     const entry = pool[req.ordinal];
-    if (entry === undefined) {
-      return E.left(allocationError('NoAvailableAddress', `ip_pool has ${pool.length} entries, none for StatefulSet ordinal ${req.ordinal}`));
-    }
+    if (entry === undefined) return E.left(allocationError('NoAvailableAddress', `ip_pool has ${pool.length} entries, none for StatefulSet ordinal ${req.ordinal}`));
     return tryEntry(entry);
   }
   const reasons: string[] = [];
@@ -204,62 +202,120 @@ const fromPool = (state: IpamState, s: SubnetState, wanted: readonly Family[], r
   return E.left(allocationError('NoAvailableAddress', `no entry of ip_pool ${pool.map(entryText).join(';')} is free: ${reasons.join('; ')}`));
 };
 
-const sameStatic = (claim: Claim, addresses: readonly Address[] | undefined): boolean =>
-  addresses === undefined || addresses.every((a) => addressOf(claim, a.family) === a.value);
-
-/** Allocates (or returns the existing claim for) one pod interface. */
-export const allocate = (state: IpamState, req: AllocationRequest): E.Either<AllocationError, Allocated> => {
-  const id = claimIdOf(req.key);
-  const existing = state.claims.get(id);
-  if (existing !== undefined && existing.subnet === req.subnet && sameStatic(existing, req.ipAddresses) && (req.mac === undefined || req.mac === existing.mac)) {
-    return E.right({ state, claim: { ...existing, source: 'existing' } });
+/** Writes a decided claim into the draft. */
+const take = (s: SubnetDraft, picks: readonly Pick[], mac: bigint | undefined, claim: Claim, d: Draft): void => {
+  for (const p of picks) {
+    const f = familyDraft(s, p.family)!;
+    f.used.set(p.value, claim.id);
+    if (p.fromReleased) f.released.delete(p.value);
+    if (p.advancesMark) f.mark = p.value + 1n;
   }
-  const base = existing === undefined ? state : release(state, id, req.now);
-  const s = base.subnets.get(req.subnet);
-  if (s === undefined) return E.left(allocationError('NoSubnet', `subnet ${req.subnet} does not exist or is invalid`));
+  if (mac !== undefined) s.macs.set(mac, claim.id);
+  d.claims.set(claim.id, claim);
+};
+
+/** Releases a claim inside a draft: addresses go to released (reused last), the MAC is freed. */
+export const releaseIn = (d: Draft, id: string, now: number): void => {
+  const claim = d.claims.get(id);
+  if (claim === undefined) return;
+  d.claims.delete(id);
+  const s = d.subnet(claim.subnet);
+  if (s === undefined) return;
+  if (claim.mac !== undefined && s.macs.get(claim.mac) === id) s.macs.delete(claim.mac);
+  for (const family of [4, 6] as const) {
+    const value = addressOf(claim, family);
+    const f = familyDraft(s, family);
+    if (value === undefined || f === undefined || f.used.get(value) !== id) continue;
+    f.used.delete(value);
+    if (RS.contains(f.pool.usable, value)) f.released.set(value, now);
+  }
+};
+
+const decide = (d: Draft, s: SubnetDraft, req: AllocationRequest, id: string): Result<Decision> => {
   const wanted = wantedFamilies(s, req);
   if (E.isLeft(wanted)) return wanted;
-
-  let attempt: Attempt;
   let source: Source;
+  let picks: Result<Pick[]>;
   if (req.ipAddresses !== undefined && req.ipAddresses.length > 0) {
+    const statics = staticsOf(s, req, req.ipAddresses);
+    if (E.isLeft(statics)) return statics;
     source = 'static';
-    attempt = E.chain((picks: Picks) => claimFamilies(base, s, wanted.right, picks, req, id))(staticPicks(s, req, req.ipAddresses));
+    picks = decideFamilies(d, s, wanted.right, statics.right, req, id);
   } else if (req.pool !== undefined && req.pool.length > 0) {
     source = 'pool';
-    attempt = fromPool(base, s, wanted.right, req, id, req.pool);
+    picks = decideFromPool(d, s, wanted.right, req, id, req.pool);
   } else {
     source = req.poolRanges !== undefined ? 'pool' : 'dynamic';
-    attempt = claimFamilies(base, s, wanted.right, new Map(), req, id);
+    picks = decideFamilies(d, s, wanted.right, noStatics, req, id);
   }
-  if (E.isLeft(attempt)) return attempt;
-  const [withAddresses, got] = attempt.right;
-  const mac = claimMac(base, withAddresses, req, id);
+  if (E.isLeft(picks)) return picks;
+  const mac = decideMac(d, s, req, id);
   if (E.isLeft(mac)) return mac;
-  const [finalSubnet, macValue] = mac.right;
-  const claim: Claim = { id, key: req.key, owner: req.owner, subnet: req.subnet, v4: got.get(4), v6: got.get(6), mac: macValue, source };
-  return E.right({
-    state: { ...base, subnets: base.subnets.set(req.subnet, finalSubnet), claims: base.claims.set(id, claim) },
-    claim,
-  });
+  return E.right({ picks: picks.right, source, mac: mac.right });
 };
 
-/** Releases a claim: its addresses return to the pool as released (reused last), its MAC is
- *  freed. Releasing an unknown claim returns the state unchanged. */
-export const release = (state: IpamState, id: string, now: number): IpamState => {
-  const claim = state.claims.get(id);
-  if (claim === undefined) return state;
-  const claims = state.claims.delete(id);
-  const s = state.subnets.get(claim.subnet);
-  if (s === undefined) return { ...state, claims };
-  let next: SubnetState = claim.mac !== undefined && s.macs.get(claim.mac) === id ? { ...s, macs: s.macs.delete(claim.mac) } : s;
-  for (const family of families(next)) {
-    const value = addressOf(claim, family);
-    const f = familyState(next, family)!;
-    if (value === undefined || f.used.get(value) !== id) continue;
-    const released = RS.contains(f.pool.usable, value) ? f.released.set(value, now) : f.released;
-    next = withFamily(next, family, { ...f, used: f.used.delete(value), released });
+const unchanged = (claim: Claim, req: AllocationRequest): boolean =>
+  claim.subnet === req.subnet &&
+  (req.ipAddresses ?? []).every((a) => addressOf(claim, a.family) === a.value) &&
+  (req.mac === undefined || req.mac === claim.mac);
+
+/** Allocates inside a draft; on error the draft is as it was. */
+export const allocateIn = (d: Draft, req: AllocationRequest): Result<Claim> => {
+  const id = claimIdOf(req.key);
+  const existing = d.claims.get(id);
+  if (existing !== undefined && unchanged(existing, req)) return E.right({ ...existing, source: 'existing' });
+  const s = d.subnet(req.subnet);
+  if (s === undefined) return E.left(allocationError('NoSubnet', `subnet ${req.subnet} does not exist or is invalid`));
+  // A changed claim is released first so its own addresses do not count against it; on
+  // failure it is put back exactly (see restoreIn).
+  if (existing !== undefined) releaseIn(d, id, req.now);
+  const decision = decide(d, s, req, id);
+  if (E.isLeft(decision)) {
+    if (existing !== undefined) restoreIn(d, existing);
+    return decision;
   }
-  return { ...state, claims, subnets: state.subnets.set(claim.subnet, next) };
+  const { picks, source, mac } = decision.right;
+  const claim: Claim = {
+    id, key: req.key, owner: req.owner, subnet: req.subnet,
+    v4: picks.find((p) => p.family === 4)?.value, v6: picks.find((p) => p.family === 6)?.value, mac, source,
+  };
+  take(s, picks, mac, claim, d);
+  return E.right(claim);
 };
 
+/** Puts a just-released claim back as it was (used, MAC, claim) and out of released. */
+const restoreIn = (d: Draft, claim: Claim): void => {
+  const s = d.subnet(claim.subnet);
+  if (s === undefined) return;
+  for (const family of [4, 6] as const) {
+    const value = addressOf(claim, family);
+    const f = familyDraft(s, family);
+    if (value === undefined || f === undefined) continue;
+    f.used.set(value, claim.id);
+    f.released.delete(value);
+  }
+  if (claim.mac !== undefined) s.macs.set(claim.mac, claim.id);
+  d.claims.set(claim.id, claim);
+};
+
+/** Allocates (or returns the existing claim for) one pod interface. */
+export const allocate = (state: IpamState, req: AllocationRequest): Result<Allocated> => {
+  const d = new Draft(state);
+  const claim = allocateIn(d, req);
+  return E.isLeft(claim) ? claim : E.right({ state: d.commit(), claim: claim.right });
+};
+
+/** Allocates a batch in order, each as `allocate` would; one commit at the end. */
+export const allocateAll = (state: IpamState, reqs: readonly AllocationRequest[]): { readonly state: IpamState; readonly results: readonly Result<Claim>[] } => {
+  const d = new Draft(state);
+  const results = reqs.map((r) => allocateIn(d, r));
+  return { state: d.commit(), results };
+};
+
+/** Releases a claim. Releasing an unknown claim returns the state unchanged. */
+export const release = (state: IpamState, id: string, now: number): IpamState => {
+  if (!state.claims.has(id)) return state;
+  const d = new Draft(state);
+  releaseIn(d, id, now);
+  return d.commit();
+};

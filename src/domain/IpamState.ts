@@ -13,7 +13,6 @@ import type { Family } from './Address.js';
 import { compareBigint } from './Address.js';
 import { SortedMap } from './SortedMap.js';
 import type { FamilyPool, Subnet } from './Subnet.js';
-import { poolsOf } from './Subnet.js';
 import * as RS from './RangeSet.js';
 
 export type ClaimId = string;
@@ -95,12 +94,7 @@ export const emptyState = (subnets: readonly Subnet[], options: IpamOptions = { 
 
 export const familyState = (s: SubnetState, family: Family): FamilyState | undefined => (family === 4 ? s.v4 : s.v6);
 
-export const withFamily = (s: SubnetState, family: Family, f: FamilyState): SubnetState =>
-  family === 4 ? { ...s, v4: f } : { ...s, v6: f };
-
 export const addressOf = (claim: Claim, family: Family): bigint | undefined => (family === 4 ? claim.v4 : claim.v6);
-
-export const families = (s: SubnetState): readonly Family[] => poolsOf(s.subnet).map((p) => p.family);
 
 /** Claims in id order. */
 export const claimsOf = (state: IpamState): readonly Claim[] => [...state.claims.values()];

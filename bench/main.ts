@@ -1,0 +1,7 @@
+// `npm run bench`: every benchmark of the project, one JSON line per figure (see report.ts).
+import { benchAgainstNaive, benchGrowth, benchMemory, benchScale } from './core.js';
+
+benchScale();
+benchAgainstNaive();
+benchGrowth();
+benchMemory();
