@@ -1,0 +1,114 @@
+// A plan: everything the controller would do for a snapshot, as data (STYLE.md rule 1).
+// Actions are a closed union, each with a `type`, a `target` and a `reason` in words; apply
+// interprets them and does exactly what they say. Allocations and errors are what `plan`
+// prints (DESIGN §3.7). Order is part of the contract: the same snapshot gives the same plan.
+import type { Source } from './IpamState.js';
+
+export interface AllocationView {
+  /** `namespace/name` */
+  readonly pod: string;
+  readonly provider: string;
+  readonly interface: string;
+  readonly subnet: string;
+  /** `v4`, `v6` or `v4,v6` */
+  readonly ipAddress: string;
+  readonly macAddress: string;
+  readonly cidr: string;
+  readonly gateway: string;
+  readonly source: Source;
+  /** A pod that does not exist yet: simulated from its workload. */
+  readonly simulated?: true;
+}
+
+export type PlanErrorCode =
+  | 'AddressConflict'
+  | 'AddressOutOfRange'
+  | 'NoAvailableAddress'
+  | 'NoSubnet'
+  | 'SubnetInvalid'
+  | 'InvalidIPFamily'
+  | 'InvalidAnnotation'
+  | 'NetworkNotFound'
+  | 'UnmanagedNetwork'
+  | 'ProviderMismatch'
+  | 'ClaimConflict';
+
+export interface PlanError {
+  /** `namespace/name` of the pod, or of the Subnet / IP object the error is about. */
+  readonly pod: string;
+  readonly provider: string;
+  readonly interface?: string;
+  readonly code: PlanErrorCode;
+  readonly message: string;
+  readonly simulated?: true;
+}
+
+/** The spec and labels of an IP object (kubeovn.io/v1), as the controller writes it. */
+export interface IpObject {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly spec: {
+    readonly podName: string;
+    readonly namespace: string;
+    readonly subnet: string;
+    readonly nodeName: string;
+    readonly ipAddress: string;
+    readonly v4IpAddress: string;
+    readonly v6IpAddress: string;
+    readonly macAddress: string;
+    readonly containerID: string;
+    readonly podType: string;
+    readonly attachIps: readonly string[];
+    readonly attachMacs: readonly string[];
+    readonly attachSubnets: readonly string[];
+  };
+}
+
+export interface SubnetStatusView {
+  readonly v4availableIPs: number;
+  readonly v4usingIPs: number;
+  readonly v4availableIPrange: string;
+  readonly v4usingIPrange: string;
+  readonly v6availableIPs: number;
+  readonly v6usingIPs: number;
+  readonly v6availableIPrange: string;
+  readonly v6usingIPrange: string;
+  readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string }[];
+}
+
+export type Action =
+  | { readonly type: 'CreateIP'; readonly target: string; readonly reason: string; readonly ip: IpObject }
+  | { readonly type: 'UpdateIP'; readonly target: string; readonly reason: string; readonly ip: IpObject }
+  | { readonly type: 'DeleteIP'; readonly target: string; readonly reason: string }
+  | {
+      readonly type: 'PatchPodAnnotations';
+      readonly target: string;
+      readonly reason: string;
+      /** Merge patch of metadata.annotations: `null` deletes a key. */
+      readonly annotations: Readonly<Record<string, string | null>>;
+    }
+  | {
+      readonly type: 'EmitEvent';
+      readonly target: string;
+      readonly reason: string;
+      readonly event: { readonly type: 'Normal' | 'Warning'; readonly reason: string; readonly message: string };
+    }
+  | { readonly type: 'UpdateSubnetStatus'; readonly target: string; readonly reason: string; readonly status: SubnetStatusView };
+
+export type ActionType = Action['type'];
+
+export interface Plan {
+  readonly allocations: readonly AllocationView[];
+  readonly actions: readonly Action[];
+  readonly errors: readonly PlanError[];
+}
+
+/** The `--output json` object of DESIGN §3.7: actions carry only type, target and reason. */
+export const planJson = (plan: Plan): unknown => ({
+  allocations: plan.allocations,
+  actions: plan.actions.map((a) => ({ type: a.type, target: a.target, reason: a.reason })),
+  errors: plan.errors,
+});
+
+/** Actions that allocate or record an allocation (what a converged snapshot no longer needs). */
+export const isAllocationAction = (a: Action): boolean => a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'PatchPodAnnotations';

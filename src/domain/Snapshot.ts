@@ -1,0 +1,140 @@
+// The snapshot: the cluster objects a plan reads, decoded and indexed, immutable.
+// Rules:
+// - Objects come with an origin (file and document index) and their input order; kinds the
+//   IPAM does not read are skipped, an object that fails to decode is reported (with its
+//   origin, kind/name and field) and left out, and the rest is still planned.
+// - A later object with the same kind and key replaces an earlier one (as `kubectl apply` would).
+// - Namespaced keys are `namespace/name`; a namespaced object without a namespace is in `default`.
+import * as E from 'fp-ts/lib/Either.js';
+import type * as t from 'io-ts';
+import type { DecodeFailure } from './schema/decode.js';
+import { decodeObject } from './schema/decode.js';
+import type { Deployment, Namespace, Pod, ReplicaSet, StatefulSet } from './schema/kube.js';
+import * as K from './schema/kube.js';
+import type { IP, IPPool, Subnet } from './schema/kubeovn.js';
+import * as O from './schema/kubeovn.js';
+import type { NetworkAttachmentDefinition } from './schema/nad.js';
+import * as N from './schema/nad.js';
+
+export interface Origin {
+  /** File path, `-` for stdin, or `cluster` for a live read. */
+  readonly file: string;
+  /** 0-based index of the document in its file (or of the item in its list). */
+  readonly document: number;
+}
+
+export interface RawDocument {
+  readonly origin: Origin;
+  readonly value: unknown;
+}
+
+export interface Entry<A> {
+  readonly object: A;
+  readonly origin: Origin;
+  /** Position in the whole input: the tie-breaker after creation time. */
+  readonly order: number;
+}
+
+export interface Snapshot {
+  readonly pods: ReadonlyMap<string, Entry<Pod>>;
+  readonly namespaces: ReadonlyMap<string, Entry<Namespace>>;
+  readonly subnets: ReadonlyMap<string, Entry<Subnet>>;
+  readonly ips: ReadonlyMap<string, Entry<IP>>;
+  readonly ippools: ReadonlyMap<string, Entry<IPPool>>;
+  readonly nads: ReadonlyMap<string, Entry<NetworkAttachmentDefinition>>;
+  readonly deployments: ReadonlyMap<string, Entry<Deployment>>;
+  readonly replicasets: ReadonlyMap<string, Entry<ReplicaSet>>;
+  readonly statefulsets: ReadonlyMap<string, Entry<StatefulSet>>;
+}
+
+export interface InputProblem {
+  readonly origin: Origin;
+  readonly kind: string;
+  readonly name: string;
+  readonly message: string;
+}
+
+type Kind = keyof Snapshot;
+
+interface KindInfo {
+  readonly kind: Kind;
+  readonly codec: t.Decoder<unknown, unknown>;
+  readonly namespaced: boolean;
+}
+
+/** `apiVersion` group → kind → where it goes. Versions are not checked: served versions vary. */
+const kinds: Readonly<Record<string, KindInfo>> = {
+  'Pod': { kind: 'pods', codec: K.Pod, namespaced: true },
+  'Namespace': { kind: 'namespaces', codec: K.Namespace, namespaced: false },
+  'Subnet': { kind: 'subnets', codec: O.Subnet, namespaced: false },
+  'IP': { kind: 'ips', codec: O.IP, namespaced: false },
+  'IPPool': { kind: 'ippools', codec: O.IPPool, namespaced: false },
+  'NetworkAttachmentDefinition': { kind: 'nads', codec: N.NetworkAttachmentDefinition, namespaced: true },
+  'Deployment': { kind: 'deployments', codec: K.Deployment, namespaced: true },
+  'ReplicaSet': { kind: 'replicasets', codec: K.ReplicaSet, namespaced: true },
+  'StatefulSet': { kind: 'statefulsets', codec: K.StatefulSet, namespaced: true },
+};
+
+export const emptySnapshot: Snapshot = {
+  pods: new Map(), namespaces: new Map(), subnets: new Map(), ips: new Map(), ippools: new Map(),
+  nads: new Map(), deployments: new Map(), replicasets: new Map(), statefulsets: new Map(),
+};
+
+const field = (value: unknown, key: string): unknown =>
+  typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+
+const nameOf = (value: unknown): string => {
+  const meta = field(value, 'metadata');
+  const name = field(meta, 'name');
+  const ns = field(meta, 'namespace');
+  const n = typeof name === 'string' ? name : '<unnamed>';
+  return typeof ns === 'string' ? `${ns}/${n}` : n;
+};
+
+/** Expands `kind: List` / `*List` documents into their items. */
+const expandLists = (docs: readonly RawDocument[]): RawDocument[] =>
+  docs.flatMap((doc) => {
+    const kind = field(doc.value, 'kind');
+    const items = field(doc.value, 'items');
+    if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
+      return items.map((value: unknown) => ({ origin: doc.origin, value }));
+    }
+    return [doc];
+  });
+
+/** Decodes and indexes documents; problems are returned beside the snapshot, never thrown. */
+export const buildSnapshot = (docs: readonly RawDocument[]): { readonly snapshot: Snapshot; readonly problems: readonly InputProblem[] } => {
+  const maps: Record<Kind, Map<string, Entry<unknown>>> = {
+    pods: new Map(), namespaces: new Map(), subnets: new Map(), ips: new Map(), ippools: new Map(),
+    nads: new Map(), deployments: new Map(), replicasets: new Map(), statefulsets: new Map(),
+  };
+  const problems: InputProblem[] = [];
+  expandLists(docs).forEach((doc, order) => {
+    if (doc.value === null || doc.value === undefined) return;
+    const kind = field(doc.value, 'kind');
+    if (typeof kind !== 'string') {
+      problems.push({ origin: doc.origin, kind: '<none>', name: nameOf(doc.value), message: `object "${nameOf(doc.value)}": kind: is required` });
+      return;
+    }
+    const info = kinds[kind];
+    if (info === undefined) return;
+    const decoded: E.Either<DecodeFailure, unknown> = decodeObject(info.codec, doc.value, `${kind} "${nameOf(doc.value)}"`);
+    if (E.isLeft(decoded)) {
+      problems.push({ origin: doc.origin, kind, name: nameOf(doc.value), message: decoded.left.message });
+      return;
+    }
+    const meta = field(decoded.right, 'metadata') as { name: string; namespace?: string };
+    const key = info.namespaced ? `${meta.namespace ?? 'default'}/${meta.name}` : meta.name;
+    const object = info.namespaced && meta.namespace === undefined ? withNamespace(decoded.right, 'default') : decoded.right;
+    maps[info.kind].set(key, { object, origin: doc.origin, order });
+  });
+  return { snapshot: maps as unknown as Snapshot, problems };
+};
+
+const withNamespace = (value: unknown, namespace: string): unknown => {
+  const v = value as { metadata: Record<string, unknown> };
+  return { ...v, metadata: { ...v.metadata, namespace } };
+};
+
+/** `file: document N: <kind "name">: <field>: <problem>` (the message names kind and object). */
+export const formatProblem = (p: InputProblem): string => `${p.origin.file}: document ${p.origin.document}: ${p.message}`;
