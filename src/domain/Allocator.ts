@@ -97,12 +97,12 @@ const checkStatic = (d: Draft, s: SubnetDraft, f: FamilyDraft, value: bigint, id
 const findDynamic = (s: SubnetDraft, f: FamilyDraft, now: number, cooldownMs: number): Result<Pick> => {
   const { usable, family } = f.pool;
   let candidate = RS.firstAtOrAfter(usable, f.mark);
-  while (candidate !== undefined && (f.used.has(candidate) || f.released.has(candidate))) {
+  while (candidate !== undefined && (f.used.has(candidate) || f.released.has(candidate) || f.held.has(candidate))) {
     candidate = RS.firstAtOrAfter(usable, candidate + 1n);
   }
   if (candidate !== undefined) return E.right({ family, value: candidate, fromReleased: false, advancesMark: true });
   for (const [value, releasedAt] of f.released.entries()) {
-    if (now - releasedAt >= cooldownMs) return E.right({ family, value, fromReleased: true, advancesMark: false });
+    if (now - releasedAt >= cooldownMs && !f.held.has(value)) return E.right({ family, value, fromReleased: true, advancesMark: false });
   }
   const resting = f.released.size > 0 ? ` (${f.released.size} released address(es) still cooling down)` : '';
   return E.left(allocationError('NoAvailableAddress', `subnet ${s.subnet.name} has no free ${familyName(family)} address${resting}`));
@@ -114,7 +114,7 @@ const findInRanges = (s: SubnetDraft, f: FamilyDraft, ranges: RS.RangeSet): Resu
   const allowed = RS.intersect(ranges, f.pool.usable);
   let fallback: bigint | undefined;
   for (let c = RS.first(allowed); c !== undefined; c = RS.firstAtOrAfter(allowed, c + 1n)) {
-    if (f.used.has(c)) continue;
+    if (f.used.has(c) || f.held.has(c)) continue;
     if (!f.released.has(c)) return E.right({ family, value: c, fromReleased: false, advancesMark: false });
     fallback ??= c;
   }
@@ -310,6 +310,17 @@ export const allocateAll = (state: IpamState, reqs: readonly AllocationRequest[]
   const d = new Draft(state);
   const results = reqs.map((r) => allocateIn(d, r));
   return { state: d.commit(), results };
+};
+
+/** Holds addresses of a subnet back from dynamic allocation (static requests may still take
+ *  them). Addresses of a family the subnet lacks, or outside it, are ignored. */
+export const holdIn = (d: Draft, subnet: string, addresses: readonly Address[]): void => {
+  const s = d.subnet(subnet);
+  if (s === undefined) return;
+  for (const a of addresses) {
+    const f = familyDraft(s, a.family);
+    if (f !== undefined && RS.contains(f.pool.usable, a.value)) f.held.set(a.value, true);
+  }
 };
 
 /** Releases a claim. Releasing an unknown claim returns the state unchanged. */

@@ -1,6 +1,35 @@
-// (being written)
-import type { Plan } from './Plan.js';
+// The cluster planner: from a snapshot, every pod interface's addresses and every action the
+// controller would take, as data (DESIGN §2, §3.1-§3.5, §3.7).
+// Order of a plan (and of its output), always the same for the same snapshot:
+//   1. existing claims are loaded (ExistingClaims.ts) and the addresses that static requests
+//      and ip_pool lists name are held back from dynamic allocation;
+//   2. DeleteIP for IP objects no live pod network owns, by name;
+//   3. live pods in creation order, then input order: per network in interface order
+//      CreateIP/UpdateIP, then one PatchPodAnnotations, then an EmitEvent per error;
+//   4. UpdateSubnetStatus per Subnet whose status differs, by name;
+//   5. simulated pods of workloads (allocations and errors only: they have no objects).
+// Errors are data: one bad pod, network or Subnet never stops the others.
+import * as E from 'fp-ts/lib/Either.js';
+import type { Family } from './Address.js';
+import type { AllocationRequest } from './Allocator.js';
+import { allocateIn, holdIn } from './Allocator.js';
+import { Draft } from './Draft.js';
+import type { LiveNetwork, Loaded } from './ExistingClaims.js';
+import { loadExisting } from './ExistingClaims.js';
+import { claimIdOf, emptyState } from './IpamState.js';
+import type { PodNetwork } from './Networks.js';
+import { podNetworks } from './Networks.js';
+import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './Plan.js';
+import type { PlanContext, Problem } from './PlanContext.js';
+import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, requestOf } from './PlanContext.js';
+import * as RS from './RangeSet.js';
+import { addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
+import type { PodNetworkRequest } from './schema/annotations.js';
+import type { Pod } from './schema/kube.js';
 import type { Snapshot } from './Snapshot.js';
+import type { Subnet } from './Subnet.js';
+import { subnetUsage } from './Usage.js';
+import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 
 export interface PlanOptions {
   /** The clock, as data (milliseconds since the epoch). */
@@ -9,4 +38,213 @@ export interface PlanOptions {
   readonly cooldownMs?: number;
 }
 
-export const planAll = (_snapshot: Snapshot, _options: PlanOptions): Plan => ({ allocations: [], actions: [], errors: [] });
+/** One network of one pod, resolved as far as it goes. */
+interface Item {
+  readonly net: PodNetwork;
+  readonly live: LiveNetwork;
+  readonly resolved: E.Either<readonly Problem[], { readonly request: PodNetworkRequest; readonly subnet: Subnet }>;
+}
+
+interface PodItems {
+  readonly pod: Pod;
+  /** Set for simulated pods: the workload they stand for. */
+  readonly simulated?: string;
+  readonly items: readonly Item[];
+  readonly problems: readonly (Problem & { readonly provider: string; readonly interface: string })[];
+}
+
+const resolvePod = (ctx: PlanContext, pod: Pod, simulated?: string): PodItems => {
+  const { networks, problems } = podNetworks(ctx.nads, pod);
+  const items = networks.map((net): Item => {
+    const request = requestOf(pod, net);
+    const subnet = E.isRight(request) ? chooseSubnet(ctx, pod, net, request.right) : undefined;
+    const live: LiveNetwork = { pod, net, key: claimKeyOf(pod, net), ipName: ipNameOf(pod, net), subnet: subnet && E.isRight(subnet) ? subnet.right.name : undefined };
+    if (E.isLeft(request)) return { net, live, resolved: request };
+    if (E.isLeft(subnet!)) return { net, live, resolved: E.left([subnet.left]) };
+    return { net, live, resolved: E.right({ request: request.right, subnet: subnet!.right }) };
+  });
+  return { pod, ...(simulated !== undefined ? { simulated } : {}), items, problems };
+};
+
+/** Addresses a request names (static, or listed in ip_pool): held back from dynamic allocation. */
+const holdsOf = (request: PodNetworkRequest) => [
+  ...(request.ipAddresses ?? []),
+  ...(request.ipPool?.kind === 'addresses' ? request.ipPool.entries.flatMap((e) => [e.v4, e.v6].filter((a) => a !== undefined)) : []),
+];
+
+const poolRangesOf = (ctx: PlanContext, request: PodNetworkRequest): AllocationRequest['poolRanges'] => {
+  if (request.ipPool?.kind !== 'pool') return undefined;
+  const pool = ctx.snapshot.ippools.get(request.ipPool.name)?.object;
+  if (pool === undefined) return undefined;
+  const byFamily = (family: Family) => {
+    const ranges = pool.spec.ips.flatMap((text) => {
+      const e = RS.parseEntry(text);
+      return E.isRight(e) && e.right.family === family ? [...e.right.set] : [];
+    });
+    return RS.fromRanges(ranges);
+  };
+  return { v4: byFamily(4), v6: byFamily(6) };
+};
+
+const requestFor = (ctx: PlanContext, item: Item, request: PodNetworkRequest, subnet: Subnet, now: number): AllocationRequest => {
+  const { pod } = item.live;
+  const sts = statefulSetOf(pod);
+  return {
+    key: item.live.key,
+    owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name },
+    subnet: subnet.name,
+    ipAddresses: request.ipAddresses,
+    pool: request.ipPool?.kind === 'addresses' ? request.ipPool.entries : undefined,
+    poolRanges: poolRangesOf(ctx, request),
+    ordinal: request.ipPool?.kind === 'addresses' && sts !== undefined ? sts.ordinal : undefined,
+    family: request.ipFamily,
+    mac: request.mac,
+    macSeed: item.net.isOvn ? `${item.live.key.podUid}/${item.net.provider}/${item.live.key.interface ?? ''}` : undefined,
+    now,
+  };
+};
+
+/** Collects the plan's parts in order. */
+class PlanBuilder {
+  readonly allocations: AllocationView[] = [];
+  readonly actions: Action[] = [];
+  readonly errors: PlanError[] = [];
+
+  error(p: PodItems, provider: string, iface: string, code: PlanErrorCode, cause: string, event: string): void {
+    const pod = podKeyOf(p.pod);
+    const where = [iface, provider === '' ? '' : `(${provider})`].filter((x) => x !== '').join(' ');
+    const message = `pod ${pod}${where === '' ? '' : ` ${where}`}${p.simulated !== undefined ? ` [simulated for ${p.simulated}]` : ''}: ${cause}`;
+    this.errors.push({ pod, provider, ...(iface !== '' ? { interface: iface } : {}), code, message, ...(p.simulated !== undefined ? { simulated: true as const } : {}) });
+    if (p.simulated === undefined) this.actions.push({ type: 'EmitEvent', target: pod, reason: message, event: { type: 'Warning', reason: event, message } });
+  }
+
+  build(): Plan {
+    return { allocations: this.allocations, actions: this.actions, errors: this.errors };
+  }
+}
+
+const eventReason = (code: PlanErrorCode): string =>
+  code === 'InvalidAnnotation' || code === 'NetworkNotFound' || code === 'UnmanagedNetwork' || code === 'ProviderMismatch' ? 'ValidatePodNetworkFailed'
+  : code === 'ClaimConflict' ? 'ClaimConflict'
+  : 'AcquireAddressFailed';
+
+/** Plans one pod's networks into the draft and the builder. */
+const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number): void => {
+  const podKey = podKeyOf(p.pod);
+  for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code));
+  const patch: Record<string, string | null> = {};
+  const ipActions: Action[] = [];
+  for (const item of p.items) {
+    const { net, live } = item;
+    const fail = (code: PlanErrorCode, cause: string) => out.error(p, net.provider, net.interface, code, cause, eventReason(code));
+    const conflict = loaded.conflicts.get(claimIdOf(live.key));
+    if (conflict !== undefined) {
+      fail('ClaimConflict', conflict);
+      continue;
+    }
+    if (E.isLeft(item.resolved)) {
+      for (const prob of item.resolved.left) fail(prob.code, prob.message);
+      continue;
+    }
+    const { request, subnet } = item.resolved.right;
+    const result = allocateIn(d, requestFor(ctx, item, request, subnet, now));
+    if (E.isLeft(result)) {
+      fail(result.left.code, result.left.message);
+      continue;
+    }
+    const claim = result.right;
+    const texts = subnetTexts(claim, subnet);
+    out.allocations.push({
+      pod: podKey, provider: net.provider, interface: net.interface, subnet: subnet.name, ipAddress: addressText(claim), macAddress: macText(claim),
+      cidr: texts.cidr, gateway: texts.gateway, source: claim.source, ...(p.simulated !== undefined ? { simulated: true as const } : {}),
+    });
+    if (p.simulated !== undefined) continue;
+    Object.assign(patch, annotationDiff(p.pod, desiredAnnotations(net.provider, claim, subnet)));
+    const existing = ctx.snapshot.ips.get(live.ipName)?.object;
+    const ip = desiredIpObject(live.ipName, p.pod, claim, existing, statefulSetOf(p.pod) !== undefined);
+    const what = `${net.interface} of pod ${podKey}: ${addressText(claim)} in ${subnet.name}`;
+    if (existing === undefined || loaded.deletions.has(live.ipName)) ipActions.push({ type: 'CreateIP', target: live.ipName, reason: `record the claim of ${what}`, ip });
+    else if (!ipObjectMatches(existing, ip)) ipActions.push({ type: 'UpdateIP', target: live.ipName, reason: `bring the IP object in line with ${what}`, ip });
+  }
+  out.actions.push(...ipActions);
+  const keys = Object.keys(patch);
+  if (keys.length > 0) {
+    const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
+    out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason: `publish the addresses of ${nets.join(', ')} (allocated: "true")`, annotations: sortKeys(patch) });
+  }
+};
+
+const sortKeys = <V>(r: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+export type PlanScope = { readonly kind: 'all' } | { readonly kind: 'pod'; readonly key: string };
+
+/** Plans the snapshot: everything (`all`) or one pod (`pod`, with only its actions and the
+ *  status of the subnets it uses). */
+export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: PlanScope): Plan => {
+  const ctx = buildContext(snapshot);
+  const valid = ctx.subnetOrder.flatMap((name) => {
+    const s = ctx.subnets.get(name)!;
+    return E.isRight(s) ? [s.right] : [];
+  });
+  const pods = inCreationOrder(snapshot.pods.values()).map((e) => e.object).filter((p) => p.spec.hostNetwork !== true && !isGone(p));
+  const resolved = pods.map((p) => resolvePod(ctx, p));
+  const simulated = scope.kind === 'all' ? simulatedPods(snapshot).map((s) => resolvePod(ctx, s.pod, s.workload)) : [];
+  const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
+  const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)));
+  for (const r of [...resolved, ...simulated]) {
+    for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
+  }
+  const out = new PlanBuilder();
+  const inScope = (p: PodItems) => scope.kind === 'all' || podKeyOf(p.pod) === scope.key;
+  if (scope.kind === 'all') {
+    for (const [name, reason] of [...loaded.deletions].sort(([a], [b]) => (a < b ? -1 : 1))) out.actions.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` });
+  }
+  for (const note of loaded.notes) {
+    if (scope.kind === 'all' || note.pod === scope.key) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
+  }
+  for (const r of resolved) if (inScope(r)) planPodIn(ctx, d, r, loaded, out, options.now);
+  const state = d.commit();
+  const touched = new Set(out.allocations.map((a) => a.subnet));
+  for (const name of [...snapshot.subnets.keys()].sort()) {
+    if (scope.kind === 'pod' && !touched.has(name)) continue;
+    const action = planSubnetStatusOf(ctx, state, name);
+    if (action !== undefined) out.actions.push(action);
+  }
+  const sim = new Draft(state);
+  for (const r of simulated) planPodIn(ctx, sim, r, loaded, out, options.now);
+  return out.build();
+};
+
+const planSubnetStatusOf = (ctx: PlanContext, state: ReturnType<Draft['commit']>, name: string): Action | undefined => {
+  const s = ctx.subnets.get(name);
+  const current = ctx.snapshot.subnets.get(name)?.object.status;
+  if (s === undefined) return undefined;
+  const status = E.isRight(s) ? statusOf(subnetUsage(state, name), { ok: true }) : statusOf(undefined, { ok: false, message: s.left.message });
+  if (statusMatches(current, status)) return undefined;
+  const reason = E.isLeft(s)
+    ? `mark it not ready: ${s.left.message}`
+    : [s.right.v4 && `IPv4 ${status.v4usingIPs} in use, ${status.v4availableIPs} available`, s.right.v6 && `IPv6 ${status.v6usingIPs} in use, ${status.v6availableIPs} available`].filter(Boolean).join('; ');
+  return { type: 'UpdateSubnetStatus', target: name, reason, status };
+};
+
+/** The whole snapshot in one deterministic pass. */
+export const planAll = (snapshot: Snapshot, options: PlanOptions): Plan => planSnapshot(snapshot, options, { kind: 'all' });
+
+/** One pod (by `namespace/name`), given everything else the snapshot holds. */
+export const planPod = (snapshot: Snapshot, podKey: string, options: PlanOptions): Plan => planSnapshot(snapshot, options, { kind: 'pod', key: podKey });
+
+/** A deleted pod: `snapshot` no longer holds it (or holds it terminating). The plan releases
+ *  its IP objects, except those its StatefulSet still wants, and recounts its subnets. */
+export const planPodDeleted = (snapshot: Snapshot, pod: Pod, options: PlanOptions): Plan => {
+  const namespace = pod.metadata.namespace ?? 'default';
+  const ownIps = new Set([...snapshot.ips.values()].filter((e) => e.object.spec.podName === pod.metadata.name && e.object.spec.namespace === namespace).map((e) => e.object.metadata.name));
+  const full = planAll({ ...snapshot, deployments: new Map(), replicasets: new Map() }, options);
+  const deletes = full.actions.filter((a) => a.type === 'DeleteIP' && ownIps.has(a.target));
+  const subnets = new Set([...snapshot.ips.values()].filter((e) => ownIps.has(e.object.metadata.name)).map((e) => e.object.spec.subnet));
+  const statuses = full.actions.filter((a) => a.type === 'UpdateSubnetStatus' && subnets.has(a.target));
+  return { allocations: [], actions: [...deletes, ...statuses], errors: [] };
+};
+
+/** The status action of one Subnet for the snapshot, if its status is not already right. */
+export const planSubnetStatus = (snapshot: Snapshot, subnet: string, options: PlanOptions): Action | undefined =>
+  planAll(snapshot, options).actions.find((a) => a.type === 'UpdateSubnetStatus' && a.target === subnet);

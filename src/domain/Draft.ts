@@ -11,6 +11,7 @@ export interface FamilyDraft {
   readonly pool: FamilyPool;
   readonly used: SortedMapDraft<bigint, ClaimId>;
   readonly released: SortedMapDraft<bigint, number>;
+  readonly held: SortedMapDraft<bigint, true>;
   mark: bigint;
 }
 
@@ -22,10 +23,10 @@ export interface SubnetDraft {
 }
 
 const openFamily = (f: FamilyState | undefined): FamilyDraft | undefined =>
-  f && { pool: f.pool, used: f.used.edit(), released: f.released.edit(), mark: f.mark };
+  f && { pool: f.pool, used: f.used.edit(), released: f.released.edit(), held: f.held.edit(), mark: f.mark };
 
 const sealFamily = (f: FamilyDraft | undefined): FamilyState | undefined =>
-  f && { pool: f.pool, used: f.used.done(), released: f.released.done(), mark: f.mark };
+  f && { pool: f.pool, used: f.used.done(), released: f.released.done(), held: f.held.done(), mark: f.mark };
 
 export const familyDraft = (s: SubnetDraft, family: Family): FamilyDraft | undefined => (family === 4 ? s.v4 : s.v6);
 

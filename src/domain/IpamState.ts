@@ -4,8 +4,9 @@
 // - used: address → claim id (the live claims);
 // - released: address → release time, addresses freed since start-up, reused only when no
 //   never-used address is left (and, with a cooldown, only once it has passed);
-// - mark: every usable address below it is used or released, so the next never-used address
-//   is found from there instead of from the start of the subnet.
+// - held: addresses that static requests or ip_pool lists name, skipped by dynamic allocation;
+// - mark: every usable address below it is used, released or held, so the next never-used
+//   address is found from there instead of from the start of the subnet.
 // Released and mark are hints that make reuse fair; they are not part of a claim and a rebuild
 // from claims starts them afresh. A claim's identity is the pod UID plus provider (plus
 // interface when the same network is attached twice), never the pod name.
@@ -49,6 +50,9 @@ export interface FamilyState {
   readonly pool: FamilyPool;
   readonly used: SortedMap<bigint, ClaimId>;
   readonly released: SortedMap<bigint, number>;
+  /** Addresses dynamic allocation must skip: named by a static request or an ip_pool that has
+   *  not claimed them yet. A static request may still take them. */
+  readonly held: SortedMap<bigint, true>;
   readonly mark: bigint;
 }
 
@@ -76,6 +80,7 @@ const emptyFamily = (pool: FamilyPool): FamilyState => ({
   pool,
   used: SortedMap.empty(compareBigint),
   released: SortedMap.empty(compareBigint),
+  held: SortedMap.empty(compareBigint),
   mark: RS.first(pool.usable) ?? pool.cidr.end + 1n,
 });
 

@@ -1,0 +1,144 @@
+// What a plan reads from a snapshot once, before it plans any pod: the subnets in precedence
+// order (validated, the overlap rule applied), the NAD configs, and for each pod network its
+// subnet, its request (the user-written annotations) and its claim key.
+// Rules for the subnet of a network (DESIGN §3.1-3.3):
+// - `<provider>.kubernetes.io/logical_switch` names it; an IPAM-only network may only use a
+//   subnet of its own provider, an OVN network only an OVN subnet;
+// - else an `ip_pool` that names an IPPool selects the IPPool's subnet;
+// - else, for the default network: the namespace's `ovn.kubernetes.io/logical_switch` (its
+//   first entry), then a subnet listing the namespace in `spec.namespaces`, then `ovn-default`;
+// - else, for an attachment: the first subnet (in precedence order) bound to its provider.
+// Subnet precedence: creation time, then input order (the earlier wins an overlap).
+import * as E from 'fp-ts/lib/Either.js';
+import { parseMac } from './Address.js';
+import type { ClaimKey } from './IpamState.js';
+import type { NadIndex, PodNetwork } from './Networks.js';
+import { indexNads } from './Networks.js';
+import type { PlanErrorCode } from './Plan.js';
+import type { PodNetworkRequest } from './schema/annotations.js';
+import { annotationKey, parseIpAddresses, parsePodNetworkRequest } from './schema/annotations.js';
+import type { Pod } from './schema/kube.js';
+import type { Entry, Snapshot } from './Snapshot.js';
+import type { Subnet, SubnetInvalid } from './Subnet.js';
+import { validateSubnets } from './Subnet.js';
+
+export const DEFAULT_SUBNET = 'ovn-default';
+
+export interface PlanContext {
+  readonly snapshot: Snapshot;
+  readonly nads: NadIndex;
+  /** Every Subnet by name: canonical, or why it is invalid. */
+  readonly subnets: ReadonlyMap<string, E.Either<SubnetInvalid, Subnet>>;
+  /** Subnet names in precedence order. */
+  readonly subnetOrder: readonly string[];
+}
+
+const byCreation = <A extends { readonly metadata: { readonly creationTimestamp?: string | undefined } }>(a: Entry<A>, b: Entry<A>): number => {
+  const ta = a.object.metadata.creationTimestamp ?? '\uffff';
+  const tb = b.object.metadata.creationTimestamp ?? '\uffff';
+  return ta < tb ? -1 : ta > tb ? 1 : a.order - b.order;
+};
+
+/** Entries in creation order, then input order (objects without a creation time come last). */
+export const inCreationOrder = <A extends { readonly metadata: { readonly creationTimestamp?: string | undefined } }>(entries: Iterable<Entry<A>>): Entry<A>[] =>
+  [...entries].sort(byCreation);
+
+export const buildContext = (snapshot: Snapshot): PlanContext => {
+  const ordered = inCreationOrder(snapshot.subnets.values());
+  const results = validateSubnets(ordered.map((e) => e.object));
+  return {
+    snapshot,
+    nads: indexNads(snapshot),
+    subnets: new Map(ordered.map((e, i) => [e.object.metadata.name, results[i]!])),
+    subnetOrder: ordered.map((e) => e.object.metadata.name),
+  };
+};
+
+export const podKeyOf = (pod: Pod): string => `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+
+/** The pod's UID; a pod read from a file may lack one, and then its key stands in. */
+export const podUidOf = (pod: Pod): string => pod.metadata.uid ?? `name:${podKeyOf(pod)}`;
+
+export const claimKeyOf = (pod: Pod, net: PodNetwork): ClaimKey => ({ podUid: podUidOf(pod), provider: net.provider, interface: net.claimInterface });
+
+/** `<pod>.<ns>` for the default network, `<pod>.<ns>.<provider>` for attachments. */
+export const ipNameOf = (pod: Pod, net: PodNetwork): string => {
+  const base = `${pod.metadata.name}.${pod.metadata.namespace ?? 'default'}`;
+  return net.provider === 'ovn' ? base : `${base}.${net.provider}`;
+};
+
+export interface Problem {
+  readonly code: PlanErrorCode;
+  readonly message: string;
+}
+
+/** The user's request for one network: its annotations, plus the selection element's `ips`
+ *  and `mac` where the annotations give none. */
+export const requestOf = (pod: Pod, net: PodNetwork): E.Either<readonly Problem[], PodNetworkRequest> => {
+  const parsed = parsePodNetworkRequest(pod.metadata.annotations ?? {}, { provider: net.provider, ...(net.claimInterface ? { ifName: net.claimInterface } : {}) });
+  if (E.isLeft(parsed)) return E.left(parsed.left.map((p) => ({ code: p.code, message: p.message })));
+  let request = parsed.right;
+  const sel = net.selection;
+  if (request.ipAddresses === undefined && sel?.ips !== undefined && sel.ips.length > 0) {
+    const ips = parseIpAddresses(sel.ips.join(','));
+    if (E.isLeft(ips)) return E.left([{ code: 'InvalidAnnotation', message: `annotation k8s.v1.cni.cncf.io/networks: ips of ${sel.namespace}/${sel.name}: ${ips.left}` }]);
+    request = { ...request, ipAddresses: ips.right };
+  }
+  if (request.mac === undefined && sel?.mac !== undefined) {
+    const mac = parseMac(sel.mac);
+    if (E.isLeft(mac)) return E.left([{ code: 'InvalidAnnotation', message: `annotation k8s.v1.cni.cncf.io/networks: mac of ${sel.namespace}/${sel.name}: ${mac.left}` }]);
+    request = { ...request, mac: mac.right };
+  }
+  return E.right(request);
+};
+
+const usable = (ctx: PlanContext, name: string, why: string): E.Either<Problem, Subnet> => {
+  const s = ctx.subnets.get(name);
+  if (s === undefined) return E.left({ code: 'NoSubnet', message: `subnet ${name} (${why}) does not exist` });
+  if (E.isLeft(s)) return E.left({ code: 'SubnetInvalid', message: `${s.left.message} (${why})` });
+  return E.right(s.right);
+};
+
+/** The base provider of a network (without the `.<ifName>` of a NAD attached twice). */
+const baseProvider = (net: PodNetwork): string =>
+  net.claimInterface !== undefined && net.provider.endsWith(`.${net.claimInterface}`) ? net.provider.slice(0, -(net.claimInterface.length + 1)) : net.provider;
+
+const fits = (net: PodNetwork, s: Subnet, why: string): E.Either<Problem, Subnet> => {
+  if (net.isOvn && !s.isOvn) return E.left({ code: 'NoSubnet', message: `subnet ${s.name} (${why}) serves IPAM-only provider ${s.provider}, not an OVN network` });
+  if (!net.isOvn && s.provider !== baseProvider(net)) {
+    return E.left({ code: 'NoSubnet', message: `subnet ${s.name} (${why}) serves provider ${s.provider}, not ${baseProvider(net)}` });
+  }
+  return E.right(s);
+};
+
+export const chooseSubnet = (ctx: PlanContext, pod: Pod, net: PodNetwork, request: PodNetworkRequest): E.Either<Problem, Subnet> => {
+  if (request.logicalSwitch !== undefined) {
+    const why = `named by annotation ${annotationKey(net.provider, 'logical_switch')}`;
+    return E.chain((s: Subnet) => fits(net, s, why))(usable(ctx, request.logicalSwitch, why));
+  }
+  if (request.ipPool?.kind === 'pool') {
+    const pool = ctx.snapshot.ippools.get(request.ipPool.name)?.object;
+    if (pool === undefined) return E.left({ code: 'NoAvailableAddress', message: `IPPool ${request.ipPool.name} named by annotation ${annotationKey(net.provider, 'ip_pool')} does not exist` });
+    const why = `of IPPool ${pool.metadata.name}`;
+    return E.chain((s: Subnet) => fits(net, s, why))(usable(ctx, pool.spec.subnet, why));
+  }
+  const namespace = pod.metadata.namespace ?? 'default';
+  if (net.provider === 'ovn') {
+    const fromNamespace = ctx.snapshot.namespaces.get(namespace)?.object.metadata.annotations?.['ovn.kubernetes.io/logical_switch'];
+    const first = fromNamespace?.split(',').map((x) => x.trim()).find((x) => x !== '');
+    if (first !== undefined) return usable(ctx, first, `named by namespace ${namespace}'s annotation ovn.kubernetes.io/logical_switch`);
+    const bound = ctx.subnetOrder.find((name) => {
+      const s = ctx.subnets.get(name);
+      return s !== undefined && E.isRight(s) && s.right.isOvn && s.right.namespaces.includes(namespace);
+    });
+    if (bound !== undefined) return usable(ctx, bound, `bound to namespace ${namespace}`);
+    return usable(ctx, DEFAULT_SUBNET, 'the default subnet');
+  }
+  const provider = baseProvider(net);
+  const bound = ctx.subnetOrder.find((name) => {
+    const s = ctx.subnets.get(name)!;
+    return (E.isRight(s) ? s.right.provider : ctx.snapshot.subnets.get(name)?.object.spec.provider) === provider;
+  });
+  if (bound === undefined) return E.left({ code: 'NoSubnet', message: `provider ${provider} is not bound to any subnet (no Subnet has spec.provider: ${provider})` });
+  return usable(ctx, bound, `bound to provider ${provider}`);
+};
