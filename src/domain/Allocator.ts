@@ -7,8 +7,9 @@
 //   one outside the subnet AddressOutOfRange.
 // - `pool` entries are tried in order and the first whose addresses are all free wins; with an
 //   `ordinal` (StatefulSet) only the entry at that ordinal is tried. None free: NoAvailableAddress.
-// - Dynamic: the lowest never-used usable address; released addresses only when none is left,
-//   lowest first, each only once its cooldown has passed. Nothing left: NoAvailableAddress.
+// - Dynamic: the lowest never-used usable address that is not held (named by a static request
+//   or ip_pool elsewhere, see holdIn); released addresses only when none is left, lowest first,
+//   each only once its cooldown has passed. Nothing left: NoAvailableAddress.
 // - Dual-stack subnets give one address per family unless `family` (ip_family) asks for one;
 //   a family a static request or pool entry does not name is allocated dynamically.
 // - MAC: a static MAC must be unique in the subnet; OVN subnets generate one from `macSeed`

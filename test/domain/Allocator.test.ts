@@ -1,7 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import type { AllocationRequest } from '../../src/domain/Allocator.js';
-import { allocate, release } from '../../src/domain/Allocator.js';
+import { allocate, allocateAll, holdIn, release } from '../../src/domain/Allocator.js';
+import { Draft } from '../../src/domain/Draft.js';
 import type { IpamState } from '../../src/domain/IpamState.js';
 import { claimIdOf, emptyState, claimsOfPod } from '../../src/domain/IpamState.js';
 import { isLocallyAdministeredUnicast } from '../../src/domain/Mac.js';
@@ -187,5 +188,26 @@ describe('subnet usage', () => {
       v6: undefined,
     });
     expect(subnetUsage(base, 'v6')?.v6?.available).toBe(18446744073709551614n - 1n);
+  });
+});
+
+describe('holds', () => {
+  it('dynamic allocation skips held addresses; a static request still takes them', () => {
+    const d = new Draft(base);
+    holdIn(d, 'tiny', [addr('10.9.0.2'), addr('10.9.0.4'), addr('10.99.0.1'), addr('fd00::1')]);
+    const held = d.commit();
+    expect(run([request('a', 'tiny'), request('b', 'tiny'), request('s', 'tiny', { ipAddresses: [addr('10.9.0.2')] }), request('c', 'tiny'), request('d', 'tiny')], held)[0]).toEqual([
+      '10.9.0.3 - dynamic', '10.9.0.5 - dynamic', '10.9.0.2 - static', '10.9.0.6 - dynamic', 'NoAvailableAddress: subnet tiny has no free IPv4 address',
+    ]);
+  });
+});
+
+describe('allocateAll', () => {
+  it('gives the same claims as allocating one by one, and leaves the old state as it was', () => {
+    const reqs = [request('a', 'tiny'), request('b', 'tiny', { ipAddresses: [addr('10.9.0.2')] }), request('c', 'tiny')];
+    const batch = allocateAll(base, reqs);
+    expect(batch.results.map((r) => (E.isRight(r) ? describeClaim(r.right) : `${r.left.code}: ${r.left.message}`))).toEqual(run(reqs)[0]);
+    expect(describeState(batch.state)).toEqual(describeState(run(reqs)[1]));
+    expect(describeState(base)).toEqual([]);
   });
 });
