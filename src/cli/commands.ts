@@ -1,0 +1,52 @@
+// The subcommands of `kube-ovn-ipam` and their dispatch. `controller`, `daemon` and `webhook`
+// (DESIGN §1) join this table when they exist; until then only `plan` and `help` are listed.
+import type { CliIo } from './io.js';
+import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
+import { planHelp, runPlan } from './plan.js';
+
+interface Command {
+  readonly summary: string;
+  readonly help: string;
+  readonly run: (argv: readonly string[], io: CliIo) => Promise<number>;
+}
+
+const commands: Readonly<Record<string, Command>> = {
+  plan: { summary: 'Dry run: print the allocations and actions for a snapshot of cluster objects.', help: planHelp, run: runPlan },
+};
+
+export const usage = `Usage: ${PROGRAM} <command> [flags]
+
+Commands:
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`).join('\n')}
+  help    Show this help, or a command's: ${PROGRAM} help plan
+
+Run '${PROGRAM} <command> --help' for a command's flags.
+`;
+
+/** Runs the command line (without node and the script); resolves to the exit code. */
+export const runCli = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr(usage);
+    return EXIT_USAGE;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const topic = rest[0];
+    if (topic === undefined) {
+      io.stdout(usage);
+      return EXIT_OK;
+    }
+    const command = Object.hasOwn(commands, topic) ? commands[topic] : undefined;
+    if (command === undefined) return unknown(topic, io);
+    io.stdout(command.help);
+    return EXIT_OK;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) return unknown(name, io);
+  return command.run(rest, io);
+};
+
+const unknown = (name: string, io: CliIo): number => {
+  io.stderr(`${PROGRAM}: unknown command ${JSON.stringify(name)}\nRun '${PROGRAM} help' for usage.\n`);
+  return EXIT_USAGE;
+};

@@ -1,0 +1,138 @@
+// `kube-ovn-ipam plan`: the dry run of DESIGN §3.7. Reads a snapshot, plans every pod, prints
+// the plan, writes nothing.
+// Rules:
+// - Exit 0 when a plan was computed (errors for single pods are part of the plan); exit 2, with
+//   nothing on stdout, when the command line is wrong or the input cannot be read or decoded.
+//   Every decoding problem is reported (file, document, object and field), not just the first.
+// - Deterministic: no clock is read. `--now` defaults to the epoch, so the same input gives the
+//   same bytes; it only matters for the cooldown of released addresses.
+import * as E from 'fp-ts/lib/Either.js';
+import type { InputError } from '../adapters/snapshotFiles.js';
+import { readSnapshotDocuments } from '../adapters/snapshotFiles.js';
+import { planAll } from '../domain/ClusterPlanner.js';
+import type { PlanOptions } from '../domain/ClusterPlanner.js';
+import type { Plan } from '../domain/Plan.js';
+import { buildSnapshot, formatProblem } from '../domain/Snapshot.js';
+import type { FlagSpecs } from './args.js';
+import { parseFlags, parseSeconds, parseTimestamp } from './args.js';
+import type { CliIo } from './io.js';
+import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
+import { renderJson, renderTable } from './render.js';
+
+export const planHelp = `Usage: ${PROGRAM} plan --snapshot PATH... [--output table|json] [--now TIME] [--cooldown SECONDS]
+
+Prints every address the controller would allocate and every action it would take for a
+snapshot of cluster objects (Pods, Namespaces, Subnets, IPs, IPPools,
+NetworkAttachmentDefinitions, Deployments, ReplicaSets, StatefulSets). Writes nothing.
+
+Flags:
+  -s, --snapshot PATH     A YAML or JSON file (multi-document YAML and kind: List allowed), a
+                          folder (its *.yaml, *.yml and *.json files, recursively, by path), or
+                          - for standard input. Repeatable; paths after the flags count too.
+                            ${PROGRAM} plan --snapshot cluster.yaml --snapshot manifests/
+                            ${PROGRAM} plan manifests/ extra.yaml
+                            kubectl get pods,subnets,ips -A -o yaml | ${PROGRAM} plan -s -
+  -o, --output FORMAT     table (the default, for people) or json (one object with
+                          allocations, actions and errors; the same input gives the same bytes).
+                            ${PROGRAM} plan -s manifests/ --output json
+      --now TIME          The current time, as RFC 3339. Only the cooldown of released
+                          addresses reads it. Default 1970-01-01T00:00:00Z, so the output
+                          depends on the input alone.
+                            ${PROGRAM} plan -s manifests/ --now 2025-01-31T12:00:00Z
+      --cooldown SECONDS  How long a released address rests before it is reused
+                          (default: the controller's).
+                            ${PROGRAM} plan -s manifests/ --cooldown 300
+      --kubeconfig FILE   Read a live cluster instead. Not supported yet: use --snapshot.
+  -h, --help              Show this help.
+
+Exit status: 0 when a plan was computed (a pod that cannot get an address is an error in the
+plan, not a failure), 2 when the command line is wrong or the input cannot be read or decoded.
+`;
+
+const flags: FlagSpecs = {
+  'snapshot': { type: 'string', short: 's', multiple: true },
+  'output': { type: 'string', short: 'o' },
+  'now': { type: 'string' },
+  'cooldown': { type: 'string' },
+  'kubeconfig': { type: 'string' },
+  'help': { type: 'boolean', short: 'h' },
+};
+
+const renderers: Readonly<Record<string, (plan: Plan) => string>> = { table: renderTable, json: renderJson };
+
+export interface PlanCommand {
+  readonly help: boolean;
+  readonly snapshots: readonly string[];
+  readonly render: (plan: Plan) => string;
+  readonly options: PlanOptions;
+  readonly kubeconfig: boolean;
+}
+
+/** The command line as a record, or the first thing wrong with it. A later flag wins. */
+export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCommand> => {
+  const args = parseFlags(argv, flags);
+  if (E.isLeft(args)) return args;
+  const snapshots: string[] = [];
+  let help = false;
+  let kubeconfig = false;
+  let render = renderTable;
+  let now = 0;
+  let cooldownMs: number | undefined;
+  for (const arg of args.right) {
+    const value = arg.value ?? '';
+    if (arg.kind === 'positional' || arg.name === 'snapshot') {
+      snapshots.push(value);
+    } else if (arg.name === 'help') {
+      help = true;
+    } else if (arg.name === 'kubeconfig') {
+      kubeconfig = true;
+    } else if (arg.name === 'output') {
+      const chosen = renderers[value];
+      if (chosen === undefined) return E.left(`--output: expected table or json, got ${JSON.stringify(value)}`);
+      render = chosen;
+    } else if (arg.name === 'now') {
+      const parsed = parseTimestamp(value);
+      if (E.isLeft(parsed)) return E.left(`--now: ${parsed.left}`);
+      now = parsed.right;
+    } else if (arg.name === 'cooldown') {
+      const parsed = parseSeconds(value);
+      if (E.isLeft(parsed)) return E.left(`--cooldown: ${parsed.left}`);
+      cooldownMs = parsed.right;
+    }
+  }
+  const options: PlanOptions = cooldownMs === undefined ? { now } : { now, cooldownMs };
+  return E.right({ help, snapshots, render, options, kubeconfig });
+};
+
+/** Runs `plan` with the arguments after the subcommand; resolves to the exit code. */
+export const runPlan = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const fail = (message: string): number => {
+    io.stderr(`${PROGRAM} plan: ${message}\n`);
+    return EXIT_USAGE;
+  };
+  const usage = (message: string): number => fail(`${message}\nRun '${PROGRAM} plan --help' for usage.`);
+
+  const parsed = parsePlanArgs(argv);
+  if (E.isLeft(parsed)) return usage(parsed.left);
+  const command = parsed.right;
+  if (command.help) {
+    io.stdout(planHelp);
+    return EXIT_OK;
+  }
+  if (command.kubeconfig) return fail('--kubeconfig is not supported yet; use --snapshot');
+  if (command.snapshots.length === 0) return usage('no input: give --snapshot PATH (a file, a folder, or - for standard input)');
+
+  const documents = await readSnapshotDocuments(command.snapshots, io.readStdin);
+  if (E.isLeft(documents)) return fail(formatInputError(documents.left));
+  const { snapshot, problems } = buildSnapshot(documents.right);
+  if (problems.length > 0) {
+    for (const problem of problems) io.stderr(`${PROGRAM} plan: ${formatProblem(problem)}\n`);
+    return EXIT_USAGE;
+  }
+  io.stdout(command.render(planAll(snapshot, command.options)));
+  return EXIT_OK;
+};
+
+/** `<file>: document <n>: <message>`, or `<file>: <message>` when no document is concerned. */
+export const formatInputError = (error: InputError): string =>
+  error.document === undefined ? `${error.file}: ${error.message}` : `${error.file}: document ${error.document}: ${error.message}`;

@@ -1,0 +1,213 @@
+// `kube-ovn-ipam plan` end to end, in process: real files, fake standard streams. Planner
+// allocations are not asserted here (the planner's own tests do that); the command's contract
+// is: exit codes, exact messages naming file, document, object and field, and stable output.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as E from 'fp-ts/lib/Either.js';
+import { runCli, usage } from '../../src/cli/commands.js';
+import type { CliIo } from '../../src/cli/io.js';
+import { parsePlanArgs, planHelp, runPlan } from '../../src/cli/plan.js';
+
+const examples = fileURLToPath(new URL('../../../shared/seed/examples/', import.meta.url));
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command line in process; standard input is `stdin`, or fails the test when read. */
+const run = async (command: (argv: readonly string[], io: CliIo) => Promise<number>, argv: readonly string[], stdin?: string): Promise<Run> => {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (text) => { stdout += text; },
+    stderr: (text) => { stderr += text; },
+    readStdin: () => (stdin === undefined ? Promise.reject(new Error('standard input was read')) : Promise.resolve(stdin)),
+  };
+  const code = await command(argv, io);
+  return { code, stdout, stderr };
+};
+const plan = (argv: readonly string[], stdin?: string): Promise<Run> => run(runPlan, argv, stdin);
+
+let dir = '';
+const file = (name: string, text: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kube-ovn-ipam-cli-plan-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const subnet = (name: string, spec: string): string =>
+  `apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
+const goodSubnet = subnet('good', '  cidrBlock: 10.0.0.0/24\n');
+
+describe('plan: input that cannot be decoded', () => {
+  it('exits 2 naming file, document, object and field, with nothing on stdout', async () => {
+    const path = file('bad-subnet.yaml', `${goodSubnet}---\n${subnet('bad', '  protocol: IPv4\n')}`);
+    expect(await plan(['--snapshot', path])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `kube-ovn-ipam plan: ${path}: document 1: Subnet "bad": spec.cidrBlock: is required\n`,
+    });
+  });
+
+  it('reports every problem of every file, one per line, in input order', async () => {
+    const first = file('problems-1.yaml', `${subnet('no-cidr', '  mtu: 1400\n')}---\nmetadata:\n  name: kindless\n`);
+    const second = file('problems-2.json', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'ns1' } }));
+    const result = await plan(['-s', first, second, '--output', 'json']);
+    expect(result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: [
+        `kube-ovn-ipam plan: ${first}: document 0: Subnet "no-cidr": spec.cidrBlock: is required`,
+        `kube-ovn-ipam plan: ${first}: document 1: object "kindless": kind: is required`,
+        `kube-ovn-ipam plan: ${second}: document 0: Pod "ns1/<unnamed>": metadata.name: is required; spec: is required`,
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('exits 2 on a YAML syntax error, naming file, document, line and column', async () => {
+    const path = file('syntax.yaml', `${goodSubnet}---\nspec:\n  cidrBlock: [10.0.0.0/24\nkind: Subnet\n`);
+    expect(await plan([path])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `kube-ovn-ipam plan: ${path}: document 1: line 10, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]\n`,
+    });
+  });
+
+  it('exits 2 on a missing file', async () => {
+    expect(await plan(['--snapshot', join(dir, 'nope.yaml')])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `kube-ovn-ipam plan: ${join(dir, 'nope.yaml')}: no such file or directory\n`,
+    });
+  });
+
+  it('names standard input "-"', async () => {
+    expect(await plan(['--snapshot', '-'], subnet('from-stdin', '  cidrBlock: 7\n'))).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'kube-ovn-ipam plan: -: document 0: Subnet "from-stdin": spec.cidrBlock: expected a string, got the number 7\n',
+    });
+  });
+});
+
+describe('plan: a plan', () => {
+  it('prints JSON with allocations, actions and errors for the seed examples', async () => {
+    const result = await plan(['--snapshot', examples, '--output', 'json']);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(Object.keys(printed)).toEqual(['allocations', 'actions', 'errors']);
+    for (const key of ['allocations', 'actions', 'errors']) expect(Array.isArray(printed[key])).toBe(true);
+    expect(result.stdout.endsWith('}\n')).toBe(true);
+  });
+
+  it.each([['json'], ['table']])('prints the same bytes for the same input (%s)', async (output) => {
+    const argv = ['-s', examples, '-o', output, '--now', '2025-01-31T12:00:00Z', '--cooldown', '60'];
+    const first = await plan(argv);
+    const second = await plan(argv);
+    expect(first.code).toBe(0);
+    expect(first.stdout).not.toBe('');
+    expect(second).toEqual(first);
+  });
+
+  it('prints a table by default, and reads standard input', async () => {
+    // Kinds the IPAM does not read are skipped: an empty snapshot, an empty plan.
+    expect(await plan(['-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n'))
+      .toEqual({ code: 0, stdout: 'No pods to plan.\n', stderr: '' });
+  });
+});
+
+describe('plan: the command line', () => {
+  it.each([
+    [['--bogus'], 'unknown flag --bogus'],
+    [['-x', examples], 'unknown flag -x'],
+    [['-s', examples, '--output'], 'flag --output needs a value'],
+    [['-s', examples, '--output', 'yaml'], '--output: expected table or json, got "yaml"'],
+    [['-s', examples, '--now', 'yesterday'], '--now: expected an RFC 3339 time such as 2025-01-31T12:00:00Z, got "yesterday"'],
+    [['-s', examples, '--now', '2025-02-29T00:00:00Z'], '--now: "2025-02-29T00:00:00Z" is not a valid date and time'],
+    [['-s', examples, '--cooldown=-5'], '--cooldown: expected a number of seconds such as 300, got "-5"'],
+    [['-s', examples, '--cooldown', '-5'], 'flag --cooldown needs a value (write --cooldown=VALUE for a value that starts with "-")'],
+    [['--help=yes'], 'flag --help takes no value'],
+    [[], 'no input: give --snapshot PATH (a file, a folder, or - for standard input)'],
+  ])('%j is a usage error', async (argv, message) => {
+    expect(await plan(argv)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `kube-ovn-ipam plan: ${message}\nRun 'kube-ovn-ipam plan --help' for usage.\n`,
+    });
+  });
+
+  it('refuses --kubeconfig for now', async () => {
+    expect(await plan(['--kubeconfig', '/root/.kube/config'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'kube-ovn-ipam plan: --kubeconfig is not supported yet; use --snapshot\n',
+    });
+  });
+
+  it('documents every flag with an example under --help and -h', async () => {
+    expect(await plan(['--help'])).toEqual({ code: 0, stdout: planHelp, stderr: '' });
+    expect(await plan(['-s', 'ignored', '-h'])).toEqual({ code: 0, stdout: planHelp, stderr: '' });
+    for (const flag of ['-s, --snapshot PATH', '-o, --output FORMAT', '--now TIME', '--cooldown SECONDS', '--kubeconfig FILE', '-h, --help']) {
+      expect(planHelp).toMatch(new RegExp(`^ {2,6}${flag} `, 'm'));
+    }
+    for (const example of ['--snapshot cluster.yaml', '-s -', '--output json', '--now 2025-01-31T12:00:00Z', '--cooldown 300']) {
+      expect(planHelp).toMatch(new RegExp(`^ +(kubectl .* \\| )?kube-ovn-ipam plan (.* )?${example}( |$)`, 'm'));
+    }
+  });
+
+  it('takes snapshot paths from flags and positions, in command-line order', () => {
+    expect(E.map((c: { snapshots: readonly string[] }) => c.snapshots)(parsePlanArgs(['a', '--snapshot', 'b', 'c', '-s', 'd', '--snapshot=e', '--', '-f'])))
+      .toEqual(E.right(['a', 'b', 'c', 'd', 'e', '-f']));
+  });
+
+  it('turns --now and --cooldown into the planner options, with the epoch by default', () => {
+    const options = (argv: readonly string[]): unknown => E.map((c: { options: unknown }) => c.options)(parsePlanArgs(argv));
+    expect(options(['x'])).toEqual(E.right({ now: 0 }));
+    expect(options(['x', '--now', '2025-01-31T13:00:00.5+01:00', '--cooldown', '1.5']))
+      .toEqual(E.right({ now: Date.UTC(2025, 0, 31, 12, 0, 0, 500), cooldownMs: 1500 }));
+  });
+});
+
+describe('kube-ovn-ipam', () => {
+  it('lists its commands on stderr and exits 2 without one', async () => {
+    expect(await run(runCli, [])).toEqual({ code: 2, stdout: '', stderr: usage });
+    expect(usage).toContain('  plan    ');
+    expect(usage).toContain('  help    ');
+  });
+
+  it.each([[['help']], [['--help']], [['-h']]])('%j prints the usage', async (argv) => {
+    expect(await run(runCli, argv)).toEqual({ code: 0, stdout: usage, stderr: '' });
+  });
+
+  it('prints a command\'s help', async () => {
+    expect(await run(runCli, ['help', 'plan'])).toEqual({ code: 0, stdout: planHelp, stderr: '' });
+    expect(await run(runCli, ['plan', '--help'])).toEqual({ code: 0, stdout: planHelp, stderr: '' });
+  });
+
+  it.each([[['controller']], [['help', 'toString']], [['constructor']]])('%j is an unknown command', async (argv) => {
+    expect(await run(runCli, argv)).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `kube-ovn-ipam: unknown command ${JSON.stringify(argv[argv.length - 1])}\nRun 'kube-ovn-ipam help' for usage.\n`,
+    });
+  });
+
+  it('runs plan', async () => {
+    expect(await run(runCli, ['plan', '-o', 'json', '-'], '')).toEqual({
+      code: 0, stdout: '{\n  "allocations": [],\n  "actions": [],\n  "errors": []\n}\n', stderr: '',
+    });
+  });
+});
