@@ -41,11 +41,8 @@ const table = (rows: readonly (readonly string[])[]): string[] => {
   return rows.map((row) => row.map((text, column) => (column === last ? text : text.padEnd(widths[column] ?? 0))).join('   '));
 };
 
-/** `<pod>[*] [<interface>] [<provider>]: <code>: <message>` */
-const errorLine = (error: PlanError): string => {
-  const subject = [podName(error.pod, error.simulated), error.interface ?? '', error.provider].map(oneLine).filter((s) => s !== '');
-  return `${subject.join(' ')}: ${error.code}: ${oneLine(error.message)}`;
-};
+/** `<code>: <message>`: the planner's message already names the pod, interface and provider. */
+const errorLine = (error: PlanError): string => `${error.code}: ${oneLine(error.message)}`;
 
 /** Display order of action types: the order apply writes them in (DESIGN §3.5), then the rest. */
 const actionOrder: Readonly<Record<ActionType, number>> = {

@@ -35,13 +35,13 @@ const dual: AllocationView = {
 
 const conflict: PlanError = {
   pod: 'default/static-ip', provider: 'macvlan.default', interface: 'net1', code: 'AddressConflict',
-  message: '172.17.0.11 is already taken by default/samplepod',
+  message: 'pod default/static-ip net1 (macvlan.default): 172.17.0.11 is already taken by default/samplepod',
 };
 const web1: PlanError = {
-  pod: 'default/web-1', provider: 'ovn', code: 'NoAvailableAddress', message: 'ip_pool 10.16.0.15 has no free address', simulated: true,
+  pod: 'default/web-1', provider: 'ovn', code: 'NoAvailableAddress', message: 'pod default/web-1 [simulated]: ip_pool 10.16.0.15 has no free address', simulated: true,
 };
 const multiline: PlanError = {
-  pod: 'default/odd', provider: 'ovn', interface: 'eth0', code: 'InvalidAnnotation', message: 'first line\nsecond\tline',
+  pod: 'default/odd', provider: 'ovn', interface: 'eth0', code: 'InvalidAnnotation', message: 'pod default/odd eth0 (ovn): first line\nsecond\tline',
 };
 
 const plan: Plan = {
@@ -67,9 +67,9 @@ default/web-0*      eth0        ovn               ovn-default   10.16.0.15      
 default/dual        eth0        ovn               dual          10.0.0.2,fd00::2   00:00:00:53:6b:03   static
 
 ERRORS
-default/static-ip net1 macvlan.default: AddressConflict: 172.17.0.11 is already taken by default/samplepod
-default/web-1* ovn: NoAvailableAddress: ip_pool 10.16.0.15 has no free address
-default/odd eth0 ovn: InvalidAnnotation: first line second line
+AddressConflict: pod default/static-ip net1 (macvlan.default): 172.17.0.11 is already taken by default/samplepod
+NoAvailableAddress: pod default/web-1 [simulated]: ip_pool 10.16.0.15 has no free address
+InvalidAnnotation: pod default/odd eth0 (ovn): first line second line
 
 ACTIONS
 3 CreateIP, 2 PatchPodAnnotations, 1 EmitEvent
@@ -85,14 +85,14 @@ ACTIONS
   it('prints only the sections that have something to say', () => {
     expect(renderTable({ allocations: [], actions: [], errors: [conflict] })).toBe(`\
 ERRORS
-default/static-ip net1 macvlan.default: AddressConflict: 172.17.0.11 is already taken by default/samplepod
+AddressConflict: pod default/static-ip net1 (macvlan.default): 172.17.0.11 is already taken by default/samplepod
 `);
     expect(renderTable({ allocations: [samplepod], actions: [], errors: [web1] })).toBe(`\
 POD                 INTERFACE   PROVIDER   SUBNET        ADDRESS     MAC                 SOURCE
 default/samplepod   eth0        ovn        ovn-default   10.16.0.2   00:00:00:53:6b:01   dynamic
 
 ERRORS
-default/web-1* ovn: NoAvailableAddress: ip_pool 10.16.0.15 has no free address
+NoAvailableAddress: pod default/web-1 [simulated]: ip_pool 10.16.0.15 has no free address
 
 * simulated: the pod does not exist yet; its workload would create it.
 `);
@@ -137,7 +137,7 @@ describe('renderJson', () => {
       "provider": "macvlan.default",
       "interface": "net1",
       "code": "AddressConflict",
-      "message": "172.17.0.11 is already taken by default/samplepod"
+      "message": "pod default/static-ip net1 (macvlan.default): 172.17.0.11 is already taken by default/samplepod"
     }
   ]
 }
