@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver and kubectl from the Go module k8s.io/kubernetes (Debian packages
-# neither) into a per-machine cache outside the repo, so the slow build (~15 min on 2 cores)
+# neither) into a per-machine cache outside the repo, so the slow build (~5 min on 2 cores, cold)
 # happens once per machine. A version stamp next to each binary makes a version change rebuild.
 #
 #   K8S_VERSION          Kubernetes version to build (default below)
@@ -12,7 +12,13 @@ set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 CACHE=${KUBE_OVN_IPAM_CACHE:-/var/cache/kube-ovn-ipam}
 BIN=$CACHE/bin
-export PATH=$PATH:/usr/local/go/bin GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+export PATH=$PATH:/usr/local/go/bin GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 GOWORK=off
+command -v go >/dev/null || { echo "build-kube-apiserver: Go >= 1.26 is needed (none found)" >&2; exit 1; }
+
+# One build at a time per cache; a second caller waits, then finds the binaries up to date.
+mkdir -p "$BIN"
+exec 9>"$CACHE/.build.lock"
+flock 9
 
 # Which binaries need (re)building?
 todo=()
@@ -48,7 +54,6 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION")"
 done
 
-mkdir -p "$BIN"
 for name in "${todo[@]}"; do
   t=$SECONDS
   go build -trimpath -ldflags="$ldflags" -o "$BIN/$name.tmp" "k8s.io/kubernetes/cmd/$name"
