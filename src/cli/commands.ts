@@ -1,7 +1,8 @@
-// The subcommands of `kube-ovn-ipam` and their dispatch. `controller`, `daemon` and `webhook`
-// (DESIGN §1) join this table when they exist; until then only `plan` and `help` are listed.
+// The subcommands of `kube-ovn-ipam` and their dispatch. `daemon` and `webhook` (DESIGN §1)
+// join this table when they exist.
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
+import { controllerHelp, runController } from './controller.js';
 import { planHelp, runPlan } from './plan.js';
 
 interface Command {
@@ -12,6 +13,7 @@ interface Command {
 
 const commands: Readonly<Record<string, Command>> = {
   plan: { summary: 'Dry run: print the allocations and actions for a snapshot of cluster objects.', help: planHelp, run: runPlan },
+  controller: { summary: 'Run the controller: allocate addresses for every pod interface in a cluster.', help: controllerHelp, run: runController },
 };
 
 export const usage = `Usage: ${PROGRAM} <command> [flags]

@@ -102,6 +102,40 @@ const expandLists = (docs: readonly RawDocument[]): RawDocument[] =>
     return [doc];
   });
 
+export type SnapshotKind = keyof Snapshot;
+
+export type Decoded =
+  | { readonly ok: true; readonly kind: SnapshotKind; readonly key: string; readonly entry: Entry<unknown> }
+  | { readonly ok: false; readonly problem: InputProblem };
+
+/** Decodes one object: its snapshot kind and key, or the problem; undefined for kinds the
+ *  IPAM does not read (and for empty documents). */
+export const decodeRaw = (value: unknown, origin: Origin, order: number): Decoded | undefined => {
+  if (value === null || value === undefined) return undefined;
+  const kind = field(value, 'kind');
+  if (typeof kind !== 'string') {
+    return { ok: false, problem: { origin, kind: '<none>', name: nameOf(value), message: `object "${nameOf(value)}": kind: is required` } };
+  }
+  const info = kinds[kind];
+  if (info === undefined) return undefined;
+  const decoded: E.Either<DecodeFailure, unknown> = decodeObject(info.codec, value, `${kind} "${nameOf(value)}"`);
+  if (E.isLeft(decoded)) return { ok: false, problem: { origin, kind, name: nameOf(value), message: decoded.left.message } };
+  const meta = field(decoded.right, 'metadata') as { name: string; namespace?: string };
+  const key = info.namespaced ? `${meta.namespace ?? 'default'}/${meta.name}` : meta.name;
+  const object = info.namespaced && meta.namespace === undefined ? withNamespace(decoded.right, 'default') : decoded.right;
+  return { ok: true, kind: info.kind, key, entry: { object, origin, order } };
+};
+
+/** The key an object of `kind` is indexed under (`namespace/name` for namespaced kinds). */
+export const keyOf = (kind: SnapshotKind, value: unknown): string | undefined => {
+  const meta = field(value, 'metadata');
+  const name = field(meta, 'name');
+  if (typeof name !== 'string') return undefined;
+  const namespaced = Object.values(kinds).find((k) => k.kind === kind)?.namespaced ?? false;
+  const ns = field(meta, 'namespace');
+  return namespaced ? `${typeof ns === 'string' ? ns : 'default'}/${name}` : name;
+};
+
 /** Decodes and indexes documents; problems are returned beside the snapshot, never thrown. */
 export const buildSnapshot = (docs: readonly RawDocument[]): { readonly snapshot: Snapshot; readonly problems: readonly InputProblem[] } => {
   const maps: Record<Kind, Map<string, Entry<unknown>>> = {
@@ -110,23 +144,10 @@ export const buildSnapshot = (docs: readonly RawDocument[]): { readonly snapshot
   };
   const problems: InputProblem[] = [];
   expandLists(docs).forEach((doc, order) => {
-    if (doc.value === null || doc.value === undefined) return;
-    const kind = field(doc.value, 'kind');
-    if (typeof kind !== 'string') {
-      problems.push({ origin: doc.origin, kind: '<none>', name: nameOf(doc.value), message: `object "${nameOf(doc.value)}": kind: is required` });
-      return;
-    }
-    const info = kinds[kind];
-    if (info === undefined) return;
-    const decoded: E.Either<DecodeFailure, unknown> = decodeObject(info.codec, doc.value, `${kind} "${nameOf(doc.value)}"`);
-    if (E.isLeft(decoded)) {
-      problems.push({ origin: doc.origin, kind, name: nameOf(doc.value), message: decoded.left.message });
-      return;
-    }
-    const meta = field(decoded.right, 'metadata') as { name: string; namespace?: string };
-    const key = info.namespaced ? `${meta.namespace ?? 'default'}/${meta.name}` : meta.name;
-    const object = info.namespaced && meta.namespace === undefined ? withNamespace(decoded.right, 'default') : decoded.right;
-    maps[info.kind].set(key, { object, origin: doc.origin, order });
+    const d = decodeRaw(doc.value, doc.origin, order);
+    if (d === undefined) return;
+    if (d.ok) maps[d.kind].set(d.key, d.entry);
+    else problems.push(d.problem);
   });
   return { snapshot: maps as unknown as Snapshot, problems };
 };

@@ -1,0 +1,38 @@
+// The health and metrics endpoints: GET /healthz (the process runs), /readyz (caches synced
+// and, for the leader, allowed to write; followers are ready too: they stand by), /metrics
+// (Prometheus text).
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface HealthSources {
+  readonly ready: () => boolean;
+  readonly registry: Registry;
+}
+
+export const serveHealth = (host: string, port: number, sources: HealthSources): Promise<Server> => {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const ok = sources.ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready: caches not synced\n');
+    } else if (path === '/metrics') {
+      sources.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': sources.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+};

@@ -1,0 +1,254 @@
+// The controller: watches keep a LiveSnapshot current; pod and subnet keys go through work
+// queues; each key is planned by the pure planner from the current snapshot and the plan is
+// applied (DESIGN §1, §3.5). Level-based: an event only names a key.
+// Rules:
+// - Nothing is planned before every watched kind has been listed once (the start-up rebuild
+//   reads IP objects and pod annotations together, in the planner).
+// - A pod plan's intended writes enter the snapshot before they are written, so the next plan
+//   (for any pod) already sees the claim; on failure the touched objects are read afresh.
+// - Subnet status has its own queue, so many pods in one subnet cost one status write.
+// - The sweep deletes IP objects whose pod is gone, only after reading the pod afresh from the
+//   API server (a stale cache must never free a live pod's address).
+import type { Action } from '../domain/Plan.js';
+import type { PlanOptions } from '../domain/ClusterPlanner.js';
+import { planAll, planPod, planPodDeleted, planSubnetStatus } from '../domain/ClusterPlanner.js';
+import type { Pod } from '../domain/schema/kube.js';
+import type { IP } from '../domain/schema/kubeovn.js';
+import { isGone } from '../domain/Workloads.js';
+import { POD_UID_LABEL } from '../domain/Records.js';
+import type { ApplyResult, FaultHook } from './apply.js';
+import { applyActions } from './apply.js';
+import { LiveSnapshot } from './LiveSnapshot.js';
+import type { Metrics } from './metrics.js';
+import type { Clock, Kube, Log, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
+import type { Outcome } from './WorkQueue.js';
+import { WorkQueue } from './WorkQueue.js';
+
+export interface ControllerOptions {
+  readonly workers: number;
+  /** Period of the sweep of IP objects whose pod is gone; 0 disables it. */
+  readonly gcIntervalMs: number;
+  readonly cooldownMs: number;
+  readonly fault?: FaultHook | undefined;
+}
+
+export interface ControllerDeps {
+  readonly kube: Kube;
+  readonly watcher: Watcher;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly metrics: Metrics;
+  /** The leader's fence: writes happen only while it holds. */
+  readonly canWrite: () => boolean;
+}
+
+const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'ips', 'pods'];
+
+export class Controller {
+  readonly live: LiveSnapshot;
+  private readonly pods: WorkQueue;
+  private readonly subnets: WorkQueue;
+  private readonly handles: WatchHandle[] = [];
+  private readonly synced = new Set<WatchedKind>();
+  private readonly lastSeen = new Map<string, Pod>();
+  /** Pods whose last plan had errors: re-planned when a Subnet, NAD, IPPool or Namespace changes. */
+  private readonly unsettled = new Set<string>();
+  private readonly firstSeen = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readyResolve!: () => void;
+  readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
+
+  constructor(private readonly deps: ControllerDeps, private readonly options: ControllerOptions) {
+    this.live = new LiveSnapshot(deps.log);
+    const hooks = (queue: string) => ({
+      onStart: (_key: string, waitedMs: number) => deps.metrics.queueLatency.observe({ queue }, waitedMs / 1000),
+      onDepth: (depth: number) => deps.metrics.queueDepth.set({ queue }, depth),
+    });
+    const backoff = { workers: options.workers, initialBackoffMs: 200, maxBackoffMs: 30_000 };
+    this.pods = new WorkQueue((k) => this.reconcilePod(k), deps.clock, backoff, hooks('pods'));
+    this.subnets = new WorkQueue((k) => this.reconcileSubnet(k), deps.clock, { ...backoff, workers: 1 }, hooks('subnets'));
+  }
+
+  get isReady(): boolean {
+    return this.synced.size === watchedKinds.length;
+  }
+
+  start(): void {
+    for (const kind of watchedKinds) {
+      this.handles.push(this.deps.watcher.watch(kind, (e) => this.onEvent(e), (err) => this.deps.log.warn('watch failed; re-listing', { kind, error: err.message })));
+    }
+    if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => void this.sweep(), this.options.gcIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.pods.stop();
+    this.subnets.stop();
+    await Promise.all(this.handles.map((h) => h.stop()));
+  }
+
+  /** Resolves when both queues are empty and idle (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    await this.pods.idle();
+    await this.subnets.idle();
+  }
+
+  private planOptions(): PlanOptions {
+    return { now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs };
+  }
+
+  private onEvent(e: WatchEvent): void {
+    if (e.type === 'DELETED' && e.kind === 'pods') {
+      const pod = e.object as Pod;
+      this.lastSeen.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+    }
+    const changed = this.live.onEvent(e);
+    if (e.type === 'RESET' && !this.synced.has(e.kind)) {
+      this.synced.add(e.kind);
+      if (this.isReady) this.onSynced();
+      return;
+    }
+    if (!this.isReady) return;
+    for (const id of changed) this.route(e.kind, id.slice(e.kind.length + 1));
+  }
+
+  private onSynced(): void {
+    this.deps.log.info('caches synced: rebuilding from IP objects and pod annotations', {
+      pods: this.live.snapshot.pods.size, ips: this.live.snapshot.ips.size, subnets: this.live.snapshot.subnets.size,
+    });
+    for (const key of this.live.snapshot.pods.keys()) this.pods.add(key);
+    for (const name of this.live.snapshot.subnets.keys()) this.subnets.add(name);
+    void this.sweep();
+    this.readyResolve();
+  }
+
+  private route(kind: WatchedKind, key: string): void {
+    const snap = this.live.snapshot;
+    switch (kind) {
+      case 'pods': {
+        const pod = snap.pods.get(key)?.object;
+        if (pod !== undefined) this.lastSeen.set(key, pod);
+        if (!this.firstSeen.has(key)) this.firstSeen.set(key, this.deps.clock.now());
+        this.pods.add(key);
+        return;
+      }
+      case 'ips': {
+        const ip = snap.ips.get(key)?.object;
+        if (ip !== undefined) {
+          this.subnets.add(ip.spec.subnet);
+          this.pods.add(`${ip.spec.namespace}/${ip.spec.podName}`);
+        }
+        return;
+      }
+      case 'subnets':
+        this.subnets.add(key);
+        for (const p of this.unsettled) this.pods.add(p);
+        return;
+      default:
+        for (const p of this.unsettled) this.pods.add(p);
+    }
+  }
+
+  private outcome(result: ApplyResult): Outcome {
+    switch (result.kind) {
+      case 'applied': return { kind: 'done' };
+      case 'replan': return { kind: 'after', ms: 0 };
+      case 'retry': return { kind: 'retry', reason: result.error };
+      case 'fenced': return { kind: 'after', ms: 1000 };
+      case 'terminal': return { kind: 'done' };
+    }
+  }
+
+  /** Reads the objects a failed plan touched afresh, so the next plan starts from the truth. */
+  private async refresh(podKey: string, actions: readonly Action[]): Promise<void> {
+    const [ns, name] = [podKey.slice(0, podKey.indexOf('/')), podKey.slice(podKey.indexOf('/') + 1)];
+    try {
+      this.live.recordWrite('pods', podKey, (await this.deps.kube.getPod(ns, name)) ?? null);
+      for (const a of actions) {
+        if (a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'DeleteIP') this.live.recordWrite('ips', a.target, (await this.deps.kube.getIP(a.target)) ?? null);
+      }
+    } catch (err) {
+      this.deps.log.warn('could not refresh after a failed write', { pod: podKey, error: String(err) });
+    }
+  }
+
+  private async reconcilePod(key: string): Promise<Outcome> {
+    const snap = this.live.snapshot;
+    const entry = snap.pods.get(key);
+    const alive = entry !== undefined && entry.object.spec.hostNetwork !== true && !isGone(entry.object);
+    const last = entry?.object ?? this.lastSeen.get(key);
+    if (!alive && last === undefined) return { kind: 'done' };
+    const plan = alive ? planPod(snap, key, this.planOptions()) : planPodDeleted(snap, last!, this.planOptions());
+    const actions = plan.actions.filter((a) => a.type !== 'UpdateSubnetStatus');
+    if (plan.errors.length > 0) this.unsettled.add(key);
+    else this.unsettled.delete(key);
+    for (const e of plan.errors) this.deps.metrics.failures.inc({ code: e.code });
+    for (const a of plan.allocations) {
+      if (a.source !== 'existing') {
+        this.deps.log.info('allocated', { pod: a.pod, interface: a.interface, provider: a.provider, subnet: a.subnet, address: a.ipAddress, mac: a.macAddress, source: a.source });
+        this.deps.metrics.allocations.inc({ source: a.source });
+      }
+    }
+    for (const e of plan.errors) this.deps.log.warn('allocation failed', { pod: e.pod, interface: e.interface, provider: e.provider, code: e.code, reason: e.message });
+    if (actions.length === 0) {
+      if (!alive) this.lastSeen.delete(key);
+      return { kind: 'done' };
+    }
+    this.live.applyIntended(actions);
+    const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
+    if (result.kind !== 'applied') await this.refresh(key, actions);
+    else {
+      const patched = actions.some((a) => a.type === 'PatchPodAnnotations');
+      const since = this.firstSeen.get(key);
+      if (patched && since !== undefined) this.deps.metrics.allocationLatency.observe((this.deps.clock.now() - since) / 1000);
+      if (!alive) this.lastSeen.delete(key);
+    }
+    for (const subnet of new Set([...plan.allocations.map((a) => a.subnet), ...this.subnetsOf(actions)])) this.subnets.add(subnet);
+    return this.outcome(result);
+  }
+
+  private subnetsOf(actions: readonly Action[]): string[] {
+    return actions.flatMap((a) => (a.type === 'CreateIP' || a.type === 'UpdateIP' ? [a.ip.spec.subnet] : []));
+  }
+
+  private async reconcileSubnet(name: string): Promise<Outcome> {
+    const snap = this.live.snapshot;
+    if (!snap.subnets.has(name)) return { kind: 'done' };
+    const action = planSubnetStatus(snap, name, this.planOptions());
+    if (action?.type === 'UpdateSubnetStatus') {
+      this.deps.metrics.subnetUsage(name, action.status);
+      this.live.applyIntended([action]);
+      return this.outcome(await applyActions({ ...this.deps, live: this.live }, [action]));
+    }
+    return { kind: 'done' };
+  }
+
+  /** Releases IP objects whose pod is gone, after confirming it with a fresh read. */
+  async sweep(): Promise<void> {
+    if (!this.isReady) return;
+    const snap = this.live.snapshot;
+    const deletions = planAll({ ...snap, replicasets: new Map(), deployments: new Map() }, this.planOptions()).actions.filter((a) => a.type === 'DeleteIP');
+    for (const a of deletions) {
+      const ip = snap.ips.get(a.target)?.object;
+      if (ip === undefined) continue;
+      if (await this.ownerAlive(ip)) {
+        this.deps.log.info('sweep: kept an IP object whose pod the cache did not show', { ip: a.target });
+        continue;
+      }
+      this.live.applyIntended([a]);
+      const result = await applyActions({ ...this.deps, live: this.live }, [a]);
+      if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
+    }
+  }
+
+  private async ownerAlive(ip: IP): Promise<boolean> {
+    try {
+      const raw = (await this.deps.kube.getPod(ip.spec.namespace, ip.spec.podName)) as Pod | undefined;
+      if (raw === undefined || isGone(raw)) return false;
+      const uid = ip.metadata.labels?.[POD_UID_LABEL];
+      return uid === undefined || uid === raw.metadata.uid;
+    } catch {
+      return true; // cannot tell: keep it
+    }
+  }
+}

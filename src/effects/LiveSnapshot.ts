@@ -1,0 +1,150 @@
+// The controller's view of the cluster: a Snapshot kept current by watches and by the
+// controller's own writes. Rules:
+// - An object is replaced only by a newer one (resourceVersion compared as an integer, as the
+//   API server issues them); stale watch events are ignored.
+// - The controller's own writes are applied as soon as they are planned (so the next plan,
+//   possibly for another pod, already sees the claim) and again with the server's answer.
+// - A RESET (re-list) replaces a kind wholesale, except for the controller's own writes newer
+//   than the list: a re-list that raced a write must not forget a claim.
+// The planner reads it synchronously, so a plan always sees one consistent state.
+import type { Action } from '../domain/Plan.js';
+import type { Entry, Snapshot, SnapshotKind } from '../domain/Snapshot.js';
+import { decodeRaw, keyOf } from '../domain/Snapshot.js';
+import type { Log, WatchEvent } from './ports.js';
+
+const kinds: readonly SnapshotKind[] = ['pods', 'namespaces', 'subnets', 'ips', 'ippools', 'nads', 'deployments', 'replicasets', 'statefulsets'];
+
+const rvOf = (value: unknown): bigint | undefined => {
+  const rv = (value as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
+  return typeof rv === 'string' && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+};
+
+interface OwnWrite {
+  readonly rv: bigint;
+  /** The object as written, or null for a delete. */
+  readonly raw: unknown;
+}
+
+export class LiveSnapshot {
+  private readonly maps = new Map<SnapshotKind, Map<string, Entry<unknown>>>(kinds.map((k) => [k, new Map()]));
+  private readonly rvs = new Map<string, bigint>();
+  private readonly own = new Map<string, OwnWrite>();
+  private order = 0;
+
+  constructor(private readonly log: Log) {}
+
+  /** The current state, for the planner (do not hold it across an await). */
+  get snapshot(): Snapshot {
+    return Object.fromEntries(this.maps) as unknown as Snapshot;
+  }
+
+  /** Applies a watch event; returns the keys whose objects changed (kind/key). */
+  onEvent(e: WatchEvent): readonly string[] {
+    if (e.type === 'RESET') return this.reset(e.kind, e.objects);
+    const key = keyOf(e.kind, e.object);
+    if (key === undefined) return [];
+    const id = `${e.kind}/${key}`;
+    const incoming = rvOf(e.object);
+    const known = this.rvs.get(id);
+    if (incoming !== undefined && known !== undefined && incoming < known) return [];
+    const mine = this.own.get(id);
+    if (mine !== undefined && incoming !== undefined && incoming >= mine.rv) this.own.delete(id);
+    if (e.type === 'DELETED') {
+      this.remove(e.kind, key);
+      if (incoming !== undefined) this.rvs.set(id, incoming);
+      return [id];
+    }
+    return this.put(e.kind, e.object) ? [id] : [];
+  }
+
+  /** Records the server's answer to one of our writes (an object, or null after a delete). */
+  recordWrite(kind: SnapshotKind, key: string, raw: unknown | null): void {
+    const id = `${kind}/${key}`;
+    const rv = raw === null ? (this.rvs.get(id) ?? 0n) + 1n : rvOf(raw);
+    if (raw === null) this.remove(kind, key);
+    else this.put(kind, raw);
+    if (rv !== undefined) this.own.set(id, { rv, raw });
+  }
+
+  /** Applies what a plan's actions intend, before they are written. */
+  applyIntended(actions: readonly Action[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'CreateIP':
+        case 'UpdateIP': {
+          const current = this.maps.get('ips')!.get(a.target)?.object as { metadata?: { resourceVersion?: string; finalizers?: string[] } } | undefined;
+          this.putIntended('ips', { apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: a.ip.name, labels: a.ip.labels, resourceVersion: current?.metadata?.resourceVersion }, spec: a.ip.spec });
+          break;
+        }
+        case 'DeleteIP':
+          this.remove('ips', a.target);
+          break;
+        case 'PatchPodAnnotations': {
+          const pod = this.maps.get('pods')!.get(a.target)?.object as { metadata: { annotations?: Record<string, string> } } | undefined;
+          if (pod === undefined) break;
+          const annotations = { ...(pod.metadata.annotations ?? {}) };
+          for (const [k, v] of Object.entries(a.annotations)) {
+            if (v === null) delete annotations[k];
+            else annotations[k] = v;
+          }
+          this.putIntended('pods', { ...pod, metadata: { ...pod.metadata, annotations } });
+          break;
+        }
+        case 'UpdateSubnetStatus': {
+          const subnet = this.maps.get('subnets')!.get(a.target)?.object as Record<string, unknown> | undefined;
+          if (subnet !== undefined) this.putIntended('subnets', { ...subnet, status: a.status });
+          break;
+        }
+        case 'EmitEvent':
+          break;
+      }
+    }
+  }
+
+  /** Stores an intended object without touching its known resourceVersion. */
+  private putIntended(kind: SnapshotKind, raw: unknown): void {
+    const d = decodeRaw(raw, { file: 'cluster', document: 0 }, 0);
+    if (d === undefined || !d.ok) return;
+    const map = this.maps.get(kind)!;
+    map.set(d.key, { ...d.entry, order: map.get(d.key)?.order ?? this.order++ });
+  }
+
+  private put(kind: SnapshotKind, raw: unknown): boolean {
+    const d = decodeRaw(raw, { file: 'cluster', document: 0 }, 0);
+    if (d === undefined) return false;
+    if (!d.ok) {
+      this.log.warn('ignoring an object that does not decode', { kind, problem: d.problem.message });
+      return false;
+    }
+    const map = this.maps.get(kind)!;
+    map.set(d.key, { ...d.entry, order: map.get(d.key)?.order ?? this.order++ });
+    const rv = rvOf(raw);
+    if (rv !== undefined) this.rvs.set(`${kind}/${d.key}`, rv);
+    return true;
+  }
+
+  private remove(kind: SnapshotKind, key: string): void {
+    this.maps.get(kind)!.delete(key);
+  }
+
+  private reset(kind: SnapshotKind, objects: readonly unknown[]): readonly string[] {
+    const before = new Set(this.maps.get(kind)!.keys());
+    const listRv = objects.reduce<bigint>((max, o) => {
+      const rv = rvOf(o);
+      return rv !== undefined && rv > max ? rv : max;
+    }, 0n);
+    this.maps.set(kind, new Map());
+    for (const o of objects) this.put(kind, o);
+    // Own writes the list may have missed stay.
+    for (const [id, w] of this.own) {
+      if (!id.startsWith(`${kind}/`)) continue;
+      const key = id.slice(kind.length + 1);
+      const listed = this.maps.get(kind)!.has(key) ? rvOf(this.maps.get(kind)!.get(key)!.object) : undefined;
+      if (listed !== undefined && listed >= w.rv) continue;
+      if (w.raw === null) this.remove(kind, key);
+      else if (listed !== undefined || w.rv > listRv) this.put(kind, w.raw);
+    }
+    const after = new Set(this.maps.get(kind)!.keys());
+    return [...new Set([...before, ...after])].map((k) => `${kind}/${k}`);
+  }
+}

@@ -1,0 +1,84 @@
+// Applying a plan: each action through the Kube port, in the plan's order, which is the
+// durable order of DESIGN §3.5 (IP object, then pod annotations, then status). It stops at the
+// first failure and says what the caller should do:
+// - `replan`: the world was not what the plan assumed (409, 404): refresh, plan again now;
+// - `retry`: the API server did not answer or failed (network, 429, 5xx): plan again later;
+// - `terminal`: the server refused the write (400, 422, 403): retrying the same plan cannot help.
+// A write is only attempted while `canWrite()` holds (the leader's fence). Events are best
+// effort: a failed Event is logged and the plan goes on.
+import type { Action, ActionType } from '../domain/Plan.js';
+import type { LiveSnapshot } from './LiveSnapshot.js';
+import type { Kube, Log } from './ports.js';
+import { KubeApiError } from './ports.js';
+
+export type ApplyResult =
+  | { readonly kind: 'applied'; readonly count: number }
+  | { readonly kind: 'replan' | 'retry' | 'terminal' | 'fenced'; readonly action: Action; readonly error: string };
+
+/** A test-only hook: called before and after each write (the crash tests kill the process here). */
+export type FaultHook = (stage: 'before' | 'after', type: ActionType, target: string) => void;
+
+export interface ApplyDeps {
+  readonly kube: Kube;
+  readonly live: LiveSnapshot;
+  readonly log: Log;
+  readonly canWrite: () => boolean;
+  readonly fault?: FaultHook | undefined;
+}
+
+const splitKey = (key: string): [string, string] => {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+};
+
+const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
+  const { kube, live } = deps;
+  switch (a.type) {
+    case 'CreateIP':
+      live.recordWrite('ips', a.target, await kube.createIP(a.ip));
+      return;
+    case 'UpdateIP':
+      live.recordWrite('ips', a.target, await kube.updateIP(a.ip));
+      return;
+    case 'DeleteIP':
+      await kube.deleteIP(a.target);
+      live.recordWrite('ips', a.target, null);
+      return;
+    case 'PatchPodAnnotations': {
+      const [ns, name] = splitKey(a.target);
+      live.recordWrite('pods', a.target, await kube.patchPodAnnotations(ns, name, a.annotations));
+      return;
+    }
+    case 'UpdateSubnetStatus':
+      live.recordWrite('subnets', a.target, await kube.patchSubnetStatus(a.target, a.status));
+      return;
+    case 'EmitEvent': {
+      const [ns, name] = splitKey(a.target);
+      const uid = (live.snapshot.pods.get(a.target)?.object.metadata.uid);
+      await kube.emitPodEvent(ns, name, uid, a.event).catch((err: unknown) => {
+        deps.log.warn('could not record an event', { pod: a.target, reason: a.event.reason, error: String(err) });
+      });
+      return;
+    }
+  }
+};
+
+export const applyActions = async (deps: ApplyDeps, actions: readonly Action[]): Promise<ApplyResult> => {
+  let count = 0;
+  for (const a of actions) {
+    if (a.type !== 'EmitEvent' && !deps.canWrite()) return { kind: 'fenced', action: a, error: 'not the leader (or the lease could not be renewed in time)' };
+    deps.fault?.('before', a.type, a.target);
+    try {
+      await write(deps, a);
+    } catch (err) {
+      const e = err instanceof KubeApiError ? err : new KubeApiError('Other', 0, a.type, String(err));
+      const kind = e.kind === 'Conflict' || e.kind === 'NotFound' ? 'replan' : e.kind === 'Invalid' || e.kind === 'Forbidden' ? 'terminal' : 'retry';
+      deps.log.warn('write failed', { action: a.type, target: a.target, outcome: kind, status: e.status, error: e.message });
+      return { kind, action: a, error: e.message };
+    }
+    deps.fault?.('after', a.type, a.target);
+    deps.log.info('applied', { action: a.type, target: a.target, reason: a.reason });
+    count++;
+  }
+  return { kind: 'applied', count };
+};
