@@ -15,6 +15,9 @@ import type { Plan } from '../domain/Plan.js';
 import { buildSnapshot, formatProblem } from '../domain/Snapshot.js';
 import type { FlagSpecs } from './args.js';
 import { parseFlags, parseSeconds, parseTimestamp } from './args.js';
+import { readCluster } from '../adapters/clusterSnapshot.js';
+import { loadKubeConfig } from '../adapters/kube/config.js';
+import type { RawDocument } from '../domain/Snapshot.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { renderJson, renderTable } from './render.js';
@@ -42,7 +45,7 @@ Flags:
       --cooldown SECONDS  How long a released address rests before it is reused
                           (default: the controller's).
                             ${PROGRAM} plan -s manifests/ --cooldown 300
-      --kubeconfig FILE   Read a live cluster instead. Not supported yet: use --snapshot.
+      --kubeconfig FILE   Read the objects from a live cluster instead (read-only).
   -h, --help              Show this help.
 
 Exit status: 0 when a plan was computed (a pod that cannot get an address is an error in the
@@ -65,7 +68,7 @@ export interface PlanCommand {
   readonly snapshots: readonly string[];
   readonly render: (plan: Plan) => string;
   readonly options: PlanOptions;
-  readonly kubeconfig: boolean;
+  readonly kubeconfig: string | undefined;
 }
 
 /** The command line as a record, or the first thing wrong with it. A later flag wins. */
@@ -74,7 +77,7 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
   if (E.isLeft(args)) return args;
   const snapshots: string[] = [];
   let help = false;
-  let kubeconfig = false;
+  let kubeconfig: string | undefined;
   let render = renderTable;
   let now = 0;
   let cooldownMs: number | undefined;
@@ -85,7 +88,7 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
     } else if (arg.name === 'help') {
       help = true;
     } else if (arg.name === 'kubeconfig') {
-      kubeconfig = true;
+      kubeconfig = value;
     } else if (arg.name === 'output') {
       const chosen = renderers[value];
       if (chosen === undefined) return E.left(`--output: expected table or json, got ${JSON.stringify(value)}`);
@@ -119,12 +122,22 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
     io.stdout(planHelp);
     return EXIT_OK;
   }
-  if (command.kubeconfig) return fail('--kubeconfig is not supported yet; use --snapshot');
-  if (command.snapshots.length === 0) return usage('no input: give --snapshot PATH (a file, a folder, or - for standard input)');
+  if (command.kubeconfig !== undefined && command.snapshots.length > 0) return usage('give either --snapshot or --kubeconfig, not both');
+  if (command.kubeconfig === undefined && command.snapshots.length === 0) return usage('no input: give --snapshot PATH (a file, a folder, or - for standard input) or --kubeconfig FILE');
 
-  const documents = await readSnapshotDocuments(command.snapshots, io.readStdin);
-  if (E.isLeft(documents)) return fail(formatInputError(documents.left));
-  const { snapshot, problems } = buildSnapshot(documents.right);
+  let docs: readonly RawDocument[];
+  if (command.kubeconfig !== undefined) {
+    try {
+      docs = await readCluster(loadKubeConfig(command.kubeconfig));
+    } catch (err) {
+      return fail(`${command.kubeconfig}: cannot read the cluster: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } else {
+    const documents = await readSnapshotDocuments(command.snapshots, io.readStdin);
+    if (E.isLeft(documents)) return fail(formatInputError(documents.left));
+    docs = documents.right;
+  }
+  const { snapshot, problems } = buildSnapshot(docs);
   if (problems.length > 0) {
     for (const problem of problems) io.stderr(`${PROGRAM} plan: ${formatProblem(problem)}\n`);
     return EXIT_USAGE;

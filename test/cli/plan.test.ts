@@ -140,7 +140,7 @@ describe('plan: the command line', () => {
     [['-s', examples, '--cooldown=-5'], '--cooldown: expected a number of seconds such as 300, got "-5"'],
     [['-s', examples, '--cooldown', '-5'], 'flag --cooldown needs a value (write --cooldown=VALUE for a value that starts with "-")'],
     [['--help=yes'], 'flag --help takes no value'],
-    [[], 'no input: give --snapshot PATH (a file, a folder, or - for standard input)'],
+    [[], 'no input: give --snapshot PATH (a file, a folder, or - for standard input) or --kubeconfig FILE'],
   ])('%j is a usage error', async (argv, message) => {
     expect(await plan(argv)).toEqual({
       code: 2,
@@ -149,12 +149,14 @@ describe('plan: the command line', () => {
     });
   });
 
-  it('refuses --kubeconfig for now', async () => {
-    expect(await plan(['--kubeconfig', '/root/.kube/config'])).toEqual({
+  it('refuses --kubeconfig together with --snapshot, and a kubeconfig that cannot be read', async () => {
+    expect(await plan(['--kubeconfig', '/root/.kube/config', '--snapshot', 'x'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'kube-ovn-ipam plan: --kubeconfig is not supported yet; use --snapshot\n',
+      stderr: "kube-ovn-ipam plan: give either --snapshot or --kubeconfig, not both\nRun 'kube-ovn-ipam plan --help' for usage.\n",
     });
+    const missing = await plan(['--kubeconfig', '/nonexistent/kubeconfig']);
+    expect([missing.code, missing.stdout, missing.stderr.startsWith('kube-ovn-ipam plan: /nonexistent/kubeconfig: cannot read the cluster: ')]).toEqual([2, '', true]);
   });
 
   it('documents every flag with an example under --help and -h', async () => {
@@ -197,7 +199,7 @@ describe('kube-ovn-ipam', () => {
     expect(await run(runCli, ['plan', '--help'])).toEqual({ code: 0, stdout: planHelp, stderr: '' });
   });
 
-  it.each([[['controller']], [['help', 'toString']], [['constructor']]])('%j is an unknown command', async (argv) => {
+  it.each([[['help', 'toString']], [['constructor']]])('%j is an unknown command', async (argv) => {
     expect(await run(runCli, argv)).toEqual({
       code: 2,
       stdout: '',
