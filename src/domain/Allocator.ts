@@ -96,14 +96,15 @@ const checkStatic = (d: Draft, s: SubnetDraft, f: FamilyDraft, value: bigint, id
 
 /** The lowest never-used address at or after the mark, else the lowest rested released one. */
 const findDynamic = (s: SubnetDraft, f: FamilyDraft, now: number, cooldownMs: number): Result<Pick> => {
-  const { usable, family } = f.pool;
+  const { family } = f.pool;
+  const usable = f.dynamic;
   let candidate = RS.firstAtOrAfter(usable, f.mark);
   while (candidate !== undefined && (f.used.has(candidate) || f.released.has(candidate) || f.held.has(candidate))) {
     candidate = RS.firstAtOrAfter(usable, candidate + 1n);
   }
   if (candidate !== undefined) return E.right({ family, value: candidate, fromReleased: false, advancesMark: true });
   for (const [value, releasedAt] of f.released.entries()) {
-    if (now - releasedAt >= cooldownMs && !f.held.has(value)) return E.right({ family, value, fromReleased: true, advancesMark: false });
+    if (now - releasedAt >= cooldownMs && !f.held.has(value) && RS.contains(usable, value)) return E.right({ family, value, fromReleased: true, advancesMark: false });
   }
   const resting = f.released.size > 0 ? ` (${f.released.size} released address(es) still cooling down)` : '';
   return E.left(allocationError('NoAvailableAddress', `subnet ${s.subnet.name} has no free ${familyName(family)} address${resting}`));
@@ -321,6 +322,18 @@ export const holdIn = (d: Draft, subnet: string, addresses: readonly Address[]):
   for (const a of addresses) {
     const f = familyDraft(s, a.family);
     if (f !== undefined && RS.contains(f.pool.usable, a.value)) f.held.set(a.value, true);
+  }
+};
+
+/** Keeps the ranges of IPPools out of dynamic allocation in a subnet: only pods that name
+ *  their IPPool get those addresses. */
+export const reserveForPoolsIn = (d: Draft, subnet: string, ranges: { readonly v4?: RS.RangeSet | undefined; readonly v6?: RS.RangeSet | undefined }): void => {
+  const s = d.subnet(subnet);
+  if (s === undefined) return;
+  for (const family of [4, 6] as const) {
+    const f = familyDraft(s, family);
+    const r = family === 4 ? ranges.v4 : ranges.v6;
+    if (f !== undefined && r !== undefined && r.length > 0) f.dynamic = RS.subtract(f.dynamic, r);
   }
 };
 

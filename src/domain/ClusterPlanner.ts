@@ -12,8 +12,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Family } from './Address.js';
 import type { AllocationRequest } from './Allocator.js';
-import { allocateIn, holdIn } from './Allocator.js';
-import { Draft } from './Draft.js';
+import { allocateIn, holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
+import { Draft, familyDraft } from './Draft.js';
 import type { LiveNetwork, Loaded } from './ExistingClaims.js';
 import { loadExisting } from './ExistingClaims.js';
 import { claimIdOf, emptyState } from './IpamState.js';
@@ -23,9 +23,11 @@ import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './P
 import type { PlanContext, Problem } from './PlanContext.js';
 import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, requestOf } from './PlanContext.js';
 import * as RS from './RangeSet.js';
+import { restoreClaim } from './Rebuild.js';
 import { addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
+import type { IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
@@ -75,7 +77,10 @@ const holdsOf = (request: PodNetworkRequest) => [
 const poolRangesOf = (ctx: PlanContext, request: PodNetworkRequest): AllocationRequest['poolRanges'] => {
   if (request.ipPool?.kind !== 'pool') return undefined;
   const pool = ctx.snapshot.ippools.get(request.ipPool.name)?.object;
-  if (pool === undefined) return undefined;
+  return pool === undefined ? undefined : rangesOfPool(pool);
+};
+
+const rangesOfPool = (pool: IPPool): { v4: RS.RangeSet; v6: RS.RangeSet } => {
   const byFamily = (family: Family) => {
     const ranges = pool.spec.ips.flatMap((text) => {
       const e = RS.parseEntry(text);
@@ -110,12 +115,13 @@ class PlanBuilder {
   readonly actions: Action[] = [];
   readonly errors: PlanError[] = [];
 
-  error(p: PodItems, provider: string, iface: string, code: PlanErrorCode, cause: string, event: string): void {
+  /** Records an error; its Event goes to `events`, which the caller appends after the pod's writes. */
+  error(p: PodItems, provider: string, iface: string, code: PlanErrorCode, cause: string, event: string, events: Action[]): void {
     const pod = podKeyOf(p.pod);
     const where = [iface, provider === '' ? '' : `(${provider})`].filter((x) => x !== '').join(' ');
     const message = `pod ${pod}${where === '' ? '' : ` ${where}`}${p.simulated !== undefined ? ` [simulated for ${p.simulated}]` : ''}: ${cause}`;
     this.errors.push({ pod, provider, ...(iface !== '' ? { interface: iface } : {}), code, message, ...(p.simulated !== undefined ? { simulated: true as const } : {}) });
-    if (p.simulated === undefined) this.actions.push({ type: 'EmitEvent', target: pod, reason: message, event: { type: 'Warning', reason: event, message } });
+    if (p.simulated === undefined) events.push({ type: 'EmitEvent', target: pod, reason: message, event: { type: 'Warning', reason: event, message } });
   }
 
   build(): Plan {
@@ -128,15 +134,32 @@ const eventReason = (code: PlanErrorCode): string =>
   : code === 'ClaimConflict' ? 'ClaimConflict'
   : 'AcquireAddressFailed';
 
+/** A StatefulSet pod (recreated, or simulated) takes over the claim its predecessor's IP object
+ *  kept (see ExistingClaims: `retained:<ip name>`), so it gets the same addresses. */
+const adoptRetained = (d: Draft, item: Item): void => {
+  if (statefulSetOf(item.live.pod) === undefined || d.claims.has(claimIdOf(item.live.key))) return;
+  const retained = d.claims.get(claimIdOf({ podUid: `retained:${item.live.ipName}`, provider: item.net.provider }));
+  if (retained === undefined) return;
+  releaseIn(d, retained.id, 0);
+  for (const family of [4, 6] as const) {
+    const value = family === 4 ? retained.v4 : retained.v6;
+    const f = value === undefined ? undefined : familyDraft(d.subnet(retained.subnet)!, family);
+    f?.released.delete(value!);
+  }
+  const { pod } = item.live;
+  restoreClaim(d, { ...retained, id: claimIdOf(item.live.key), key: item.live.key, owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name } });
+};
+
 /** Plans one pod's networks into the draft and the builder. */
 const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number): void => {
   const podKey = podKeyOf(p.pod);
-  for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code));
+  const events: Action[] = [];
+  for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
   const patch: Record<string, string | null> = {};
   const ipActions: Action[] = [];
   for (const item of p.items) {
     const { net, live } = item;
-    const fail = (code: PlanErrorCode, cause: string) => out.error(p, net.provider, net.interface, code, cause, eventReason(code));
+    const fail = (code: PlanErrorCode, cause: string) => out.error(p, net.provider, net.interface, code, cause, eventReason(code), events);
     const conflict = loaded.conflicts.get(claimIdOf(live.key));
     if (conflict !== undefined) {
       fail('ClaimConflict', conflict);
@@ -147,6 +170,7 @@ const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out:
       continue;
     }
     const { request, subnet } = item.resolved.right;
+    adoptRetained(d, item);
     const result = allocateIn(d, requestFor(ctx, item, request, subnet, now));
     if (E.isLeft(result)) {
       fail(result.left.code, result.left.message);
@@ -172,6 +196,7 @@ const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out:
     const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
     out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason: `publish the addresses of ${nets.join(', ')} (allocated: "true")`, annotations: sortKeys(patch) });
   }
+  out.actions.push(...events);
 };
 
 const sortKeys = <V>(r: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -190,7 +215,8 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   const resolved = pods.map((p) => resolvePod(ctx, p));
   const simulated = scope.kind === 'all' ? simulatedPods(snapshot).map((s) => resolvePod(ctx, s.pod, s.workload)) : [];
   const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
-  const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)));
+  const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)), options.now);
+  for (const pool of snapshot.ippools.values()) reserveForPoolsIn(d, pool.object.spec.subnet, rangesOfPool(pool.object));
   for (const r of [...resolved, ...simulated]) {
     for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
   }

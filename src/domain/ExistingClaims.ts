@@ -16,6 +16,7 @@ import type { PlanContext } from './PlanContext.js';
 import { podKeyOf, podUidOf } from './PlanContext.js';
 import { addressText, POD_UID_LABEL } from './Records.js';
 import { restoreClaim } from './Rebuild.js';
+import { releaseIn } from './Allocator.js';
 import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
@@ -99,7 +100,7 @@ const providerOfIpName = (ip: IP): string => {
 
 /** Restores every existing claim into the draft. `live` is every network of every live pod,
  *  in planning order. */
-export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetwork[]): Loaded => {
+export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetwork[], now: number): Loaded => {
   const conflicts = new Map<string, string>();
   const notes: { pod: string; provider: string; interface: string; message: string }[] = [];
   const consumed = new Set<string>();
@@ -137,6 +138,10 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
       continue;
     }
     deletions.set(name, owner === undefined ? `pod ${ip.spec.namespace}/${ip.spec.podName} is gone` : `pod ${ip.spec.namespace}/${ip.spec.podName} no longer uses this network (or was recreated under a new UID)`);
+    // Released, not forgotten: its addresses are reused only when no never-used one is left.
+    const key: ClaimKey = { podUid: `released:${name}`, provider: providerOfIpName(ip) };
+    const claim = fromIp({ pod: { metadata: { name: ip.spec.podName, namespace: ip.spec.namespace }, spec: {} }, net: { provider: key.provider, interface: '', isOvn: false, routes: [] }, key, ipName: name, subnet: ip.spec.subnet }, ip);
+    if (claim !== undefined && E.isRight(restoreClaim(d, claim))) releaseIn(d, claim.id, now);
   }
   return { conflicts, notes, deletions };
 };

@@ -53,6 +53,9 @@ export interface FamilyState {
   /** Addresses dynamic allocation must skip: named by a static request or an ip_pool that has
    *  not claimed them yet. A static request may still take them. */
   readonly held: SortedMap<bigint, true>;
+  /** What dynamic allocation may hand out: the usable pool minus the IPPools' ranges (those
+   *  are only for pods that name their IPPool). */
+  readonly dynamic: RS.RangeSet;
   readonly mark: bigint;
 }
 
@@ -81,6 +84,7 @@ const emptyFamily = (pool: FamilyPool): FamilyState => ({
   used: SortedMap.empty(compareBigint),
   released: SortedMap.empty(compareBigint),
   held: SortedMap.empty(compareBigint),
+  dynamic: pool.usable,
   mark: RS.first(pool.usable) ?? pool.cidr.end + 1n,
 });
 

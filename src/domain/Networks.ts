@@ -4,9 +4,10 @@
 // - The default network (provider `ovn`, interface eth0) is always there unless the pod sets
 //   `v1.multus-cni.io/default-network` (then another CNI owns eth0).
 // - Attachments are named net1, net2, … by their position in the list unless they name an
-//   interface. A NAD with `"type": "kube-ovn"` gives provider `<nad>.<ns>.ovn` (suffixed with
-//   `.<ifName>` when the same NAD is attached twice with interface names); one with
-//   `"ipam": {"type": "kube-ovn"}` gives `<nad>.<ns>`.
+//   interface. A NAD with `"type": "kube-ovn"` gives provider `<nad>.<ns>.ovn`; one with
+//   `"ipam": {"type": "kube-ovn"}` gives `<nad>.<ns>`. A NAD attached twice gives each of its
+//   interfaces its own provider, suffixed with `.<ifName>` (Kube-OVN does so for OVN NADs with
+//   interface names; we do it always, so each interface has its own claim, IP object and keys).
 // - A missing NAD, a NAD that is not ours, a NAD whose config does not parse, and a `provider`
 //   field that disagrees with the derived provider are errors of that interface only.
 import * as E from 'fp-ts/lib/Either.js';
@@ -60,8 +61,9 @@ export const defaultNetwork: PodNetwork = { provider: DEFAULT_PROVIDER, interfac
 
 /** The provider a NAD serves, from its name, namespace and kind. */
 export const providerOf = (nadName: string, namespace: string, conf: NetConf, suffix?: string): string | undefined => {
-  if (conf.kind === 'kube-ovn') return `${nadName}.${namespace}.ovn${suffix === undefined ? '' : `.${suffix}`}`;
-  if (conf.kind === 'kube-ovn-ipam') return `${nadName}.${namespace}`;
+  const tail = suffix === undefined ? '' : `.${suffix}`;
+  if (conf.kind === 'kube-ovn') return `${nadName}.${namespace}.ovn${tail}`;
+  if (conf.kind === 'kube-ovn-ipam') return `${nadName}.${namespace}${tail}`;
   return undefined;
 };
 
@@ -83,7 +85,7 @@ const resolveOne = (
     return E.left({ provider: guess, interface: ifName, code: 'NetworkNotFound', message: `NetworkAttachmentDefinition ${key} does not exist` });
   }
   if (E.isLeft(conf)) return E.left({ provider: guess, interface: ifName, code: 'NetworkNotFound', message: conf.left });
-  const suffix = twice && sel.interface !== undefined ? sel.interface : undefined;
+  const suffix = twice ? ifName : undefined;
   const provider = providerOf(sel.name, sel.namespace, conf.right, suffix);
   if (provider === undefined) {
     return E.left({

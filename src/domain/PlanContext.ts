@@ -75,9 +75,20 @@ export interface Problem {
 /** The user's request for one network: its annotations, plus the selection element's `ips`
  *  and `mac` where the annotations give none. */
 export const requestOf = (pod: Pod, net: PodNetwork): E.Either<readonly Problem[], PodNetworkRequest> => {
-  const parsed = parsePodNetworkRequest(pod.metadata.annotations ?? {}, { provider: net.provider, ...(net.claimInterface ? { ifName: net.claimInterface } : {}) });
+  const annotations = pod.metadata.annotations ?? {};
+  const parsed = parsePodNetworkRequest(annotations, { provider: net.provider });
   if (E.isLeft(parsed)) return E.left(parsed.left.map((p) => ({ code: p.code, message: p.message })));
   let request = parsed.right;
+  if (net.claimInterface !== undefined && request.ipAddresses === undefined && request.mac === undefined) {
+    // Kube-OVN's per-interface keys: <nad>.<ns>.kubernetes.io/ip_address.<ifName>.
+    const perInterface = parsePodNetworkRequest(annotations, { provider: baseProvider(net), ifName: net.claimInterface });
+    if (E.isLeft(perInterface)) return E.left(perInterface.left.map((p) => ({ code: p.code, message: p.message })));
+    request = {
+      ...request,
+      ...(perInterface.right.ipAddresses ? { ipAddresses: perInterface.right.ipAddresses } : {}),
+      ...(perInterface.right.mac !== undefined ? { mac: perInterface.right.mac } : {}),
+    };
+  }
   const sel = net.selection;
   if (request.ipAddresses === undefined && sel?.ips !== undefined && sel.ips.length > 0) {
     const ips = parseIpAddresses(sel.ips.join(','));
@@ -100,7 +111,7 @@ const usable = (ctx: PlanContext, name: string, why: string): E.Either<Problem, 
 };
 
 /** The base provider of a network (without the `.<ifName>` of a NAD attached twice). */
-const baseProvider = (net: PodNetwork): string =>
+export const baseProvider = (net: PodNetwork): string =>
   net.claimInterface !== undefined && net.provider.endsWith(`.${net.claimInterface}`) ? net.provider.slice(0, -(net.claimInterface.length + 1)) : net.provider;
 
 const fits = (net: PodNetwork, s: Subnet, why: string): E.Either<Problem, Subnet> => {
@@ -112,6 +123,9 @@ const fits = (net: PodNetwork, s: Subnet, why: string): E.Either<Problem, Subnet
 };
 
 export const chooseSubnet = (ctx: PlanContext, pod: Pod, net: PodNetwork, request: PodNetworkRequest): E.Either<Problem, Subnet> => {
+  if (request.ipPool?.kind === 'pool' && !ctx.snapshot.ippools.has(request.ipPool.name)) {
+    return E.left({ code: 'NoAvailableAddress', message: `IPPool ${request.ipPool.name} named by annotation ${annotationKey(net.provider, 'ip_pool')} does not exist` });
+  }
   if (request.logicalSwitch !== undefined) {
     const why = `named by annotation ${annotationKey(net.provider, 'logical_switch')}`;
     return E.chain((s: Subnet) => fits(net, s, why))(usable(ctx, request.logicalSwitch, why));

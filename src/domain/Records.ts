@@ -27,7 +27,8 @@ export const subnetTexts = (claim: Claim, subnet: Subnet): { cidr: string; gatew
   return { cidr: pools.map((p) => p.cidrText).join(','), gateway: pools.map((p) => formatValue(p.family, p.gateway)).join(',') };
 };
 
-/** The controller-written annotations of one network; `null` removes a key. */
+/** The controller-written annotations of one network; `null` removes a key. An IPAM-only
+ *  network's `logical_switch` is left as the user wrote it (it may name the subnet). */
 export const desiredAnnotations = (provider: string, claim: Claim, subnet: Subnet): Record<string, string | null> => {
   const { cidr, gateway } = subnetTexts(claim, subnet);
   const mac = macText(claim);
@@ -36,7 +37,7 @@ export const desiredAnnotations = (provider: string, claim: Claim, subnet: Subne
     [annotationKey(provider, 'mac_address')]: mac === '' ? null : mac,
     [annotationKey(provider, 'cidr')]: cidr,
     [annotationKey(provider, 'gateway')]: gateway,
-    [annotationKey(provider, 'logical_switch')]: subnet.isOvn ? subnet.name : null,
+    ...(subnet.isOvn ? { [annotationKey(provider, 'logical_switch')]: subnet.name } : {}),
     [annotationKey(provider, 'allocated')]: ALLOCATED_TRUE,
   };
 };

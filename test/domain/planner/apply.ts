@@ -1,0 +1,65 @@
+// A pure stand-in for the apply step, for convergence tests: the snapshot a cluster would hold
+// after the plan's writes. Rules:
+// - CreateIP / UpdateIP store the IP object (metadata {name, labels} and the spec); a new object
+//   gets origin {file: 'applied', document: 0} and an order after every input; a replaced one
+//   keeps its origin and order. DeleteIP removes it (absent is fine).
+// - PatchPodAnnotations merges into the pod's annotations (`null` deletes a key); a pod that is
+//   absent is left absent, as a merge patch of a missing object would fail.
+// - UpdateSubnetStatus sets the Subnet's status. EmitEvent changes no object.
+// Actions apply in plan order (a DeleteIP before a CreateIP of the same name recreates it).
+import type { Action, IpObject } from '../../../src/domain/Plan.js';
+import type { Pod } from '../../../src/domain/schema/kube.js';
+import type { IP, Subnet } from '../../../src/domain/schema/kubeovn.js';
+import type { Entry, Snapshot } from '../../../src/domain/Snapshot.js';
+
+const APPLIED_ORDER = 1_000_000_000;
+
+const ipOf = (o: IpObject): IP => ({
+  apiVersion: 'kubeovn.io/v1',
+  kind: 'IP',
+  metadata: { name: o.name, labels: { ...o.labels } },
+  spec: { ...o.spec, attachIps: [...o.spec.attachIps], attachMacs: [...o.spec.attachMacs], attachSubnets: [...o.spec.attachSubnets] },
+});
+
+const patched = (pod: Pod, patch: Readonly<Record<string, string | null>>): Pod => {
+  const annotations: Record<string, string> = { ...(pod.metadata.annotations ?? {}) };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete annotations[k];
+    else annotations[k] = v;
+  }
+  return { ...pod, metadata: { ...pod.metadata, annotations } };
+};
+
+/** The snapshot after `actions`; `snapshot` itself is not changed. */
+export const applyActions = (snapshot: Snapshot, actions: readonly Action[]): Snapshot => {
+  const ips = new Map<string, Entry<IP>>(snapshot.ips);
+  const pods = new Map<string, Entry<Pod>>(snapshot.pods);
+  const subnets = new Map<string, Entry<Subnet>>(snapshot.subnets);
+  let next = Math.max(APPLIED_ORDER, ...[...snapshot.ips.values()].map((e) => e.order + 1));
+  for (const a of actions) {
+    switch (a.type) {
+      case 'CreateIP':
+      case 'UpdateIP': {
+        const old = ips.get(a.ip.name);
+        ips.set(a.ip.name, { object: ipOf(a.ip), origin: old?.origin ?? { file: 'applied', document: 0 }, order: old?.order ?? next++ });
+        break;
+      }
+      case 'DeleteIP':
+        ips.delete(a.target);
+        break;
+      case 'PatchPodAnnotations': {
+        const e = pods.get(a.target);
+        if (e !== undefined) pods.set(a.target, { ...e, object: patched(e.object, a.annotations) });
+        break;
+      }
+      case 'UpdateSubnetStatus': {
+        const e = subnets.get(a.target);
+        if (e !== undefined) subnets.set(a.target, { ...e, object: { ...e.object, status: a.status } });
+        break;
+      }
+      case 'EmitEvent':
+        break;
+    }
+  }
+  return { ...snapshot, ips, pods, subnets };
+};
