@@ -1,7 +1,9 @@
 // `npm run bench`: every benchmark of the project, one JSON line per figure (see report.ts).
 import { benchAgainstNaive, benchGrowth, benchMemory, benchScale } from './core.js';
+import { benchPlanner } from './planner.js';
 
 benchScale();
 benchAgainstNaive();
 benchGrowth();
 benchMemory();
+benchPlanner();
