@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
 if [ -x scripts/install-deps.sh ] && [ "$(id -u)" = 0 ]; then bash scripts/install-deps.sh; fi
+npx tsc -p tsconfig.build.json   # the tests start the built CLI as a process
 exec node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js "$@"

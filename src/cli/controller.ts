@@ -114,7 +114,8 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     { workers, gcIntervalMs, cooldownMs, fault: faultFromEnv() },
   );
   const server = await serveHealth(listen[1] === '' ? '0.0.0.0' : listen[1]!, Number(listen[2]), { ready: () => controller.isReady, registry: metrics.registry });
-  log.info('starting', { identity, workers, gcIntervalMs, cooldownMs, listen: str('listen', '0.0.0.0:10660') });
+  const bound = server.address();
+  log.info('starting', { identity, workers, gcIntervalMs, cooldownMs, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660') });
 
   let exitCode = EXIT_OK;
   const done = new Promise<void>((resolve) => {
