@@ -26,6 +26,7 @@ import * as RS from './RangeSet.js';
 import { restoreClaim } from './Rebuild.js';
 import { addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
+import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
@@ -38,7 +39,32 @@ export interface PlanOptions {
   readonly now: number;
   /** Milliseconds a released address rests before reuse. */
   readonly cooldownMs?: number;
+  /** Addresses released before this plan (by earlier plans), so they are reused last and only
+   *  after their cooldown: each with its subnet and release time. */
+  readonly released?: readonly ReleasedAddresses[];
 }
+
+export interface ReleasedAddresses {
+  readonly subnet: string;
+  /** `v4`, `v6` or `v4,v6`. */
+  readonly ipAddress: string;
+  readonly at: number;
+}
+
+/** Puts earlier releases back into the draft as released addresses (skipping any that are in
+ *  use again). */
+const rememberReleases = (d: Draft, released: readonly ReleasedAddresses[]): void => {
+  released.forEach((r, i) => {
+    const parsed = parseIpAddresses(r.ipAddress);
+    if (E.isLeft(parsed)) return;
+    const key = { podUid: `released-earlier:${i}`, provider: 'ovn' };
+    const claim = {
+      id: claimIdOf(key), key, owner: { namespace: '', name: '' }, subnet: r.subnet, source: 'existing' as const,
+      v4: parsed.right.find((a) => a.family === 4)?.value, v6: parsed.right.find((a) => a.family === 6)?.value,
+    };
+    if (E.isRight(restoreClaim(d, claim))) releaseIn(d, claim.id, r.at);
+  });
+};
 
 /** One network of one pod, resolved as far as it goes. */
 interface Item {
@@ -216,6 +242,7 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   const simulated = scope.kind === 'all' ? simulatedPods(snapshot).map((s) => resolvePod(ctx, s.pod, s.workload)) : [];
   const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
   const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)), options.now);
+  rememberReleases(d, options.released ?? []);
   for (const pool of snapshot.ippools.values()) reserveForPoolsIn(d, pool.object.spec.subnet, rangesOfPool(pool.object));
   for (const r of [...resolved, ...simulated]) {
     for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));

@@ -59,7 +59,7 @@ export class Controller {
   readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
 
   constructor(private readonly deps: ControllerDeps, private readonly options: ControllerOptions) {
-    this.live = new LiveSnapshot(deps.log);
+    this.live = new LiveSnapshot(deps.log, () => deps.clock.now());
     const hooks = (queue: string) => ({
       onStart: (_key: string, waitedMs: number) => deps.metrics.queueLatency.observe({ queue }, waitedMs / 1000),
       onDepth: (depth: number) => deps.metrics.queueDepth.set({ queue }, depth),
@@ -94,7 +94,7 @@ export class Controller {
   }
 
   private planOptions(): PlanOptions {
-    return { now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs };
+    return { now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs, released: this.live.released };
   }
 
   private onEvent(e: WatchEvent): void {

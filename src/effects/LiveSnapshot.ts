@@ -7,10 +7,14 @@
 // - A RESET (re-list) replaces a kind wholesale, except for the controller's own writes newer
 //   than the list: a re-list that raced a write must not forget a claim.
 // The planner reads it synchronously, so a plan always sees one consistent state.
+import type { ReleasedAddresses } from '../domain/ClusterPlanner.js';
 import type { Action } from '../domain/Plan.js';
+import type { IP } from '../domain/schema/kubeovn.js';
 import type { Entry, Snapshot, SnapshotKind } from '../domain/Snapshot.js';
 import { decodeRaw, keyOf } from '../domain/Snapshot.js';
 import type { Log, WatchEvent } from './ports.js';
+
+const MAX_RELEASES = 65_536;
 
 const kinds: readonly SnapshotKind[] = ['pods', 'namespaces', 'subnets', 'ips', 'ippools', 'nads', 'deployments', 'replicasets', 'statefulsets'];
 
@@ -30,8 +34,15 @@ export class LiveSnapshot {
   private readonly rvs = new Map<string, bigint>();
   private readonly own = new Map<string, OwnWrite>();
   private order = 0;
+  private readonly releases: ReleasedAddresses[] = [];
 
-  constructor(private readonly log: Log) {}
+  constructor(private readonly log: Log, private readonly now: () => number = () => 0) {}
+
+  /** IP objects removed since start (oldest first, at most MAX_RELEASES): their addresses are
+   *  reused last by the planner. */
+  get released(): readonly ReleasedAddresses[] {
+    return this.releases;
+  }
 
   /** The current state, for the planner (do not hold it across an await). */
   get snapshot(): Snapshot {
@@ -124,7 +135,12 @@ export class LiveSnapshot {
   }
 
   private remove(kind: SnapshotKind, key: string): void {
+    const gone = this.maps.get(kind)!.get(key)?.object as IP | undefined;
     this.maps.get(kind)!.delete(key);
+    if (kind === 'ips' && gone !== undefined) {
+      this.releases.push({ subnet: gone.spec.subnet, ipAddress: gone.spec.ipAddress, at: this.now() });
+      if (this.releases.length > MAX_RELEASES) this.releases.splice(0, this.releases.length - MAX_RELEASES);
+    }
   }
 
   private reset(kind: SnapshotKind, objects: readonly unknown[]): readonly string[] {
