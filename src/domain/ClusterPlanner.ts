@@ -21,10 +21,10 @@ import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
 import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './Plan.js';
 import type { PlanContext, Problem } from './PlanContext.js';
-import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, requestOf } from './PlanContext.js';
+import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
 import * as RS from './RangeSet.js';
 import { restoreClaim } from './Rebuild.js';
-import { addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
+import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
@@ -53,7 +53,8 @@ export interface ReleasedAddresses {
 
 /** Puts earlier releases back into the draft as released addresses (skipping any that are in
  *  use again). */
-const rememberReleases = (d: Draft, released: readonly ReleasedAddresses[]): void => {
+/** @internal (IncrementalPlanner) */
+export const rememberReleases = (d: Draft, released: readonly ReleasedAddresses[]): void => {
   released.forEach((r, i) => {
     const parsed = parseIpAddresses(r.ipAddress);
     if (E.isLeft(parsed)) return;
@@ -67,13 +68,13 @@ const rememberReleases = (d: Draft, released: readonly ReleasedAddresses[]): voi
 };
 
 /** One network of one pod, resolved as far as it goes. */
-interface Item {
+export interface Item {
   readonly net: PodNetwork;
   readonly live: LiveNetwork;
   readonly resolved: E.Either<readonly Problem[], { readonly request: PodNetworkRequest; readonly subnet: Subnet }>;
 }
 
-interface PodItems {
+export interface PodItems {
   readonly pod: Pod;
   /** Set for simulated pods: the workload they stand for. */
   readonly simulated?: string;
@@ -81,7 +82,8 @@ interface PodItems {
   readonly problems: readonly (Problem & { readonly provider: string; readonly interface: string })[];
 }
 
-const resolvePod = (ctx: PlanContext, pod: Pod, simulated?: string): PodItems => {
+/** @internal (IncrementalPlanner) */
+export const resolvePod = (ctx: PlanContext, pod: Pod, simulated?: string): PodItems => {
   const { networks, problems } = podNetworks(ctx.nads, pod);
   const items = networks.map((net): Item => {
     const request = requestOf(pod, net);
@@ -95,7 +97,8 @@ const resolvePod = (ctx: PlanContext, pod: Pod, simulated?: string): PodItems =>
 };
 
 /** Addresses a request names (static, or listed in ip_pool): held back from dynamic allocation. */
-const holdsOf = (request: PodNetworkRequest) => [
+/** @internal (IncrementalPlanner) */
+export const holdsOf = (request: PodNetworkRequest) => [
   ...(request.ipAddresses ?? []),
   ...(request.ipPool?.kind === 'addresses' ? request.ipPool.entries.flatMap((e) => [e.v4, e.v6].filter((a) => a !== undefined)) : []),
 ];
@@ -106,7 +109,8 @@ const poolRangesOf = (ctx: PlanContext, request: PodNetworkRequest): AllocationR
   return pool === undefined ? undefined : rangesOfPool(pool);
 };
 
-const rangesOfPool = (pool: IPPool): { v4: RS.RangeSet; v6: RS.RangeSet } => {
+/** @internal (IncrementalPlanner) */
+export const rangesOfPool = (pool: IPPool): { v4: RS.RangeSet; v6: RS.RangeSet } => {
   const byFamily = (family: Family) => {
     const ranges = pool.spec.ips.flatMap((text) => {
       const e = RS.parseEntry(text);
@@ -136,7 +140,8 @@ const requestFor = (ctx: PlanContext, item: Item, request: PodNetworkRequest, su
 };
 
 /** Collects the plan's parts in order. */
-class PlanBuilder {
+/** @internal (IncrementalPlanner) */
+export class PlanBuilder {
   readonly allocations: AllocationView[] = [];
   readonly actions: Action[] = [];
   readonly errors: PlanError[] = [];
@@ -160,11 +165,20 @@ const eventReason = (code: PlanErrorCode): string =>
   : code === 'ClaimConflict' ? 'ClaimConflict'
   : 'AcquireAddressFailed';
 
-/** A StatefulSet pod (recreated, or simulated) takes over the claim its predecessor's IP object
- *  kept (see ExistingClaims: `retained:<ip name>`), so it gets the same addresses. */
-const adoptRetained = (d: Draft, item: Item): void => {
-  if (statefulSetOf(item.live.pod) === undefined || d.claims.has(claimIdOf(item.live.key))) return;
-  const retained = d.claims.get(claimIdOf({ podUid: `retained:${item.live.ipName}`, provider: item.net.provider }));
+/** A StatefulSet pod (recreated, or simulated) takes over the claim its predecessor kept:
+ *  the one its IP object kept after the old pod was gone (`retained:<ip name>`, see
+ *  ExistingClaims), or the old pod's own claim when the new pod shows up first. */
+const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
+  const { pod } = item.live;
+  if (statefulSetOf(pod) === undefined || d.claims.has(claimIdOf(item.live.key))) return;
+  let retained = d.claims.get(claimIdOf({ podUid: `retained:${item.live.ipName}`, provider: item.net.provider }));
+  if (retained === undefined) {
+    const ip = ctx.snapshot.ips.get(item.live.ipName)?.object;
+    const uid = ip?.metadata.labels?.[POD_UID_LABEL];
+    if (ip?.spec.podType === 'StatefulSet' && uid !== undefined && uid !== podUidOf(pod)) {
+      retained = d.claims.get(claimIdOf({ podUid: uid, provider: item.net.provider, interface: item.live.key.interface }));
+    }
+  }
   if (retained === undefined) return;
   releaseIn(d, retained.id, 0);
   for (const family of [4, 6] as const) {
@@ -172,12 +186,12 @@ const adoptRetained = (d: Draft, item: Item): void => {
     const f = value === undefined ? undefined : familyDraft(d.subnet(retained.subnet)!, family);
     f?.released.delete(value!);
   }
-  const { pod } = item.live;
   restoreClaim(d, { ...retained, id: claimIdOf(item.live.key), key: item.live.key, owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name } });
 };
 
 /** Plans one pod's networks into the draft and the builder. */
-const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number): void => {
+/** @internal (IncrementalPlanner) */
+export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number): void => {
   const podKey = podKeyOf(p.pod);
   const events: Action[] = [];
   for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
@@ -196,7 +210,7 @@ const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out:
       continue;
     }
     const { request, subnet } = item.resolved.right;
-    adoptRetained(d, item);
+    adoptRetained(ctx, d, item);
     const result = allocateIn(d, requestFor(ctx, item, request, subnet, now));
     if (E.isLeft(result)) {
       fail(result.left.code, result.left.message);
@@ -268,7 +282,8 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   return out.build();
 };
 
-const planSubnetStatusOf = (ctx: PlanContext, state: ReturnType<Draft['commit']>, name: string): Action | undefined => {
+/** @internal (IncrementalPlanner) */
+export const planSubnetStatusOf = (ctx: PlanContext, state: ReturnType<Draft['commit']>, name: string): Action | undefined => {
   const s = ctx.subnets.get(name);
   const current = ctx.snapshot.subnets.get(name)?.object.status;
   if (s === undefined) return undefined;

@@ -11,10 +11,13 @@
 //   API server (a stale cache must never free a live pod's address).
 import type { Action } from '../domain/Plan.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
-import { planAll, planPod, planPodDeleted, planSubnetStatus } from '../domain/ClusterPlanner.js';
+import type { PlannerState } from '../domain/IncrementalPlanner.js';
+import { holderOf, holdPod, orphans, planPodWith, prepare, releasePodWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
 import type { Pod } from '../domain/schema/kube.js';
 import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
+import type { Snapshot } from '../domain/Snapshot.js';
+import { keyOf } from '../domain/Snapshot.js';
 import { POD_UID_LABEL } from '../domain/Records.js';
 import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
@@ -42,6 +45,24 @@ export interface ControllerDeps {
   readonly canWrite: () => boolean;
 }
 
+/** The part of an object the planner state depends on (status writes do not change it). */
+const fingerprint = (kind: WatchedKind, o: unknown): string => {
+  const v = o as { metadata?: { uid?: string; deletionTimestamp?: string; annotations?: Record<string, string> }; spec?: unknown };
+  switch (kind) {
+    case 'namespaces': return v.metadata?.annotations?.['ovn.kubernetes.io/logical_switch'] ?? '';
+    case 'statefulsets': return JSON.stringify([v.spec, v.metadata?.uid, v.metadata?.deletionTimestamp]);
+    default: return JSON.stringify(v.spec);
+  }
+};
+
+const fingerprintAll = (snap: Snapshot): Map<string, string> => {
+  const out = new Map<string, string>();
+  for (const kind of ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets'] as const) {
+    for (const [key, e] of snap[kind]) out.set(`${kind}/${key}`, fingerprint(kind, e.object));
+  }
+  return out;
+};
+
 const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'ips', 'pods'];
 
 export class Controller {
@@ -55,6 +76,10 @@ export class Controller {
   private readonly unsettled = new Set<string>();
   private readonly firstSeen = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** The planner's state, kept across reconciles; undefined when it must be prepared afresh. */
+  private planner: PlannerState | undefined;
+  /** What the planner state was prepared from, per object of the kinds it does not follow. */
+  private fingerprints = new Map<string, string>();
   private readyResolve!: () => void;
   readonly ready: Promise<void> = new Promise((r) => (this.readyResolve = r));
 
@@ -97,12 +122,57 @@ export class Controller {
     return { now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs, released: this.live.released };
   }
 
+  /** The planner state, prepared from the snapshot when it was dropped (start-up, a change it
+   *  does not follow, a failed write). */
+  private plannerState(): PlannerState {
+    if (this.planner === undefined) {
+      const started = this.deps.clock.now();
+      this.planner = prepare(this.live.snapshot, this.planOptions());
+      this.fingerprints = fingerprintAll(this.live.snapshot);
+      this.deps.log.info('planner state rebuilt from IP objects and pod annotations', { claims: this.planner.ipam.claims.size, ms: this.deps.clock.now() - started });
+    }
+    return this.planner;
+  }
+
+  /** Keeps the planner state in step with an event, or drops it to be prepared afresh. */
+  private follow(e: WatchEvent): void {
+    if (this.planner === undefined) return;
+    if (e.type === 'RESET') {
+      this.planner = undefined;
+      return;
+    }
+    switch (e.kind) {
+      case 'pods': {
+        const pod = e.object as Pod;
+        if (e.type !== 'DELETED' && pod.spec?.hostNetwork !== true) this.planner = holdPod(this.planner, this.live.snapshot, pod);
+        return;
+      }
+      case 'ips': {
+        const ip = e.object as IP;
+        const holder = holderOf(this.planner, ip);
+        const ours = holder !== undefined && holder.owner.name === ip.spec.podName && holder.owner.namespace === ip.spec.namespace;
+        // An IP object we did not write, or one deleted while we still hold its claim.
+        if ((e.type === 'DELETED') === ours) this.planner = undefined;
+        return;
+      }
+      case 'replicasets':
+        return; // only plan's simulation reads them
+      default: {
+        const key = keyOf(e.kind, e.object);
+        const id = `${e.kind}/${key}`;
+        const now = e.type === 'DELETED' ? undefined : fingerprint(e.kind, e.object);
+        if (this.fingerprints.get(id) !== now) this.planner = undefined;
+      }
+    }
+  }
+
   private onEvent(e: WatchEvent): void {
     if (e.type === 'DELETED' && e.kind === 'pods') {
       const pod = e.object as Pod;
       this.lastSeen.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
     }
     const changed = this.live.onEvent(e);
+    if (changed.length > 0) this.follow(e);
     if (e.type === 'RESET' && !this.synced.has(e.kind)) {
       this.synced.add(e.kind);
       if (this.isReady) this.onSynced();
@@ -178,7 +248,9 @@ export class Controller {
     const alive = entry !== undefined && entry.object.spec.hostNetwork !== true && !isGone(entry.object);
     const last = entry?.object ?? this.lastSeen.get(key);
     if (!alive && last === undefined) return { kind: 'done' };
-    const plan = alive ? planPod(snap, key, this.planOptions()) : planPodDeleted(snap, last!, this.planOptions());
+    const planned = alive ? planPodWith(this.plannerState(), snap, key, this.planOptions()) : releasePodWith(this.plannerState(), snap, last!, this.planOptions());
+    this.planner = planned.state;
+    const plan = planned.plan;
     const actions = plan.actions.filter((a) => a.type !== 'UpdateSubnetStatus');
     if (plan.errors.length > 0) this.unsettled.add(key);
     else this.unsettled.delete(key);
@@ -196,7 +268,10 @@ export class Controller {
     }
     this.live.applyIntended(actions);
     const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
-    if (result.kind !== 'applied') await this.refresh(key, actions);
+    if (result.kind !== 'applied') {
+      this.planner = undefined;
+      await this.refresh(key, actions);
+    }
     else {
       const patched = actions.some((a) => a.type === 'PatchPodAnnotations');
       const since = this.firstSeen.get(key);
@@ -214,7 +289,7 @@ export class Controller {
   private async reconcileSubnet(name: string): Promise<Outcome> {
     const snap = this.live.snapshot;
     if (!snap.subnets.has(name)) return { kind: 'done' };
-    const action = planSubnetStatus(snap, name, this.planOptions());
+    const action = subnetStatusWith(this.plannerState(), snap, name);
     if (action?.type === 'UpdateSubnetStatus') {
       this.deps.metrics.subnetUsage(name, action.status);
       this.live.applyIntended([action]);
@@ -227,7 +302,9 @@ export class Controller {
   async sweep(): Promise<void> {
     if (!this.isReady) return;
     const snap = this.live.snapshot;
-    const deletions = planAll({ ...snap, replicasets: new Map(), deployments: new Map() }, this.planOptions()).actions.filter((a) => a.type === 'DeleteIP');
+    // A fresh look at the whole cluster: which IP objects does no live pod own?
+    this.planner = prepare(snap, this.planOptions());
+    const deletions: Action[] = [...orphans(this.planner)].map(([target, reason]) => ({ type: 'DeleteIP', target, reason: `release its addresses: ${reason}` }));
     for (const a of deletions) {
       const ip = snap.ips.get(a.target)?.object;
       if (ip === undefined) continue;
@@ -238,6 +315,7 @@ export class Controller {
       this.live.applyIntended([a]);
       const result = await applyActions({ ...this.deps, live: this.live }, [a]);
       if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
+      this.planner = undefined;
     }
   }
 

@@ -1,0 +1,136 @@
+// The controller's planner: the same rules as planAll, but kept across reconciles so one pod
+// costs O(log n), not a rebuild of the whole cluster. `prepare` is the start-up rebuild (every
+// existing claim from IP objects and pod annotations, held addresses, IPPool ranges, earlier
+// releases); then each reconcile plans or releases one pod against that state and returns the
+// next state. The caller prepares afresh whenever the world changed in a way the state did not
+// follow (Subnets, NADs, IPPools, Namespaces, StatefulSets, a re-list, a failed write).
+import * as E from 'fp-ts/lib/Either.js';
+import { holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
+import type { PlanOptions } from './ClusterPlanner.js';
+import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rangesOfPool, rememberReleases, resolvePod } from './ClusterPlanner.js';
+import { Draft } from './Draft.js';
+import type { Loaded } from './ExistingClaims.js';
+import { loadExisting, retainedBy } from './ExistingClaims.js';
+import type { Claim, ClaimKey, IpamState } from './IpamState.js';
+import { claimIdOf, claimsOfPod, emptyState } from './IpamState.js';
+import type { Action, Plan } from './Plan.js';
+import type { PlanContext } from './PlanContext.js';
+import { buildContext, inCreationOrder, podKeyOf, podUidOf } from './PlanContext.js';
+import { POD_UID_LABEL } from './Records.js';
+import { restoreClaim } from './Rebuild.js';
+import { parseIpAddresses } from './schema/annotations.js';
+import type { Pod } from './schema/kube.js';
+import type { IP } from './schema/kubeovn.js';
+import type { Snapshot } from './Snapshot.js';
+import { isGone } from './Workloads.js';
+
+export interface PlannerState {
+  readonly ctx: PlanContext;
+  readonly ipam: IpamState;
+  readonly loaded: Loaded;
+}
+
+const live = (pod: Pod): boolean => pod.spec.hostNetwork !== true && !isGone(pod);
+
+/** The start-up rebuild: every claim the cluster holds, before anything is allocated. */
+export const prepare = (snapshot: Snapshot, options: PlanOptions): PlannerState => {
+  const ctx = buildContext(snapshot);
+  const valid = ctx.subnetOrder.flatMap((name) => {
+    const s = ctx.subnets.get(name)!;
+    return E.isRight(s) ? [s.right] : [];
+  });
+  const resolved = inCreationOrder(snapshot.pods.values()).map((e) => e.object).filter(live).map((p) => resolvePod(ctx, p));
+  const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
+  const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)), options.now);
+  rememberReleases(d, options.released ?? []);
+  for (const pool of snapshot.ippools.values()) reserveForPoolsIn(d, pool.object.spec.subnet, rangesOfPool(pool.object));
+  for (const r of resolved) {
+    for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
+  }
+  return { ctx, ipam: d.commit(), loaded };
+};
+
+/** IP objects no live pod owns, found by the last prepare: what the sweep may delete. */
+export const orphans = (ps: PlannerState): ReadonlyMap<string, string> => ps.loaded.deletions;
+
+/** Holds the addresses a newly seen pod names (static or ip_pool) back from dynamic allocation. */
+export const holdPod = (ps: PlannerState, snapshot: Snapshot, pod: Pod): PlannerState => {
+  const r = resolvePod({ ...ps.ctx, snapshot }, pod);
+  const wanted = r.items.flatMap((item) => (E.isRight(item.resolved) ? [[item.resolved.right.subnet.name, holdsOf(item.resolved.right.request)] as const] : []));
+  if (wanted.every(([, addresses]) => addresses.length === 0)) return ps;
+  const d = new Draft(ps.ipam);
+  for (const [subnet, addresses] of wanted) holdIn(d, subnet, addresses);
+  return { ...ps, ipam: d.commit() };
+};
+
+/** Plans one live pod against the state; the returned state holds its claims. */
+export const planPodWith = (ps: PlannerState, snapshot: Snapshot, podKey: string, options: PlanOptions): { readonly plan: Plan; readonly state: PlannerState } => {
+  const pod = snapshot.pods.get(podKey)?.object;
+  if (pod === undefined || !live(pod)) return { plan: { allocations: [], actions: [], errors: [] }, state: ps };
+  const ctx = { ...ps.ctx, snapshot };
+  const d = new Draft(ps.ipam);
+  const out = new PlanBuilder();
+  const notes = ps.loaded.notes.filter((n) => n.pod === podKey);
+  for (const note of notes) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
+  planPodIn(ctx, d, resolvePod(ctx, pod), ps.loaded, out, options.now);
+  const loaded = notes.length === 0 ? ps.loaded : { ...ps.loaded, notes: ps.loaded.notes.filter((n) => n.pod !== podKey) };
+  return { plan: out.build(), state: { ...ps, ipam: d.commit(), loaded } };
+};
+
+/** A pod that is gone (deleted, finished, or terminating): its IP objects are deleted and its
+ *  claims released, except what its StatefulSet still wants, which stays held for the pod that
+ *  will take its place. */
+export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, options: PlanOptions): { readonly plan: Plan; readonly state: PlannerState } => {
+  const ctx = { ...ps.ctx, snapshot };
+  const uid = podUidOf(pod);
+  const namespace = pod.metadata.namespace ?? 'default';
+  const d = new Draft(ps.ipam);
+  const actions: Action[] = [];
+  const ips = [...snapshot.ips.values()].map((e) => e.object).filter((ip) => {
+    const label = ip.metadata.labels?.[POD_UID_LABEL];
+    return ip.spec.podName === pod.metadata.name && ip.spec.namespace === namespace && (label === undefined || label === uid);
+  });
+  const kept = new Set<string>();
+  for (const ip of ips) {
+    const claim = claimsOfPod(ps.ipam, uid).find((c) => ipNameOfClaim(pod.metadata.name, namespace, c.key.provider) === ip.metadata.name);
+    if (retainedBy(ctx, ip) !== undefined) {
+      if (claim !== undefined) {
+        // Re-key it as retained, for the StatefulSet's next pod of this name.
+        releaseIn(d, claim.id, options.now);
+        const key: ClaimKey = { podUid: `retained:${ip.metadata.name}`, provider: claim.key.provider };
+        restoreClaim(d, { ...claim, id: claimIdOf(key), key });
+        kept.add(claim.id);
+      }
+      continue;
+    }
+    actions.push({ type: 'DeleteIP', target: ip.metadata.name, reason: `release its addresses: pod ${namespace}/${pod.metadata.name} is gone` });
+  }
+  for (const claim of claimsOfPod(d.commit(), uid)) if (!kept.has(claim.id)) releaseIn(d, claim.id, options.now);
+  const state = { ...ps, ipam: d.commit() };
+  const subnets = new Set(ips.map((ip) => ip.spec.subnet));
+  for (const name of subnets) {
+    const status = planSubnetStatusOf(ctx, state.ipam, name);
+    if (status !== undefined) actions.push(status);
+  }
+  return { plan: { allocations: [], actions, errors: [] }, state };
+};
+
+/** The status action of one Subnet from the state, if the Subnet's status is not right. */
+export const subnetStatusWith = (ps: PlannerState, snapshot: Snapshot, subnet: string): Action | undefined =>
+  planSubnetStatusOf({ ...ps.ctx, snapshot }, ps.ipam, subnet);
+
+/** The claim the state holds for this IP object's addresses (in its subnet), by address. */
+export const holderOf = (ps: PlannerState, ip: IP): Claim | undefined => {
+  const s = ps.ipam.subnets.get(ip.spec.subnet);
+  const addresses = parseIpAddresses(ip.spec.ipAddress);
+  if (s === undefined || E.isLeft(addresses) || addresses.right.length === 0) return undefined;
+  const ids = addresses.right.map((a) => (a.family === 4 ? s.v4 : s.v6)?.used.get(a.value));
+  const id = ids[0];
+  return id !== undefined && ids.every((x) => x === id) ? ps.ipam.claims.get(id) : undefined;
+};
+
+/** The IP object name of a claim of `pod` (see PlanContext.ipNameOf). */
+const ipNameOfClaim = (podName: string, namespace: string, provider: string): string =>
+  provider === 'ovn' ? `${podName}.${namespace}` : `${podName}.${namespace}.${provider}`;
+
+export { podKeyOf };
