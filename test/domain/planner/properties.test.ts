@@ -11,6 +11,8 @@
 import { describe, it, expect } from '@jest/globals';
 import fc from 'fast-check';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
+import { planPodWith, prepare } from '../../../src/domain/IncrementalPlanner.js';
+import { inCreationOrder } from '../../../src/domain/PlanContext.js';
 import type { Plan } from '../../../src/domain/Plan.js';
 import { isAllocationAction } from '../../../src/domain/Plan.js';
 import type { RawDocument, Snapshot } from '../../../src/domain/Snapshot.js';
@@ -282,6 +284,28 @@ describe('planAll over random snapshots', () => {
         expect(retained.map((o) => o.metadata.name).filter((name) => deletes.has(name))).toEqual([]);
         const again = planAll(applyActions(after, plan.actions), OPTIONS);
         expect(again.actions.filter((a) => a.type !== 'EmitEvent')).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('the controller\'s incremental planner (prepare, then one pod at a time) gives every pod what planAll gives it', () => {
+    fc.assert(
+      fc.property(scenario, (s) => {
+        // Without workloads to simulate: the controller plans only pods that exist.
+        const snapshot = { ...snapshotFrom(documentsOf(s)), deployments: new Map(), replicasets: new Map(), statefulsets: new Map() };
+        const full = planAll(snapshot, OPTIONS);
+        let state = prepare(snapshot, OPTIONS);
+        const allocations = [];
+        const errors = [];
+        for (const e of inCreationOrder(snapshot.pods.values())) {
+          const r = planPodWith(state, snapshot, `${e.object.metadata.namespace}/${e.object.metadata.name}`, OPTIONS);
+          state = r.state;
+          allocations.push(...r.plan.allocations);
+          errors.push(...r.plan.errors);
+        }
+        expect(allocations).toEqual(full.allocations);
+        expect(errors).toEqual(full.errors);
       }),
       RUNS,
     );
