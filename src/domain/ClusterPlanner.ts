@@ -152,7 +152,8 @@ export class PlanBuilder {
     const where = [iface, provider === '' ? '' : `(${provider})`].filter((x) => x !== '').join(' ');
     const message = `pod ${pod}${where === '' ? '' : ` ${where}`}${p.simulated !== undefined ? ` [simulated for ${p.simulated}]` : ''}: ${cause}`;
     this.errors.push({ pod, provider, ...(iface !== '' ? { interface: iface } : {}), code, message, ...(p.simulated !== undefined ? { simulated: true as const } : {}) });
-    if (p.simulated === undefined) events.push({ type: 'EmitEvent', target: pod, reason: message, event: { type: 'Warning', reason: event, message } });
+    // The Event says the code first, so `kubectl describe pod` shows what went wrong at a glance.
+    if (p.simulated === undefined) events.push({ type: 'EmitEvent', target: pod, reason: message, event: { type: 'Warning', reason: event, message: `${code}: ${message}` } });
   }
 
   build(): Plan {

@@ -267,7 +267,7 @@ describe('planAll reports each error with its code, a message naming pod, interf
   it.each(cases)('%s', (_name, c) => {
     const plan = planAll(snapshotOf(c.docs()), OPTIONS);
     expect(plan.errors).toEqual(c.errors);
-    expect(actionsOfType(plan, 'EmitEvent')).toEqual(c.errors.filter((e) => e.simulated === undefined).map((e) => warningFor(e.pod, c.event, e.message)));
+    expect(actionsOfType(plan, 'EmitEvent')).toEqual(c.errors.filter((e) => e.simulated === undefined).map((e) => warningFor(e.pod, c.event, e.message, e.code)));
     expect(allocationsOf(plan)).toEqual(c.allocations);
   });
 });

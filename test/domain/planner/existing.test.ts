@@ -88,7 +88,7 @@ describe('a pod whose allocation already exists', () => {
     ]), OPTIONS);
     const message = 'pod default/b eth0 (ovn): existing allocation 10.16.0.9 in subnet ovn-default cannot be kept: 10.16.0.9 is already held by default/a in subnet ovn-default';
     expect(plan.errors).toEqual([{ pod: 'default/b', provider: 'ovn', interface: 'eth0', code: 'ClaimConflict', message }]);
-    expect(actionsOfType(plan, 'EmitEvent')).toEqual([warningFor('default/b', 'ClaimConflict', message)]);
+    expect(actionsOfType(plan, 'EmitEvent')).toEqual([warningFor('default/b', 'ClaimConflict', message, 'ClaimConflict')]);
     expect(plan.allocations.map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual(['default/a 10.16.0.9 existing']);
   });
 });

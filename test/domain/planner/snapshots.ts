@@ -150,6 +150,6 @@ export const actionsOfType = <T extends Action['type']>(plan: Plan, type: T): Ex
   plan.actions.filter((a): a is Extract<Action, { type: T }> => a.type === type);
 
 /** The EmitEvent action the planner gives for an error of a real pod. */
-export const warningFor = (target: string, reason: string, message: string): Action => ({
-  type: 'EmitEvent', target, reason: message, event: { type: 'Warning', reason, message },
+export const warningFor = (target: string, reason: string, message: string, code: string): Action => ({
+  type: 'EmitEvent', target, reason: message, event: { type: 'Warning', reason, message: `${code}: ${message}` },
 });
