@@ -1,0 +1,145 @@
+// Bad input never stops the controller: each row gives its pod an Event with the error code
+// and a message naming the field, while a well-formed pod created after it is allocated.
+// Against the real API server, with the controller in-process.
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { startApiServer, type ApiServer } from '../harness/apiserver.js';
+import { loadKubeConfig } from '../../src/adapters/kube/config.js';
+import { makeKube } from '../../src/adapters/kube/kube.js';
+import { makeWatcher } from '../../src/adapters/kube/watcher.js';
+import { makeLog } from '../../src/adapters/log.js';
+import { makeMetrics } from '../../src/adapters/metrics.js';
+import { Controller } from '../../src/effects/Controller.js';
+
+let api: ApiServer;
+let controller: Controller;
+
+const apply = async (yaml: string): Promise<void> => {
+  await api.kubectlOk(['apply', '-f', '-'], { input: yaml });
+};
+
+const podYaml = (name: string, annotations: Record<string, string>): string => `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: default
+  annotations: ${JSON.stringify(annotations)}
+spec:
+  containers: [{name: c, image: alpine}]
+`;
+
+interface PodJson { metadata: { annotations?: Record<string, string> } }
+interface EventJson { reason: string; message: string; involvedObject: { name: string } }
+
+const waitFor = async <A>(what: string, probe: () => Promise<A | undefined>, ms = 5000): Promise<A> => {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+const eventsOf = async (pod: string): Promise<EventJson[]> =>
+  (JSON.parse(await api.kubectlOk(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${pod}`, '-o', 'json'])) as { items: EventJson[] }).items;
+
+const annotationsOf = async (pod: string): Promise<Record<string, string>> =>
+  (JSON.parse(await api.kubectlOk(['get', 'pod', pod, '-o', 'json'])) as PodJson).metadata.annotations ?? {};
+
+beforeAll(async () => {
+  api = await startApiServer();
+  await apply(`
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: ovn-default}
+spec: {cidrBlock: 10.16.0.0/16, provider: ovn}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: macvlan}
+spec: {cidrBlock: 172.17.0.0/29, provider: macvlan.default}
+---
+apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: macvlan, namespace: default}
+spec:
+  config: '{"cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", "ipam": {"type": "kube-ovn", "provider": "macvlan.default"}}'
+---
+apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: broken, namespace: default}
+spec:
+  config: '{"cniVersion": "0.3.1", "type": "macvlan",'
+`);
+  const kc = loadKubeConfig(api.kubeconfigPath);
+  controller = new Controller(
+    { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log: makeLog('warn'), metrics: makeMetrics(), canWrite: () => true },
+    { workers: 3, gcIntervalMs: 0, cooldownMs: 0 },
+  );
+  controller.start();
+  await controller.ready;
+  await apply(podYaml('holder', { 'ovn.kubernetes.io/ip_address': '10.16.0.50' }));
+  await waitFor('holder allocated', async () => ((await annotationsOf('holder'))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined));
+}, 90_000);
+
+afterAll(async () => {
+  await controller?.stop();
+  await api?.stop();
+});
+
+// `blocked`: the network that must stay unallocated (the others of the pod are still served).
+const rows: readonly { name: string; annotations: Record<string, string>; reason: string; message: string; blocked?: string }[] = [
+  { name: 'bad-networks', annotations: { 'k8s.v1.cni.cncf.io/networks': 'Mac_VLAN' }, reason: 'ValidatePodNetworkFailed', message: 'InvalidAnnotation: pod default/bad-networks: annotation k8s.v1.cni.cncf.io/networks:', blocked: 'macvlan.default' },
+  { name: 'missing-nad', annotations: { 'k8s.v1.cni.cncf.io/networks': 'nope' }, reason: 'ValidatePodNetworkFailed', message: 'NetworkNotFound: pod default/missing-nad net1 (nope.default): NetworkAttachmentDefinition default/nope does not exist', blocked: 'nope.default' },
+  { name: 'broken-nad', annotations: { 'k8s.v1.cni.cncf.io/networks': 'broken' }, reason: 'ValidatePodNetworkFailed', message: 'NetworkNotFound: pod default/broken-nad net1 (broken.default): NetworkAttachmentDefinition "default/broken": spec.config: invalid JSON', blocked: 'broken.default' },
+  { name: 'taken', annotations: { 'ovn.kubernetes.io/ip_address': '10.16.0.50' }, reason: 'AcquireAddressFailed', message: 'AddressConflict: pod default/taken eth0 (ovn): 10.16.0.50 is already held by default/holder in subnet ovn-default (10.16.0.0/16)' },
+  { name: 'outside', annotations: { 'ovn.kubernetes.io/ip_address': '10.99.0.5' }, reason: 'AcquireAddressFailed', message: 'AddressOutOfRange: pod default/outside eth0 (ovn): 10.99.0.5 is outside subnet ovn-default (10.16.0.0/16)' },
+  { name: 'malformed-ip', annotations: { 'ovn.kubernetes.io/ip_address': '10.16.0.300' }, reason: 'ValidatePodNetworkFailed', message: 'InvalidAnnotation: pod default/malformed-ip eth0 (ovn): annotation ovn.kubernetes.io/ip_address: "10.16.0.300" is not an IP address' },
+  { name: 'malformed-mac', annotations: { 'ovn.kubernetes.io/mac_address': '00:00:zz:53:6b:b6' }, reason: 'ValidatePodNetworkFailed', message: 'InvalidAnnotation: pod default/malformed-mac eth0 (ovn): annotation ovn.kubernetes.io/mac_address: "00:00:zz:53:6b:b6" is not a MAC address' },
+  { name: 'pool-exhausted', annotations: { 'ovn.kubernetes.io/ip_pool': '10.16.0.50' }, reason: 'AcquireAddressFailed', message: 'NoAvailableAddress: pod default/pool-exhausted eth0 (ovn): no entry of ip_pool 10.16.0.50 is free: 10.16.0.50 is already held by default/holder in subnet ovn-default (10.16.0.0/16)' },
+  { name: 'no-switch', annotations: { 'ovn.kubernetes.io/logical_switch': 'nowhere' }, reason: 'AcquireAddressFailed', message: 'NoSubnet: pod default/no-switch eth0 (ovn): subnet nowhere (named by annotation ovn.kubernetes.io/logical_switch) does not exist' },
+];
+
+describe('bad input: an Event with the code and the field, and other pods keep being allocated', () => {
+  it.each(rows)('$name', async ({ name, annotations, reason, message, blocked }) => {
+    await apply(podYaml(name, annotations));
+    const event = await waitFor(`an event on ${name}`, async () => (await eventsOf(name))[0]);
+    expect(event.reason).toBe(reason);
+    expect(event.message.startsWith(message)).toBe(true);
+    const written = await annotationsOf(name);
+    expect(written[`${blocked ?? 'ovn'}.kubernetes.io/allocated`]).toBeUndefined();
+    if (blocked !== undefined) expect(written['ovn.kubernetes.io/allocated']).toBe('true');
+    const good = `good-after-${name}`;
+    await apply(podYaml(good, {}));
+    await waitFor(`${good} allocated`, async () => ((await annotationsOf(good))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined));
+  }, 20_000);
+
+  it('a Subnet with an invalid CIDR, and one that overlaps: each gets a failed condition; existing claims are untouched', async () => {
+    await apply(`
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: bad-cidr}
+spec: {cidrBlock: 10.50.0.0/33, provider: bad.default}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: overlapping}
+spec: {cidrBlock: 10.16.5.0/24, provider: ovn}
+`);
+    interface SubnetJson { status?: { conditions?: { type: string; status: string; reason: string; message: string }[] } }
+    const condition = async (name: string) => (JSON.parse(await api.kubectlOk(['get', 'subnet', name, '-o', 'json'])) as SubnetJson).status?.conditions?.[0];
+    expect(await waitFor('bad-cidr condition', () => condition('bad-cidr'))).toEqual({
+      type: 'Ready', status: 'False', reason: 'ValidationFailed',
+      message: 'subnet bad-cidr is invalid: spec.cidrBlock: "10.50.0.0/33" has prefix length 33, more than the 32 bits of IPv4',
+    });
+    expect(await waitFor('overlapping condition', () => condition('overlapping'))).toEqual({
+      type: 'Ready', status: 'False', reason: 'ValidationFailed',
+      message: 'subnet overlapping is invalid: spec.cidrBlock: 10.16.5.0/24 overlaps 10.16.0.0/16 of subnet ovn-default (both are OVN subnets)',
+    });
+    expect((await annotationsOf('holder'))['ovn.kubernetes.io/ip_address']).toBe('10.16.0.50');
+    expect((JSON.parse(await api.kubectlOk(['get', 'ip', 'holder.default', '-o', 'json'])) as { spec: { ipAddress: string } }).spec.ipAddress).toBe('10.16.0.50');
+    await apply(podYaml('good-after-subnets', {}));
+    await waitFor('good-after-subnets allocated', async () => ((await annotationsOf('good-after-subnets'))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined));
+  }, 30_000);
+});
