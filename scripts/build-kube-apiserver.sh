@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and kubectl from the Go module k8s.io/kubernetes (Debian packages
-# neither) into a per-machine cache outside the repo, so the slow build (~5 min on 2 cores, cold)
+# Builds kube-apiserver, kube-controller-manager and kubectl from the Go module k8s.io/kubernetes
+# (Debian packages none of them) into a per-machine cache outside the repo, so the slow build
+# (~5 min on 2 cores, cold; kube-controller-manager about 2 min more with a warm Go cache)
 # happens once per machine. A version stamp next to each binary makes a version change rebuild.
 #
 #   K8S_VERSION          Kubernetes version to build (default below)
 #   KUBE_OVN_IPAM_CACHE  cache root (default /var/cache/kube-ovn-ipam); binaries go to $CACHE/bin
 #   KUBE_APISERVER       path to an existing kube-apiserver: skip building it
 #   KUBECTL              path to an existing kubectl: skip building it
+#   KUBE_CONTROLLER_MANAGER  path to an existing kube-controller-manager: skip building it
+#                        (the tests that run real Deployments and StatefulSets start it)
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -31,6 +34,7 @@ need() { # need NAME OVERRIDE_VAR_VALUE
 }
 need kube-apiserver "${KUBE_APISERVER:-}"
 need kubectl "${KUBECTL:-}"
+need kube-controller-manager "${KUBE_CONTROLLER_MANAGER:-}"
 [[ ${#todo[@]} -eq 0 ]] && exit 0
 
 start=$SECONDS

@@ -1,6 +1,5 @@
-// The health and metrics endpoints: GET /healthz (the process runs), /readyz (caches synced
-// and, for the leader, allowed to write; followers are ready too: they stand by), /metrics
-// (Prometheus text).
+// The health and metrics endpoints: GET /healthz (the process runs), /readyz (the leader: its
+// caches are synced; a follower is ready as it is: it stands by), /metrics (Prometheus text).
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';

@@ -113,7 +113,7 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     { kube, watcher: makeWatcher(kc), clock, log, metrics, canWrite: elector.canWrite },
     { workers, gcIntervalMs, cooldownMs, fault: faultFromEnv() },
   );
-  const server = await serveHealth(listen[1] === '' ? '0.0.0.0' : listen[1]!, Number(listen[2]), { ready: () => controller.isReady, registry: metrics.registry });
+  const server = await serveHealth(listen[1] === '' ? '0.0.0.0' : listen[1]!, Number(listen[2]), { ready: () => elector.isFollower() || (elector.isLeader() && controller.isReady), registry: metrics.registry });
   const bound = server.address();
   log.info('starting', { identity, workers, gcIntervalMs, cooldownMs, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660') });
 

@@ -201,7 +201,8 @@ const decideFromPool = (d: Draft, s: SubnetDraft, wanted: readonly Family[], req
     if (E.isRight(attempt)) return attempt;
     reasons.push(attempt.left.message);
   }
-  return E.left(allocationError('NoAvailableAddress', `no entry of ip_pool ${pool.map(entryText).join(';')} is free: ${reasons.join('; ')}`));
+  const separator = pool.some((e) => e.v4 !== undefined && e.v6 !== undefined) ? ';' : ',';
+  return E.left(allocationError('NoAvailableAddress', `no entry of ip_pool ${pool.map(entryText).join(separator)} is free: ${reasons.join('; ')}`));
 };
 
 /** Writes a decided claim into the draft. */

@@ -13,10 +13,11 @@ import type { Loaded } from './ExistingClaims.js';
 import { loadExisting, retainedBy } from './ExistingClaims.js';
 import type { Claim, ClaimKey, IpamState } from './IpamState.js';
 import { claimIdOf, claimsOfPod, emptyState } from './IpamState.js';
-import type { Action, Plan } from './Plan.js';
+import type { Action, Plan, SubnetStatusView } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
 import { buildContext, inCreationOrder, podKeyOf, podUidOf } from './PlanContext.js';
-import { POD_UID_LABEL } from './Records.js';
+import { POD_UID_LABEL, statusOf } from './Records.js';
+import { subnetUsage } from './Usage.js';
 import { restoreClaim } from './Rebuild.js';
 import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
@@ -113,6 +114,13 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
     if (status !== undefined) actions.push(status);
   }
   return { plan: { allocations: [], actions, errors: [] }, state };
+};
+
+/** The status one Subnet should have, from the state (undefined for an unknown Subnet). */
+export const statusViewWith = (ps: PlannerState, snapshot: Snapshot, subnet: string): SubnetStatusView | undefined => {
+  const s = ps.ctx.subnets.get(subnet);
+  if (s === undefined || !snapshot.subnets.has(subnet)) return undefined;
+  return E.isRight(s) ? statusOf(subnetUsage(ps.ipam, subnet), { ok: true }) : statusOf(undefined, { ok: false, message: s.left.message });
 };
 
 /** The status action of one Subnet from the state, if the Subnet's status is not right. */

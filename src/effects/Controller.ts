@@ -12,7 +12,7 @@
 import type { Action } from '../domain/Plan.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
-import { holderOf, holdPod, orphans, planPodWith, prepare, releasePodWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
+import { holderOf, holdPod, orphans, planPodWith, prepare, releasePodWith, statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
 import type { Pod } from '../domain/schema/kube.js';
 import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
@@ -74,7 +74,10 @@ export class Controller {
   private readonly lastSeen = new Map<string, Pod>();
   /** Pods whose last plan had errors: re-planned when a Subnet, NAD, IPPool or Namespace changes. */
   private readonly unsettled = new Set<string>();
-  private readonly firstSeen = new Map<string, number>();
+  /** When each pod (by key and UID) was first seen: the start of its allocation latency. */
+  private readonly firstSeen = new Map<string, { readonly uid: string | undefined; readonly at: number }>();
+  /** The errors of each pod's last plan, so an unchanged failure is reported once. */
+  private readonly lastErrors = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | undefined;
   /** The planner's state, kept across reconciles; undefined when it must be prepared afresh. */
   private planner: PlannerState | undefined;
@@ -134,18 +137,20 @@ export class Controller {
     return this.planner;
   }
 
-  /** Keeps the planner state in step with an event, or drops it to be prepared afresh. */
-  private follow(e: WatchEvent): void {
-    if (this.planner === undefined) return;
+  /** Keeps the planner state in step with an event, or drops it to be prepared afresh.
+   *  Returns whether a Namespace, Subnet, IPPool, NAD or StatefulSet changed in a way plans
+   *  depend on (not, say, a status write). */
+  private follow(e: WatchEvent): boolean {
     if (e.type === 'RESET') {
       this.planner = undefined;
-      return;
+      return true;
     }
+    if (this.planner === undefined) return this.fingerprintChanged(e);
     switch (e.kind) {
       case 'pods': {
         const pod = e.object as Pod;
         if (e.type !== 'DELETED' && pod.spec?.hostNetwork !== true) this.planner = holdPod(this.planner, this.live.snapshot, pod);
-        return;
+        return false;
       }
       case 'ips': {
         const ip = e.object as IP;
@@ -153,17 +158,24 @@ export class Controller {
         const ours = holder !== undefined && holder.owner.name === ip.spec.podName && holder.owner.namespace === ip.spec.namespace;
         // An IP object we did not write, or one deleted while we still hold its claim.
         if ((e.type === 'DELETED') === ours) this.planner = undefined;
-        return;
+        return false;
       }
-      case 'replicasets':
-        return; // only plan's simulation reads them
       default: {
-        const key = keyOf(e.kind, e.object);
-        const id = `${e.kind}/${key}`;
-        const now = e.type === 'DELETED' ? undefined : fingerprint(e.kind, e.object);
-        if (this.fingerprints.get(id) !== now) this.planner = undefined;
+        const changed = this.fingerprintChanged(e);
+        if (changed) this.planner = undefined;
+        return changed;
       }
     }
+  }
+
+  private fingerprintChanged(e: Exclude<WatchEvent, { type: 'RESET' }>): boolean {
+    if (e.kind === 'pods' || e.kind === 'ips' || e.kind === 'replicasets') return false;
+    const id = `${e.kind}/${keyOf(e.kind, e.object)}`;
+    const now = e.type === 'DELETED' ? undefined : fingerprint(e.kind, e.object);
+    if (this.fingerprints.get(id) === now) return false;
+    if (now === undefined) this.fingerprints.delete(id);
+    else this.fingerprints.set(id, now);
+    return true;
   }
 
   private onEvent(e: WatchEvent): void {
@@ -172,14 +184,15 @@ export class Controller {
       this.lastSeen.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
     }
     const changed = this.live.onEvent(e);
-    if (changed.length > 0) this.follow(e);
+    const relevant = changed.length > 0 && this.follow(e);
     if (e.type === 'RESET' && !this.synced.has(e.kind)) {
       this.synced.add(e.kind);
       if (this.isReady) this.onSynced();
       return;
     }
     if (!this.isReady) return;
-    for (const id of changed) this.route(e.kind, id.slice(e.kind.length + 1));
+    if (e.type === 'RESET') return;
+    for (const id of changed) this.route(e.kind, id.slice(e.kind.length + 1), e.type, relevant, e.object);
   }
 
   private onSynced(): void {
@@ -192,30 +205,37 @@ export class Controller {
     this.readyResolve();
   }
 
-  private route(kind: WatchedKind, key: string): void {
+  /** Which keys an event concerns. Pods whose last plan failed are planned again when what
+   *  they may have been waiting for changes: a Subnet, NAD, IPPool, Namespace or StatefulSet,
+   *  or a released IP object. */
+  private route(kind: WatchedKind, key: string, type: 'ADDED' | 'MODIFIED' | 'DELETED', relevant: boolean, object: unknown): void {
     const snap = this.live.snapshot;
     switch (kind) {
       case 'pods': {
         const pod = snap.pods.get(key)?.object;
-        if (pod !== undefined) this.lastSeen.set(key, pod);
-        if (!this.firstSeen.has(key)) this.firstSeen.set(key, this.deps.clock.now());
+        if (pod !== undefined) {
+          this.lastSeen.set(key, pod);
+          const seen = this.firstSeen.get(key);
+          if (seen === undefined || seen.uid !== pod.metadata.uid) this.firstSeen.set(key, { uid: pod.metadata.uid, at: this.deps.clock.now() });
+        }
         this.pods.add(key);
         return;
       }
       case 'ips': {
-        const ip = snap.ips.get(key)?.object;
-        if (ip !== undefined) {
+        const ip = snap.ips.get(key)?.object ?? (type === 'DELETED' ? (object as IP | undefined) : undefined);
+        if (ip?.spec !== undefined) {
           this.subnets.add(ip.spec.subnet);
           this.pods.add(`${ip.spec.namespace}/${ip.spec.podName}`);
         }
+        if (type === 'DELETED') for (const p of this.unsettled) this.pods.add(p);
         return;
       }
       case 'subnets':
         this.subnets.add(key);
-        for (const p of this.unsettled) this.pods.add(p);
+        if (relevant) for (const p of this.unsettled) this.pods.add(p);
         return;
       default:
-        for (const p of this.unsettled) this.pods.add(p);
+        if (relevant) for (const p of this.unsettled) this.pods.add(p);
     }
   }
 
@@ -251,35 +271,61 @@ export class Controller {
     const planned = alive ? planPodWith(this.plannerState(), snap, key, this.planOptions()) : releasePodWith(this.plannerState(), snap, last!, this.planOptions());
     this.planner = planned.state;
     const plan = planned.plan;
-    const actions = plan.actions.filter((a) => a.type !== 'UpdateSubnetStatus');
-    if (plan.errors.length > 0) this.unsettled.add(key);
-    else this.unsettled.delete(key);
-    for (const e of plan.errors) this.deps.metrics.failures.inc({ code: e.code });
-    for (const a of plan.allocations) {
-      if (a.source !== 'existing') {
-        this.deps.log.info('allocated', { pod: a.pod, interface: a.interface, provider: a.provider, subnet: a.subnet, address: a.ipAddress, mac: a.macAddress, source: a.source });
-        this.deps.metrics.allocations.inc({ source: a.source });
+    // An unchanged failure is reported (logged, counted, an Event) once, not at every re-plan.
+    const errorText = plan.errors.map((e) => `${e.code} ${e.message}`).join('\n');
+    const newErrors = errorText !== (this.lastErrors.get(key) ?? '');
+    const actions = plan.actions.filter((a) => a.type !== 'UpdateSubnetStatus' && (newErrors || a.type !== 'EmitEvent'));
+    if (plan.errors.length > 0) {
+      this.unsettled.add(key);
+      this.lastErrors.set(key, errorText);
+    } else {
+      this.unsettled.delete(key);
+      this.lastErrors.delete(key);
+    }
+    if (newErrors) {
+      for (const e of plan.errors) {
+        this.deps.metrics.failures.inc({ code: e.code });
+        this.deps.log.warn('allocation failed', { pod: e.pod, interface: e.interface, provider: e.provider, code: e.code, reason: e.message });
       }
     }
-    for (const e of plan.errors) this.deps.log.warn('allocation failed', { pod: e.pod, interface: e.interface, provider: e.provider, code: e.code, reason: e.message });
+    if (!alive) this.forget(key);
     if (actions.length === 0) {
       if (!alive) this.lastSeen.delete(key);
       return { kind: 'done' };
     }
+    const released = actions.flatMap((a) => (a.type === 'DeleteIP' ? [snap.ips.get(a.target)?.object.spec.subnet] : [])).filter((x): x is string => x !== undefined);
     this.live.applyIntended(actions);
     const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
+    if (released.length > 0) {
+      for (const subnet of released) this.subnets.add(subnet);
+      for (const p of this.unsettled) this.pods.add(p);
+    }
     if (result.kind !== 'applied') {
       this.planner = undefined;
       await this.refresh(key, actions);
     }
     else {
-      const patched = actions.some((a) => a.type === 'PatchPodAnnotations');
-      const since = this.firstSeen.get(key);
-      if (patched && since !== undefined) this.deps.metrics.allocationLatency.observe((this.deps.clock.now() - since) / 1000);
+      for (const a of plan.allocations) {
+        if (a.source === 'existing') continue;
+        this.deps.log.info('allocated', { pod: a.pod, interface: a.interface, provider: a.provider, subnet: a.subnet, address: a.ipAddress, mac: a.macAddress, source: a.source });
+        this.deps.metrics.allocations.inc({ source: a.source });
+      }
       if (!alive) this.lastSeen.delete(key);
+      const since = this.firstSeen.get(key);
+      if (actions.some((a) => a.type === 'PatchPodAnnotations') && since !== undefined) {
+        this.deps.metrics.allocationLatency.observe((this.deps.clock.now() - since.at) / 1000);
+        this.firstSeen.delete(key);
+      }
     }
     for (const subnet of new Set([...plan.allocations.map((a) => a.subnet), ...this.subnetsOf(actions)])) this.subnets.add(subnet);
     return this.outcome(result);
+  }
+
+  /** Drops what is kept per pod once it is gone. */
+  private forget(key: string): void {
+    this.firstSeen.delete(key);
+    this.lastErrors.delete(key);
+    this.unsettled.delete(key);
   }
 
   private subnetsOf(actions: readonly Action[]): string[] {
@@ -289,11 +335,13 @@ export class Controller {
   private async reconcileSubnet(name: string): Promise<Outcome> {
     const snap = this.live.snapshot;
     if (!snap.subnets.has(name)) return { kind: 'done' };
-    const action = subnetStatusWith(this.plannerState(), snap, name);
+    const state = this.plannerState();
+    const status = statusViewWith(state, snap, name);
+    if (status !== undefined) this.deps.metrics.subnetUsage(name, status);
+    const action = subnetStatusWith(state, snap, name);
     if (action?.type === 'UpdateSubnetStatus') {
-      this.deps.metrics.subnetUsage(name, action.status);
       this.live.applyIntended([action]);
-      return this.outcome(await applyActions({ ...this.deps, live: this.live }, [action]));
+      return this.outcome(await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]));
     }
     return { kind: 'done' };
   }
@@ -313,7 +361,7 @@ export class Controller {
         continue;
       }
       this.live.applyIntended([a]);
-      const result = await applyActions({ ...this.deps, live: this.live }, [a]);
+      const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [a]);
       if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
       this.planner = undefined;
     }

@@ -24,6 +24,7 @@ const microTime = (ms: number): string => new Date(ms).toISOString().replace(/\.
 export class LeaderElector {
   private validUntil = 0;
   private leading = false;
+  private following = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -35,6 +36,12 @@ export class LeaderElector {
   ) {}
 
   canWrite = (): boolean => this.leading && this.clock.now() < this.validUntil;
+
+  /** Leads (or believes it does until its next renewal says otherwise). */
+  isLeader = (): boolean => this.leading;
+
+  /** The last Lease request was answered and another replica holds it: this one stands by. */
+  isFollower = (): boolean => this.following;
 
   /** Resolves once this replica leads; then keeps renewing until stop() or loss. */
   async run(onLost: () => void): Promise<void> {
@@ -82,13 +89,16 @@ export class LeaderElector {
       } else {
         if (this.leading) this.log.warn('the lease is held by another replica', { holder: lease.holder });
         this.leading = false;
+        this.following = true;
         return false;
       }
       // Valid from when we asked, not from when the answer came.
       this.validUntil = started + leaseDurationMs - marginMs;
       this.leading = true;
+      this.following = false;
       return true;
     } catch (err) {
+      this.following = false;
       const e = err instanceof KubeApiError ? err : undefined;
       this.log.warn('lease request failed', { error: String(err), conflict: e?.kind === 'Conflict' });
       return false;

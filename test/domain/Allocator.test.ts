@@ -118,7 +118,7 @@ describe('ip_pool lists', () => {
     ['a taken entry is skipped', [request('s', 'macvlan', { ipAddresses: [addr('172.17.0.200')] }), request('a', 'macvlan', { pool })], ['172.17.0.200 - static', '172.17.0.201 - pool']],
     ['more pods than entries', ['a', 'b', 'c', 'd'].map((u) => request(u, 'macvlan', { pool })),
       ['172.17.0.200 - pool', '172.17.0.201 - pool', '172.17.0.202 - pool',
-        'NoAvailableAddress: no entry of ip_pool 172.17.0.200;172.17.0.201;172.17.0.202 is free: 172.17.0.200 is already held by default/a in subnet macvlan (172.17.0.0/16); 172.17.0.201 is already held by default/b in subnet macvlan (172.17.0.0/16); 172.17.0.202 is already held by default/c in subnet macvlan (172.17.0.0/16)']],
+        'NoAvailableAddress: no entry of ip_pool 172.17.0.200,172.17.0.201,172.17.0.202 is free: 172.17.0.200 is already held by default/a in subnet macvlan (172.17.0.0/16); 172.17.0.201 is already held by default/b in subnet macvlan (172.17.0.0/16); 172.17.0.202 is already held by default/c in subnet macvlan (172.17.0.0/16)']],
     ['StatefulSet ordinal takes its own entry', [request('w-1', 'macvlan', { pool, ordinal: 1 }), request('w-0', 'macvlan', { pool, ordinal: 0 })], ['172.17.0.201 - pool', '172.17.0.200 - pool']],
     ['ordinal beyond the pool', [request('w-3', 'macvlan', { pool, ordinal: 3 })], ['NoAvailableAddress: ip_pool has 3 entries, none for StatefulSet ordinal 3']],
     ['ordinal whose entry is taken', [request('s', 'macvlan', { ipAddresses: [addr('172.17.0.201')] }), request('w-1', 'macvlan', { pool, ordinal: 1 })],

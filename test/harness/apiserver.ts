@@ -15,6 +15,9 @@
 // - `stop()` stops the apiserver first (SIGTERM, wait, SIGKILL) and only then etcd: an
 //   apiserver whose etcd is gone retries for minutes before it exits. It is idempotent, and
 //   `startApiServer` calls it itself when starting fails.
+// - With `controllerManager`, kube-controller-manager (controllerManager.ts) starts once the
+//   apiserver is ready, beside the CRDs, is ready when its /healthz lists every controller asked
+//   for, and is stopped first (before the apiserver).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { runOk, sleep } from './exec.js';
 import { etcdBinary, kubeApiserverBinary, kubectlBinary, kubectlFor, type Kubectl, type KubectlOptions } from './kubectl.js';
+import { controllerManagerArgv, controllerManagerHealthy, DEFAULT_CONTROLLERS, kubeControllerManagerBinary } from './controllerManager.js';
 import { processAlive, processStartTime, track, untrack } from './reaper.js';
 import { makeTempDir } from './tmp.js';
 
@@ -36,7 +40,19 @@ export interface ApiServerOptions {
   readonly timeoutMs?: number;
   /** Appended to the kube-apiserver command line (a later flag wins). */
   readonly extraArgs?: readonly string[];
+  /**
+   * Also run kube-controller-manager (real Deployments, ReplicaSets, StatefulSets; pods stay
+   * Pending and unbound). `true` runs the DEFAULT_CONTROLLERS; default false.
+   */
+  readonly controllerManager?: boolean | {
+    /** Names as `--controllers` takes them; default DEFAULT_CONTROLLERS. */
+    readonly controllers?: readonly string[];
+    /** Appended to its command line. */
+    readonly extraArgs?: readonly string[];
+  };
 }
+
+type Component = 'kube-apiserver' | 'etcd' | 'kube-controller-manager';
 
 export interface ApiServer {
   /** `https://127.0.0.1:<port>`. */
@@ -51,17 +67,19 @@ export interface ApiServer {
   readonly etcdUrl: string;
   /** The temp dir holding everything; removed by `stop()`. */
   readonly dir: string;
-  /** The two processes (for leak checks). */
-  readonly pids: { readonly kubeApiserver: number; readonly etcd: number };
-  /** Milliseconds from `startApiServer` to /readyz ok, and to fully ready (CRDs, namespace). */
+  /** The processes (for leak checks); `kubeControllerManager` only when it was asked for. */
+  readonly pids: { readonly kubeApiserver: number; readonly etcd: number; readonly kubeControllerManager?: number };
+  /** Milliseconds from `startApiServer` to /readyz ok, and to fully ready (CRDs, namespace,
+   *  and the controller manager when asked for). */
   readonly startup: { readonly readyMs: number; readonly totalMs: number };
   /** kubectl with `--kubeconfig`; never throws for a failing kubectl. */
   readonly kubectl: Kubectl;
   /** kubectl that rejects unless it exits 0 (naming argv and stderr); resolves with stdout. */
   kubectlOk(args: readonly string[], options?: KubectlOptions): Promise<string>;
-  /** The last `lines` lines of the kube-apiserver log (or `etcd`'s). */
-  logTail(lines?: number, which?: 'kube-apiserver' | 'etcd'): string;
-  /** Stops the apiserver, then etcd, then removes the temp dir; idempotent. */
+  /** The last `lines` lines of the kube-apiserver log (or `etcd`'s, or the controller manager's). */
+  logTail(lines?: number, which?: Component): string;
+  /** Stops the controller manager (if any), the apiserver, then etcd, then removes the temp
+   *  dir; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -242,6 +260,29 @@ async function startKubeApiserver(
   }
 }
 
+/** Starts kube-controller-manager until /healthz lists its controllers, retrying with a fresh
+ *  port when one was taken. `procs` holds the process while it runs (so a failing start of
+ *  something else stops it too). */
+async function startControllerManager(
+  binary: string, dir: string, option: Exclude<ApiServerOptions['controllerManager'], undefined | boolean>, timeoutMs: number, procs: Proc[],
+): Promise<Proc> {
+  const controllers = option.controllers ?? DEFAULT_CONTROLLERS;
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const proc = launch('kube-controller-manager', controllerManagerArgv({ binary, dir, port, controllers, extraArgs: option.extraArgs ?? [] }),
+      `${dir}/kube-controller-manager.log`);
+    procs.push(proc);
+    try {
+      await waitReady(proc, `kube-controller-manager's /healthz at 127.0.0.1:${port}`, () => controllerManagerHealthy(port, controllers), timeoutMs);
+      return proc;
+    } catch (e) {
+      await terminate(proc, 5_000);
+      procs.splice(procs.indexOf(proc), 1);
+      if (!(e instanceof StartFailure && e.portInUse && attempt < ATTEMPTS)) throw e;
+    }
+  }
+}
+
 /** Writes the serving cert and key, the service-account key, the token file and the kubeconfig. */
 async function writeCredentials(dir: string, url: string | undefined, token: string): Promise<void> {
   if (url !== undefined) {
@@ -308,6 +349,8 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const apiserverBin = kubeApiserverBinary();
   const etcdBin = etcdBinary();
   kubectlBinary();
+  const kcm = options.controllerManager === undefined || options.controllerManager === false ? undefined
+    : { binary: kubeControllerManagerBinary(), option: options.controllerManager === true ? {} : options.controllerManager };
   const tmp = makeTempDir('apiserver');
   const dir = tmp.path;
   const procs: Proc[] = [];
@@ -316,7 +359,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const errors: string[] = [];
-      // Apiserver first (its shutdown needs etcd), then etcd.
+      // Controller manager, then apiserver (its shutdown needs etcd), then etcd.
       for (const p of [...procs].reverse()) {
         const error = await terminate(p, p.name === 'kube-apiserver' ? 10_000 : 5_000);
         if (error !== undefined) errors.push(error);
@@ -338,8 +381,14 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     const readyMs = Date.now() - begin;
     await writeCredentials(dir, apiserver.url, token);
     const { kubectl, kubectlOk } = kubectlFor(`${dir}/kubeconfig`, `${dir}/kubectl-cache`);
-    await prepareCluster(kubectlOk, kubectl, options.crds ?? true, timeoutMs);
-    const logs = { 'kube-apiserver': `${dir}/kube-apiserver.log`, etcd: `${dir}/etcd.log` };
+    // The controller manager starts beside the CRDs (it needs neither them nor `default`).
+    const [, controllerManager] = await Promise.all([
+      prepareCluster(kubectlOk, kubectl, options.crds ?? true, timeoutMs),
+      kcm === undefined ? undefined : startControllerManager(kcm.binary, dir, kcm.option, timeoutMs, procs),
+    ]);
+    const logs: Record<Component, string> = {
+      'kube-apiserver': `${dir}/kube-apiserver.log`, etcd: `${dir}/etcd.log`, 'kube-controller-manager': `${dir}/kube-controller-manager.log`,
+    };
     return {
       url: apiserver.url,
       token,
@@ -347,7 +396,10 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       caPath: `${dir}/apiserver.crt`,
       etcdUrl: etcd.url,
       dir,
-      pids: { kubeApiserver: apiserver.proc.pid, etcd: etcd.proc.pid },
+      pids: {
+        kubeApiserver: apiserver.proc.pid, etcd: etcd.proc.pid,
+        ...(controllerManager === undefined ? {} : { kubeControllerManager: controllerManager.pid }),
+      },
       startup: { readyMs, totalMs: Date.now() - begin },
       kubectl,
       kubectlOk,

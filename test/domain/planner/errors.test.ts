@@ -109,7 +109,7 @@ const cases: readonly (readonly [string, Case])[] = [
   ['NoAvailableAddress: a Deployment of 3, strategy Recreate, with an ip_pool of 2 (simulated pods, no surge, no Event)', {
     docs: () => [...base(), ...objects('dep.yaml', deploymentObject('dep', 3, { 'ovn.kubernetes.io/ip_pool': '10.16.0.30,10.16.0.31' }, 'Recreate'))],
     errors: [simulated(eth0('dep-sim-3', 'NoAvailableAddress',
-      'no entry of ip_pool 10.16.0.30;10.16.0.31 is free: 10.16.0.30 is already held by default/dep-sim-1 in subnet ovn-default (10.16.0.0/16); ' +
+      'no entry of ip_pool 10.16.0.30,10.16.0.31 is free: 10.16.0.30 is already held by default/dep-sim-1 in subnet ovn-default (10.16.0.0/16); ' +
       '10.16.0.31 is already held by default/dep-sim-2 in subnet ovn-default (10.16.0.0/16)'), 'Deployment default/dep')],
     event: 'AcquireAddressFailed',
     allocations: ['default/dep-sim-1 eth0 ovn-default 10.16.0.30 pool (simulated)', 'default/dep-sim-2 eth0 ovn-default 10.16.0.31 pool (simulated)'],
@@ -117,7 +117,7 @@ const cases: readonly (readonly [string, Case])[] = [
   ['NoAvailableAddress: three real pods sharing an ip_pool of 2 (the IPAM-only network)', {
     docs: () => [...base(), ...['a', 'b', 'c'].flatMap((n) => pod(n, { annotations: { ...MACVLAN, 'macvlan.default.kubernetes.io/ip_pool': '172.17.0.200,172.17.0.201' } }))],
     errors: [net1('c', 'macvlan.default', 'NoAvailableAddress',
-      'no entry of ip_pool 172.17.0.200;172.17.0.201 is free: 172.17.0.200 is already held by default/a in subnet macvlan (172.17.0.0/16); ' +
+      'no entry of ip_pool 172.17.0.200,172.17.0.201 is free: 172.17.0.200 is already held by default/a in subnet macvlan (172.17.0.0/16); ' +
       '172.17.0.201 is already held by default/b in subnet macvlan (172.17.0.0/16)')],
     event: 'AcquireAddressFailed',
     allocations: [

@@ -60,7 +60,7 @@ describe('examples 01-05 (macvlan with kube-ovn IPAM) with ovn-default 10.16.0.0
         pod: 'default/static-workload-surge-1', provider: 'ovn', interface: 'eth0', code: 'NoAvailableAddress', simulated: true,
         message:
           'pod default/static-workload-surge-1 eth0 (ovn) [simulated for Deployment default/static-workload (rollout surge)]: ' +
-          'no entry of ip_pool 10.16.0.15;10.16.0.16;10.16.0.17 is free: ' +
+          'no entry of ip_pool 10.16.0.15,10.16.0.16,10.16.0.17 is free: ' +
           '10.16.0.15 is already held by default/static-ip in subnet ovn-default (10.16.0.0/16); ' +
           '10.16.0.16 is already held by default/static-workload-sim-1 in subnet ovn-default (10.16.0.0/16); ' +
           '10.16.0.17 is already held by default/static-workload-sim-2 in subnet ovn-default (10.16.0.0/16)',
