@@ -3,6 +3,7 @@
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { controllerHelp, runController } from './controller.js';
+import { daemonHelp, runDaemon } from './daemon.js';
 import { planHelp, runPlan } from './plan.js';
 
 interface Command {
@@ -14,6 +15,7 @@ interface Command {
 const commands: Readonly<Record<string, Command>> = {
   plan: { summary: 'Dry run: print the allocations and actions for a snapshot of cluster objects.', help: planHelp, run: runPlan },
   controller: { summary: 'Run the controller: allocate addresses for every pod interface in a cluster.', help: controllerHelp, run: runController },
+  daemon: { summary: 'Run the node daemon: serve the CNI plugin, plug pods into OVN networks.', help: daemonHelp, run: runDaemon },
 };
 
 export const usage = `Usage: ${PROGRAM} <command> [flags]

@@ -20,9 +20,10 @@
 //   watch that outlives timeoutSeconds by a minute (a silently dead connection) and re-watches.
 // - stop() sets a flag that gates every delivery, aborts the watch, the pending LIST and any
 //   sleep, and resolves when the loop has ended: no event and no error is delivered after it.
+// - `queries` adds a kind's query parameters (a fieldSelector, say) to its LIST and WATCH alike.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, type WatchedKind, type WatchEvent, type WatchHandle, type Watcher } from '../../effects/ports.js';
-import { errorFromResponse, makeRest, toKubeApiError, type Request } from './rest.js';
+import { errorFromResponse, makeRest, toKubeApiError, type Query, type Request } from './rest.js';
 
 /** The collection path of every watched kind (all namespaces). */
 export const WATCH_PATHS: Readonly<Record<WatchedKind, string>> = {
@@ -49,6 +50,9 @@ export interface WatcherOptions {
   readonly paths?: Partial<Record<WatchedKind, string>>;
   /** The REST chokepoint to list with; default one made from the KubeConfig. */
   readonly request?: Request;
+  /** Extra query parameters of a kind's LIST and WATCH, e.g. the daemon's
+   *  `{ pods: { fieldSelector: 'spec.nodeName=node-a' } }`. */
+  readonly queries?: Partial<Record<WatchedKind, Query>>;
 }
 
 type WatchEnd =
@@ -81,6 +85,7 @@ export function makeWatcher(kc: KubeConfig, options: WatcherOptions = {}): Watch
   return {
     watch(kind, onEvent, onError): WatchHandle {
       const path = options.paths?.[kind] ?? WATCH_PATHS[kind];
+      const extra: Query = options.queries?.[kind] ?? {};
       const stopper = new AbortController();
       const stopping = stopper.signal;
 
@@ -112,7 +117,7 @@ export function makeWatcher(kc: KubeConfig, options: WatcherOptions = {}): Watch
         let cont: string | undefined;
         let list: Record<string, unknown>;
         do {
-          list = asRecord(await request('GET', path, { query: { limit: pageSize, continue: cont }, signal: stopping }));
+          list = asRecord(await request('GET', path, { query: { ...extra, limit: pageSize, continue: cont }, signal: stopping }));
           if (Array.isArray(list['items'])) items.push(...(list['items'] as unknown[]));
           cont = optString(asRecord(list['metadata'])['continue']);
         } while (cont !== undefined);
@@ -167,7 +172,7 @@ export function makeWatcher(kc: KubeConfig, options: WatcherOptions = {}): Watch
             finish(error.status === 410 ? { type: 'gone' } : { type: 'error', error, healthy: healthy() });
           };
           new Watch(kc)
-            .watch(path, { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds }, onWatchEvent, onDone)
+            .watch(path, { ...extra, resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds }, onWatchEvent, onDone)
             .then(
               (c) => {
                 controller = c;

@@ -1,0 +1,96 @@
+// The exec chokepoints of the node daemon (STYLE rule 4): every `ip` and every `ovs-vsctl` the
+// daemon runs goes through `makeIp` or `makeVsctl`.
+//
+// Rules:
+// - No shell: argv goes to spawn as it is. stdin is closed; stdout and stderr are collected.
+// - Every call has a timeout (SIGKILL on expiry) and is logged at debug with its argv, its
+//   duration and how it ended.
+// - A call that does not exit 0 rejects with a NodeToolError carrying the argv and stderr;
+//   deciding that a failure means "already absent" is the caller's business (see isNotFound).
+// - `ip` inside another network namespace runs as `nsenter --net=<path> -- ip …`: `ip -n`
+//   takes only names under /var/run/netns, while a runtime may pass /proc/<pid>/ns/net.
+// - `ovs-vsctl` always names its database (`--db=`, from the daemon's config, else
+//   `unix:$OVS_RUNDIR/db.sock`, else ovs-vsctl's default) and bounds its own wait (`--timeout`).
+import { spawn } from 'node:child_process';
+import type { Log } from '../../effects/ports.js';
+import { NodeToolError } from '../../effects/nodePorts.js';
+
+export interface ExecOptions {
+  /** Default 10 000 ms. */
+  readonly timeoutMs?: number;
+  readonly log: Log;
+}
+
+/** Runs argv and resolves with stdout; rejects with a NodeToolError naming `tool`. */
+async function execTool(tool: string, argv: readonly string[], timeoutMs: number, log: Log): Promise<string> {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new NodeToolError(tool, argv, null, 'empty argv', false);
+  const started = Date.now();
+  const result = await new Promise<{ code: number | null; signal: string | undefined; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const finish = (code: number | null, signal: string | null, extra: string): void => {
+      clearTimeout(timer);
+      resolve({ code, signal: signal ?? undefined, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') + extra, timedOut });
+    };
+    child.on('error', (e) => finish(null, null, `could not run ${file}: ${e.message}`));
+    child.on('close', (code, signal) => finish(code, signal, ''));
+  });
+  const ms = Date.now() - started;
+  if (result.code === 0) {
+    log.debug('exec', { tool, argv, ms });
+    return result.stdout;
+  }
+  log.debug('exec failed', { tool, argv, ms, code: result.code, signal: result.signal, timedOut: result.timedOut, stderr: result.stderr.trim() });
+  throw new NodeToolError(tool, argv, result.code, result.stderr, result.timedOut, result.timedOut ? undefined : result.signal);
+}
+
+/** `ip` with `args`, in the namespace at path `netns` (undefined: ours). */
+export type Ip = (args: readonly string[], netns?: string) => Promise<string>;
+
+export function makeIp(options: ExecOptions): Ip {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return (args, netns) =>
+    execTool('ip', netns === undefined ? ['ip', ...args] : ['nsenter', `--net=${netns}`, '--', 'ip', ...args], timeoutMs, options.log);
+}
+
+export interface VsctlOptions extends ExecOptions {
+  /** `unix:/path/db.sock` or `tcp:…`; default `unix:$OVS_RUNDIR/db.sock` when OVS_RUNDIR is set. */
+  readonly db?: string | undefined;
+}
+
+/** `ovs-vsctl --db=… --timeout=… <args>`; `waitMs` overrides the timeout of one call. */
+export type Vsctl = (args: readonly string[], waitMs?: number) => Promise<string>;
+
+/** The database ovs-vsctl talks to: the configured one, else the one in $OVS_RUNDIR. */
+export function ovsDbOf(configured: string | undefined): string | undefined {
+  if (configured !== undefined && configured !== '') return configured;
+  const rundir = process.env['OVS_RUNDIR'];
+  return rundir !== undefined && rundir !== '' ? `unix:${rundir}/db.sock` : undefined;
+}
+
+export function makeVsctl(options: VsctlOptions): Vsctl {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const db = ovsDbOf(options.db);
+  return (args, waitMs) => {
+    const ms = waitMs ?? timeoutMs;
+    const seconds = Math.max(1, Math.ceil(ms / 1000));
+    const argv = ['ovs-vsctl', ...(db === undefined ? [] : [`--db=${db}`]), `--timeout=${seconds}`, ...args];
+    // ovs-vsctl ends itself at --timeout; our kill is the backstop.
+    return execTool('ovs-vsctl', argv, seconds * 1000 + 5_000, options.log);
+  };
+}
+
+/** True when a failure of `ip` says the device (or route, or namespace) is not there. */
+export function isNotFound(err: unknown): boolean {
+  if (!(err instanceof NodeToolError)) return false;
+  return /Cannot find device|does not exist|No such device|No such process|No such file or directory|Invalid "netns" value/i.test(err.stderr);
+}

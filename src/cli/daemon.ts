@@ -1,0 +1,165 @@
+// `kube-ovn-ipam daemon`: wires the real adapters (ip, ovs-vsctl, the API server, pino) into
+// the node daemon and serves the CNI plugin on a unix socket until SIGTERM/SIGINT.
+// startNodeDaemon is the wiring on its own, so tests run exactly what the command runs.
+import * as E from 'fp-ts/lib/Either.js';
+import { loadKubeConfig } from '../adapters/kube/config.js';
+import { makeRest } from '../adapters/kube/rest.js';
+import { makeWatcher } from '../adapters/kube/watcher.js';
+import { makeLog } from '../adapters/log.js';
+import { serveDaemon } from '../adapters/daemonServer.js';
+import { makeIp, makeVsctl, ovsDbOf } from '../adapters/node/exec.js';
+import { makeNodeKube } from '../adapters/node/kube.js';
+import { makeNetlink } from '../adapters/node/netlink.js';
+import { makeOvs } from '../adapters/node/ovs.js';
+import { Daemon } from '../effects/Daemon.js';
+import type { Log } from '../effects/ports.js';
+import { parseDuration } from './controller.js';
+import type { FlagSpecs } from './args.js';
+import { parseFlags } from './args.js';
+import type { CliIo } from './io.js';
+import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
+
+export const DEFAULT_SOCKET = '/run/openvswitch/kube-ovn-daemon.sock';
+
+export const daemonHelp = `Usage: ${PROGRAM} daemon [flags]
+
+The node daemon (one per node, hostNetwork, privileged). Serves the kube-ovn CNI plugin on a
+unix socket (POST /api/v1/add, /api/v1/del): waits, by watch, until the controller has
+allocated the pod's addresses, then for OVN networks plugs the pod (veth pair, OVS port on
+the integration bridge, addresses, MAC, MTU and routes in the pod's network namespace); for
+IPAM-only networks answers the addresses and routes.
+
+Flags:
+  --kubeconfig FILE        kubeconfig to use (default: in-cluster config, else ~/.kube/config)
+  --node-name NAME         this node; only its pods are watched (default $NODE_NAME; without
+                           one every pod is watched)
+  --bind-socket PATH       the socket (default ${DEFAULT_SOCKET})
+  --mtu N                  MTU of OVN interfaces whose Subnet sets none (default 1400)
+  --ovs-db ADDRESS         Open_vSwitch database, e.g. unix:/run/openvswitch/db.sock
+                           (default unix:$OVS_RUNDIR/db.sock, else ovs-vsctl's default)
+  --bridge NAME            the integration bridge (default br-int)
+  --ovn-installed-timeout DURATION
+                           wait this long for ovn-controller to bind a new port
+                           (external_ids:ovn-installed=true); 0 does not wait (default 0s)
+  --wait-timeout DURATION  how long ADD waits for an allocation by default (default 30s)
+  --log-level LEVEL        debug, info, warn or error (default info)
+  -h, --help               this help
+
+Example:
+  ${PROGRAM} daemon --node-name "$NODE_NAME" --ovs-db unix:/run/openvswitch/db.sock
+`;
+
+export interface NodeDaemonConfig {
+  readonly kubeconfig?: string | undefined;
+  readonly nodeName?: string | undefined;
+  readonly socket: string;
+  readonly mtu: number;
+  readonly ovsDb?: string | undefined;
+  readonly bridge: string;
+  /** Namespace (path) of the host ends and ovs-vswitchd; undefined: ours (tests set it). */
+  readonly hostNetns?: string | undefined;
+  readonly ovnInstalledTimeoutMs: number;
+  readonly defaultDeadlineMs: number;
+}
+
+export interface RunningDaemon {
+  readonly daemon: Daemon;
+  readonly socket: string;
+  /** Stops accepting, answers waiting ADDs, stops the watches, removes the socket. */
+  stop(): Promise<void>;
+}
+
+/** Builds the daemon from real adapters, starts its watches and listens on the socket. */
+export async function startNodeDaemon(config: NodeDaemonConfig, log: Log): Promise<RunningDaemon> {
+  const kc = loadKubeConfig(config.kubeconfig);
+  const request = makeRest(kc);
+  const node = config.nodeName === undefined || config.nodeName === '' ? undefined : config.nodeName;
+  const watcher = makeWatcher(kc, { request, ...(node === undefined ? {} : { queries: { pods: { fieldSelector: `spec.nodeName=${node}` } } }) });
+  const daemon = new Daemon(
+    {
+      netlink: makeNetlink(makeIp({ log })),
+      ovs: makeOvs(makeVsctl({ log, db: config.ovsDb })),
+      kube: makeNodeKube(request),
+      watcher,
+      clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+      log,
+    },
+    {
+      nodeName: node, bridge: config.bridge, hostNetns: config.hostNetns, defaultMtu: config.mtu,
+      ovnInstalledTimeoutMs: config.ovnInstalledTimeoutMs, defaultDeadlineMs: config.defaultDeadlineMs,
+    },
+  );
+  daemon.start();
+  let server;
+  try {
+    server = await serveDaemon(config.socket, daemon, log);
+  } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+  log.info('daemon started', { node: node ?? '(every pod)', socket: config.socket, ovsDb: ovsDbOf(config.ovsDb) ?? '(ovs-vsctl default)', bridge: config.bridge, mtu: config.mtu });
+  const srv = server;
+  return {
+    daemon,
+    socket: config.socket,
+    stop: async () => {
+      const closing = srv.close();
+      await daemon.stop();
+      await closing;
+    },
+  };
+}
+
+const flags: FlagSpecs = {
+  kubeconfig: { type: 'string' }, 'node-name': { type: 'string' }, 'bind-socket': { type: 'string' }, mtu: { type: 'string' },
+  'ovs-db': { type: 'string' }, bridge: { type: 'string' }, 'ovn-installed-timeout': { type: 'string' },
+  'wait-timeout': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+};
+
+export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<number> => {
+  const args = parseFlags(argv, flags);
+  const positional = E.isRight(args) ? args.right.find((a) => a.kind === 'positional') : undefined;
+  if (E.isLeft(args) || positional !== undefined) {
+    const why = E.isLeft(args) ? args.left : `unexpected argument ${JSON.stringify(positional?.value)}`;
+    io.stderr(`${PROGRAM} daemon: ${why}\nRun '${PROGRAM} daemon --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  // A later flag wins.
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const a of args.right) if (a.kind === 'flag') values[a.name] = a.value ?? true;
+  if (values['help'] === true) {
+    io.stdout(daemonHelp);
+    return EXIT_OK;
+  }
+  const str = (k: string, d: string): string => (typeof values[k] === 'string' ? (values[k] as string) : d);
+  const bad = (flag: string, want: string): number => {
+    io.stderr(`${PROGRAM} daemon: --${flag} ${JSON.stringify(str(flag, ''))}: expected ${want}\n`);
+    return EXIT_USAGE;
+  };
+  const mtu = Number(str('mtu', '1400'));
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) return bad('mtu', 'an integer from 68 to 65535');
+  const ovnInstalledTimeoutMs = parseDuration(str('ovn-installed-timeout', '0s'));
+  if (ovnInstalledTimeoutMs === undefined) return bad('ovn-installed-timeout', 'a duration such as 30s');
+  const defaultDeadlineMs = parseDuration(str('wait-timeout', '30s'));
+  if (defaultDeadlineMs === undefined || defaultDeadlineMs <= 0) return bad('wait-timeout', 'a positive duration such as 30s');
+  const bridge = str('bridge', 'br-int');
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) return bad('bridge', 'a bridge name');
+
+  const log = makeLog(str('log-level', 'info'), 'kube-ovn-ipam-daemon');
+  const running = await startNodeDaemon({
+    kubeconfig: typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined,
+    nodeName: str('node-name', process.env['NODE_NAME'] ?? ''),
+    socket: str('bind-socket', DEFAULT_SOCKET),
+    mtu, ovsDb: typeof values['ovs-db'] === 'string' ? values['ovs-db'] : undefined, bridge, ovnInstalledTimeoutMs, defaultDeadlineMs,
+  }, log);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string): void => {
+      log.info('shutting down', { signal });
+      resolve();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  await running.stop();
+  return EXIT_OK;
+};

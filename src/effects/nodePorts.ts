@@ -1,0 +1,111 @@
+// Capability ports of the node daemon (DESIGN §2): the host's links and addresses (`Netlink`,
+// implemented over `ip`), Open vSwitch (`Ovs`, over `ovs-vsctl`), and the one write the daemon
+// makes to the API server (`NodeKube`). The real implementations live in src/adapters/node.
+//
+// Rules:
+// - A network namespace is named by its path (`/var/run/netns/x`, `/proc/<pid>/ns/net`), as a
+//   CNI runtime passes it; `undefined` is the daemon's own namespace.
+// - Deletes succeed when there is nothing to delete; reads of what is absent answer false or
+//   an empty list, never a failure.
+// - Every failure of a tool is a NodeToolError carrying the argv and the tool's stderr.
+
+/** A link by name in a namespace (undefined: the daemon's own). */
+export interface LinkRef {
+  readonly name: string;
+  readonly netns?: string | undefined;
+}
+
+/** What `setLink` changes; absent fields are left as they are. `netns` moves the link first,
+ *  and the other fields then apply to it there (one `ip link set`). */
+export interface LinkChanges {
+  readonly netns?: string | undefined;
+  readonly newName?: string | undefined;
+  readonly mac?: string | undefined;
+  readonly mtu?: number | undefined;
+  readonly up?: boolean | undefined;
+}
+
+/** A route on one link: `dst` with `gw` (via), `dst` alone (on-link), `dst` `default`. */
+export interface LinkRoute {
+  readonly family: 4 | 6;
+  /** A CIDR, or `default`. */
+  readonly dst: string;
+  readonly gw?: string | undefined;
+}
+
+/** A link as it is: what ADD compares with what it would make. */
+export interface LinkInfo {
+  readonly ifindex: number;
+  /** A veth's peer (its ifindex in the peer's namespace). */
+  readonly peerIfindex?: number | undefined;
+  /** Lower case. */
+  readonly mac: string;
+  readonly mtu: number;
+  /** Administratively up. */
+  readonly up: boolean;
+  /** Global addresses, `address/prefix`, in the kernel's order. */
+  readonly addresses: readonly string[];
+}
+
+/** An OVS interface and its external_ids. */
+export interface OvsInterface {
+  readonly name: string;
+  readonly externalIds: Readonly<Record<string, string>>;
+}
+
+export interface Netlink {
+  /** Creates a veth pair: `host` in its namespace and `peer` beside it, both with `mtu`. */
+  addVethPair(host: LinkRef, peer: string, mtu: number): Promise<void>;
+  /** Applies `changes` to the link (see LinkChanges). */
+  setLink(link: LinkRef, changes: LinkChanges): Promise<void>;
+  /** Makes `addresses` (`address/prefix`) the link's only global addresses. */
+  replaceAddresses(link: LinkRef, addresses: readonly string[]): Promise<void>;
+  /** Adds or replaces a route through the link. */
+  addRoute(link: LinkRef, route: LinkRoute): Promise<void>;
+  /** Deletes every default route of `family` in the namespace (none is success). */
+  deleteDefaultRoutes(netns: string | undefined, family: 4 | 6): Promise<void>;
+  /** Deletes the link (a veth end takes its peer along); absent is success. */
+  deleteLink(link: LinkRef): Promise<void>;
+  /** True when the link exists (false also when its namespace does not). */
+  linkExists(link: LinkRef): Promise<boolean>;
+  /** The link as it is; undefined when it (or its namespace) does not exist. */
+  readLink(link: LinkRef): Promise<LinkInfo | undefined>;
+}
+
+export interface Ovs {
+  /** `--may-exist add-port <bridge> <name> -- set interface <name> external_ids:…`, one transaction. */
+  addPort(bridge: string, name: string, externalIds: Readonly<Record<string, string>>): Promise<void>;
+  /** `--if-exists del-port <bridge> <name>`. */
+  delPort(bridge: string, name: string): Promise<void>;
+  /** True when a port of that name exists (on any bridge). */
+  portExists(name: string): Promise<boolean>;
+  /** The interfaces whose `external_ids:iface-id` is `ifaceId`. */
+  findPortsByIfaceId(ifaceId: string): Promise<readonly OvsInterface[]>;
+  /** Resolves once the interface has `external_ids:ovn-installed=true` (ovn-controller bound
+   *  it); rejects with a NodeToolError after `timeoutMs`. Waits on the database, not by polling. */
+  waitInstalled(name: string, timeoutMs: number): Promise<void>;
+}
+
+export interface NodeKube {
+  /** Merge-patches the IP object's `spec.nodeName` and label `ovn.kubernetes.io/node-name`. */
+  setIpNode(ipName: string, nodeName: string): Promise<void>;
+}
+
+/** A tool (`ip`, `ovs-vsctl`) that failed: how it was called, how it ended, what it said. */
+export class NodeToolError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly argv: readonly string[],
+    /** Exit code; null when killed (the timeout) or not started. */
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly timedOut: boolean,
+    /** The signal that ended it (SIGALRM: ovs-vsctl's own --timeout). */
+    readonly signal?: string | undefined,
+  ) {
+    const how = timedOut ? 'timed out' : signal !== undefined ? `was killed by ${signal}` : exitCode === null ? 'could not run' : `exited ${exitCode}`;
+    const said = stderr.trim();
+    super(`\`${argv.join(' ')}\` ${how}${said === '' ? '' : `: ${said}`}`);
+    this.name = 'NodeToolError';
+  }
+}

@@ -1,0 +1,302 @@
+// The node planner and the routes of a pod interface (pure): exact plans and exact messages.
+import { describe, expect, it } from '@jest/globals';
+import * as E from 'fp-ts/lib/Either.js';
+import type { CniRequest } from '../../src/domain/cni/Protocol.js';
+import type { NodeConfig, OvnAddInput, ValidRequest } from '../../src/domain/cni/NodePlanner.js';
+import { ifaceIdOf, linkNamesOf, planDel, planIpamAdd, planOvnAdd, validateRequest } from '../../src/domain/cni/NodePlanner.js';
+import {
+  allocatedProvider, defaultRouteFamilies, interfaceRoutes, isDefaultRouteInterface, parseRequestRoutes, parseRoutesAnnotation, readAllocation,
+} from '../../src/domain/cni/Routes.js';
+
+const CID = '0123456789abcdef0123456789abcdef';
+const NETNS = '/var/run/netns/pod-a';
+const config: NodeConfig = { bridge: 'br-int', hostNetns: '/var/run/netns/ovs', defaultMtu: 1400, ovnInstalledTimeoutMs: 0 };
+
+const request = (over: Partial<CniRequest> = {}): CniRequest => ({
+  cni_type: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', container_id: CID, net_ns: NETNS,
+  if_name: 'eth0', provider: 'ovn', ...over,
+});
+
+const valid = (over: Partial<CniRequest> = {}): ValidRequest => {
+  const v = validateRequest(request(over), 'add');
+  if (E.isLeft(v)) throw new Error(v.left.message);
+  return v.right;
+};
+
+describe('linkNamesOf', () => {
+  it.each<[string, string, string, string]>([
+    ['eth0', CID, '0123456789ab_h', '0123456789ab_c'],
+    ['net1', CID, '01234567_net1_h', '01234567_net1_c'],
+    ['net12', CID, '0123456_net12_h', '0123456_net12_c'],
+    ['eth0', 'abc', 'abc_h', 'abc_c'],
+    ['net1', 'abc', 'abc_net1_h', 'abc_net1_c'],
+    // 12 - 9 leaves 3 characters of the ID: the interface name is hashed instead.
+    ['verylong1', CID, '0123_7ad6d13a_h', '0123_7ad6d13a_c'],
+  ])('%s of container %s: %s / %s', (ifName, id, host, container) => {
+    expect(linkNamesOf(id, ifName)).toEqual({ host, container });
+    expect(host.length).toBeLessThanOrEqual(15);
+  });
+
+  it('gives two long interface names of one container different names', () => {
+    expect(linkNamesOf(CID, 'verylong1').host).not.toBe(linkNamesOf(CID, 'verylong2').host);
+  });
+});
+
+describe('validateRequest', () => {
+  it('canonicalises the provider and the routes', () => {
+    expect(validateRequest(request({ provider: '', routes: [{ dst: 'FD00::/64', gw: 'FD00::1' }, { gw: '10.0.0.1' }], pod_uid: 'u-1' }), 'add')).toEqual(E.right({
+      podName: 'samplepod', podNamespace: 'default', containerId: CID, netns: NETNS, ifName: 'eth0', provider: 'ovn',
+      routes: [{ dst: 'fd00::/64', gw: 'fd00::1' }, { gw: '10.0.0.1' }], podUid: 'u-1',
+    }));
+  });
+
+  it.each<[string, Partial<CniRequest>, 'add' | 'del', string]>([
+    ['a container ID with a slash', { container_id: 'a/b' }, 'add',
+      'invalid CNI request: container_id "a/b" must be letters, digits, "_", "-" and "." (CNI_CONTAINERID)'],
+    ['an interface name too long', { if_name: 'sixteen-chars-xx' }, 'add', 'invalid CNI request: if_name "sixteen-chars-xx" is longer than 15 bytes'],
+    ['an empty interface name and pod', { if_name: '', pod_name: '' }, 'add',
+      'invalid CNI request: if_name "" is empty; pod_name is empty (K8S_POD_NAME in CNI_ARGS)'],
+    ['a bad route', { routes: [{ dst: '19.20.0.0/16', gw: '19.10.0.x' }] }, 'add', 'invalid CNI request: routes[0].gw: "19.10.0.x" is not an IP address'],
+    ['a zero deadline', { deadline_ms: 0 }, 'add', 'invalid CNI request: deadline_ms 0 must be a positive integer'],
+  ])('refuses %s', (_what, over, command, message) => {
+    expect(validateRequest(request(over), command)).toEqual(E.left({ code: 'InvalidRequest', message }));
+  });
+
+  it('takes a DEL without pod name or netns', () => {
+    expect(E.isRight(validateRequest(request({ pod_name: '', pod_namespace: '', net_ns: '' }), 'del'))).toBe(true);
+  });
+});
+
+describe('allocatedProvider and readAllocation', () => {
+  it.each<[string, Record<string, string>, string | undefined]>([
+    ['not yet', { 'attachnet.default.ovn.kubernetes.io/ip_address': '19.10.0.2' }, undefined],
+    ['committed', { 'attachnet.default.ovn.kubernetes.io/allocated': 'true' }, 'attachnet.default.ovn'],
+    ['per interface (a NAD attached twice)', { 'attachnet.default.ovn.net2.kubernetes.io/allocated': 'true' }, 'attachnet.default.ovn.net2'],
+  ])('%s', (_what, annotations, provider) => {
+    expect(allocatedProvider(annotations, 'attachnet.default.ovn', 'net2')).toBe(provider);
+  });
+
+  it('reads a dual-stack allocation, families matched', () => {
+    expect(readAllocation({
+      'ovn.kubernetes.io/ip_address': 'fd00::2,10.16.0.2', 'ovn.kubernetes.io/cidr': '10.16.0.0/16,fd00::/120',
+      'ovn.kubernetes.io/gateway': '10.16.0.1,fd00::1', 'ovn.kubernetes.io/mac_address': '0A:58:0A:10:00:02',
+      'ovn.kubernetes.io/logical_switch': 'ovn-default',
+    }, 'ovn')).toEqual(E.right({
+      addresses: [
+        { family: 4, ip: '10.16.0.2', prefix: 16, cidr: '10.16.0.0/16', gateway: '10.16.0.1' },
+        { family: 6, ip: 'fd00::2', prefix: 120, cidr: 'fd00::/120', gateway: 'fd00::1' },
+      ],
+      mac: '0a:58:0a:10:00:02',
+      subnet: 'ovn-default',
+    }));
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['no address', { 'p.kubernetes.io/cidr': '10.0.0.0/24' }, 'annotation p.kubernetes.io/ip_address: is missing'],
+    ['no CIDR of its family', { 'p.kubernetes.io/ip_address': '10.0.0.2', 'p.kubernetes.io/cidr': 'fd00::/120' }, 'annotation p.kubernetes.io/cidr: has no IPv4 CIDR for 10.0.0.2'],
+    ['an address outside its CIDR', { 'p.kubernetes.io/ip_address': '10.0.1.2', 'p.kubernetes.io/cidr': '10.0.0.0/24' }, 'annotation p.kubernetes.io/ip_address: 10.0.1.2 is outside 10.0.0.0/24'],
+    ['a bad MAC', { 'p.kubernetes.io/ip_address': '10.0.0.2', 'p.kubernetes.io/cidr': '10.0.0.0/24', 'p.kubernetes.io/mac_address': 'x' },
+      'annotation p.kubernetes.io/mac_address: "x" is not a MAC address (expected six hex pairs like 02:00:00:00:00:01)'],
+  ])('refuses %s', (_what, annotations, problem) => {
+    expect(readAllocation(annotations, 'p')).toEqual(E.left(`the pod's allocation for provider p cannot be used: ${problem}`));
+  });
+});
+
+describe('Routes', () => {
+  it('puts NAD routes before annotation routes, each once, with explicit destinations', () => {
+    const nad = parseRequestRoutes([{ dst: '19.10.0.0/16' }, { dst: '19.20.0.0/16', gw: '19.10.0.1' }]);
+    const ann = parseRoutesAnnotation({ 'p.kubernetes.io/routes': '[{"dst":"19.20.0.0/16","gw":"19.10.0.1"},{"gw":"fd00::1"}]' }, 'p');
+    if (E.isLeft(nad) || E.isLeft(ann)) throw new Error('routes did not parse');
+    const routes = interfaceRoutes(nad.right, ann.right);
+    expect(routes).toEqual([
+      { family: 4, dst: '19.10.0.0/16' },
+      { family: 4, dst: '19.20.0.0/16', gw: '19.10.0.1' },
+      { family: 6, dst: '::/0', gw: 'fd00::1' },
+    ]);
+    expect(defaultRouteFamilies(routes)).toEqual([6]);
+  });
+
+  it('names the annotation in its errors', () => {
+    expect(parseRoutesAnnotation({ 'p.kubernetes.io/routes': '[{"dst":"19.20.0.5/16"}]' }, 'p')).toEqual(
+      E.left('annotation p.kubernetes.io/routes: [0].dst: "19.20.0.5/16" has host bits set (the network is 19.20.0.0/16)'));
+    expect(parseRoutesAnnotation({ 'p.kubernetes.io/routes': '[' }, 'p')).toEqual(E.left(expect.stringMatching(/^annotation p.kubernetes.io\/routes: invalid JSON at line 1, column 2/)));
+  });
+
+  it.each<[string, Record<string, string>, boolean]>([
+    ['eth0', {}, true],
+    ['net1', {}, false],
+    ['net1', { 'p.kubernetes.io/default_route': 'true' }, true],
+    ['eth0', { 'p.kubernetes.io/default_route': 'false' }, false],
+  ])('%s with %j is the default-route interface: %s', (ifName, annotations, yes) => {
+    expect(isDefaultRouteInterface(ifName, annotations, 'p')).toBe(yes);
+  });
+});
+
+const eth0Input = (over: Partial<OvnAddInput> = {}): OvnAddInput => ({
+  request: valid(),
+  provider: 'ovn',
+  allocation: { addresses: [{ family: 4, ip: '10.16.0.2', prefix: 16, cidr: '10.16.0.0/16', gateway: '10.16.0.1' }], mac: '0a:58:0a:10:00:02', subnet: 'ovn-default' },
+  defaultRoute: true,
+  routes: [],
+  host: { hostLink: false, port: false, ifacePorts: [] },
+  ...over,
+});
+
+describe('planOvnAdd', () => {
+  const hostEnd = { name: '0123456789ab_h', netns: '/var/run/netns/ovs' };
+  const eth0 = { name: 'eth0', netns: NETNS };
+
+  it('plugs eth0 of the default network on a clean host', () => {
+    expect(planOvnAdd(eth0Input(), config)).toEqual(E.right({
+      actions: [
+        { type: 'CreateVethPair', target: '0123456789ab_h', reason: 'the veth pair of default/samplepod eth0', host: hostEnd, peer: '0123456789ab_c', mtu: 1400 },
+        {
+          type: 'AddOvsPort', target: '0123456789ab_h', reason: 'plug default/samplepod eth0 into br-int as logical port samplepod.default', bridge: 'br-int',
+          externalIds: { 'iface-id': 'samplepod.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2' },
+        },
+        { type: 'SetLink', target: '0123456789ab_h', reason: 'bring the host end up', link: hostEnd, changes: { up: true } },
+        {
+          type: 'SetLink', target: '0123456789ab_c', reason: `move the container end into ${NETNS} as eth0 with the logical port's MAC and the MTU 1400 (the daemon's default)`,
+          link: { name: '0123456789ab_c', netns: '/var/run/netns/ovs' }, changes: { netns: NETNS, newName: 'eth0', mac: '0a:58:0a:10:00:02', mtu: 1400, up: true },
+        },
+        { type: 'ReplaceAddresses', target: 'eth0', reason: 'the allocated addresses of default/samplepod eth0', link: eth0, addresses: ['10.16.0.2/16'] },
+        { type: 'AddRoute', target: 'eth0', reason: 'eth0 is the default-route interface: default route via the gateway', link: eth0, route: { family: 4, dst: '0.0.0.0/0', gw: '10.16.0.1' } },
+      ],
+      response: {
+        protocol: 'IPv4', ips: [{ protocol: 'IPv4', ip: '10.16.0.2', cidr: '10.16.0.0/16', gateway: '10.16.0.1' }],
+        mac_address: '0a:58:0a:10:00:02', mtu: 1400, nicname: 'eth0', routes: [{ dst: '0.0.0.0/0', gw: '10.16.0.1' }],
+      },
+      skipped: [],
+    }));
+  });
+
+  it('plugs net1 of an OVN attachment with the NAD routes of example 07 and the Subnet MTU', () => {
+    const plan = planOvnAdd({
+      request: valid({ if_name: 'net1', provider: 'attachnet.default.ovn', routes: [{ dst: '19.10.0.0/16' }, { dst: '19.20.0.0/16', gw: '19.10.0.1' }] }),
+      provider: 'attachnet.default.ovn',
+      allocation: { addresses: [{ family: 4, ip: '19.10.0.2', prefix: 24, cidr: '19.10.0.0/24', gateway: '19.10.0.1' }], mac: '0a:00:00:00:00:07' },
+      defaultRoute: false,
+      routes: [{ family: 4, dst: '19.10.0.0/16' }, { family: 4, dst: '19.20.0.0/16', gw: '19.10.0.1' }, { family: 6, dst: 'fd00::/64' }],
+      subnetMtu: 1300,
+      host: { hostLink: false, port: false, ifacePorts: [] },
+    }, config);
+    if (E.isLeft(plan)) throw new Error(plan.left.message);
+    const net1 = { name: 'net1', netns: NETNS };
+    expect(plan.right.actions.map((a) => [a.type, a.target])).toEqual([
+      ['CreateVethPair', '01234567_net1_h'], ['AddOvsPort', '01234567_net1_h'], ['SetLink', '01234567_net1_h'], ['SetLink', '01234567_net1_c'],
+      ['ReplaceAddresses', 'net1'], ['AddRoute', 'net1'], ['AddRoute', 'net1'],
+    ]);
+    expect(plan.right.actions[1]).toMatchObject({ externalIds: { 'iface-id': 'samplepod.default.attachnet.default.ovn', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '19.10.0.2' } });
+    expect(plan.right.actions[3]).toMatchObject({ changes: { netns: NETNS, newName: 'net1', mac: '0a:00:00:00:00:07', mtu: 1300, up: true } });
+    expect(plan.right.actions.slice(5)).toEqual([
+      { type: 'AddRoute', target: 'net1', reason: 'a route of the NetworkAttachmentDefinition or the routes annotation', link: net1, route: { family: 4, dst: '19.10.0.0/16' } },
+      { type: 'AddRoute', target: 'net1', reason: 'a route of the NetworkAttachmentDefinition or the routes annotation', link: net1, route: { family: 4, dst: '19.20.0.0/16', gw: '19.10.0.1' } },
+    ]);
+    expect(plan.right.response).toEqual({
+      protocol: 'IPv4', ips: [{ protocol: 'IPv4', ip: '19.10.0.2', cidr: '19.10.0.0/24' }], mac_address: '0a:00:00:00:00:07', mtu: 1300, nicname: 'net1',
+      routes: [{ dst: '19.10.0.0/16' }, { dst: '19.20.0.0/16', gw: '19.10.0.1' }],
+    });
+    expect(plan.right.skipped).toEqual(['route fd00::/64: net1 has no IPv6 address']);
+  });
+
+  it('starts afresh over what an earlier ADD left, and removes a stale port of the same logical port', () => {
+    const plan = planOvnAdd(eth0Input({ host: { hostLink: true, port: true, ifacePorts: ['0123456789ab_h', 'fedcba987654_h'] } }), { ...config, ovnInstalledTimeoutMs: 5000 });
+    if (E.isLeft(plan)) throw new Error(plan.left.message);
+    const types = plan.right.actions.map((a) => a.type);
+    expect(plan.right.actions.slice(0, 3)).toEqual([
+      { type: 'DeleteOvsPort', target: '0123456789ab_h', reason: 'an earlier ADD of default/samplepod eth0 left its port: plug afresh', bridge: 'br-int' },
+      { type: 'DeleteLink', target: '0123456789ab_h', reason: 'an earlier ADD of default/samplepod eth0 left its host end: plug afresh', link: hostEnd },
+      { type: 'DeleteOvsPort', target: 'fedcba987654_h', reason: 'port fedcba987654_h carries iface-id samplepod.default (an earlier sandbox): one logical port binds one interface', bridge: 'br-int' },
+    ]);
+    expect(types.slice(3)).toEqual(['CreateVethPair', 'AddOvsPort', 'SetLink', 'SetLink', 'ReplaceAddresses', 'AddRoute', 'WaitOvnInstalled']);
+    expect(plan.right.actions.at(-1)).toEqual({ type: 'WaitOvnInstalled', target: '0123456789ab_h', reason: 'wait until ovn-controller has bound samplepod.default to this chassis', timeoutMs: 5000 });
+  });
+
+  const plugged = {
+    hostLink: true, port: true, ifacePorts: ['0123456789ab_h'],
+    hostEnd: { ifindex: 7, peerIfindex: 2, mac: '6e:00:00:00:00:01', mtu: 1400, up: true, addresses: [] },
+    podLink: { ifindex: 2, peerIfindex: 7, mac: '0a:58:0a:10:00:02', mtu: 1400, up: true, addresses: ['10.16.0.2/16'] },
+    portIds: { 'iface-id': 'samplepod.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2', 'ovn-installed': 'true' },
+  };
+
+  it('leaves a finished plug in place: only its routes are planned again', () => {
+    const plan = planOvnAdd(eth0Input({ host: plugged }), config);
+    expect(E.isRight(plan) && plan.right.actions).toEqual([
+      { type: 'AddRoute', target: 'eth0', reason: 'eth0 is the default-route interface: default route via the gateway', link: eth0, route: { family: 4, dst: '0.0.0.0/0', gw: '10.16.0.1' } },
+    ]);
+  });
+
+  it.each<[string, object]>([
+    ['the pod\'s link is not the peer of the host end', { podLink: { ...plugged.podLink, peerIfindex: 8 } }],
+    ['the pod\'s link has another MTU', { podLink: { ...plugged.podLink, mtu: 1500 } }],
+    ['the pod\'s link lacks its address', { podLink: { ...plugged.podLink, addresses: [] } }],
+    ['the pod\'s link has another MAC', { podLink: { ...plugged.podLink, mac: '0a:58:0a:10:00:03' } }],
+    ['the host end is down', { hostEnd: { ...plugged.hostEnd, up: false } }],
+    ['the port has another address in external_ids', { portIds: { ...plugged.portIds, ip: '10.16.0.9' } }],
+    ['another port has our iface-id', { ifacePorts: ['0123456789ab_h', 'fedcba987654_h'] }],
+    ['there is no pod link', { podLink: undefined }],
+  ])('plugs afresh when %s', (_what, over) => {
+    const plan = planOvnAdd(eth0Input({ host: { ...plugged, ...over } }), config);
+    expect(E.isRight(plan) && plan.right.actions.map((a) => a.type).slice(0, 3)).toEqual(['DeleteOvsPort', 'DeleteLink', expect.any(String)]);
+    expect(E.isRight(plan) && plan.right.actions.some((a) => a.type === 'CreateVethPair')).toBe(true);
+  });
+
+  it('lets a default route of the NAD replace the gateway route', () => {
+    const plan = planOvnAdd(eth0Input({ routes: [{ family: 4, dst: '0.0.0.0/0', gw: '10.16.0.254' }] }), config);
+    if (E.isLeft(plan)) throw new Error(plan.left.message);
+    expect(plan.right.response.routes).toEqual([{ dst: '0.0.0.0/0', gw: '10.16.0.254' }]);
+  });
+
+  it.each<[string, Partial<OvnAddInput>, object]>([
+    ['no netns', { request: valid({ net_ns: '' }) }, { code: 'InvalidRequest', message: "invalid CNI request: net_ns is empty (CNI_NETNS): an OVN interface needs the pod's network namespace" }],
+    ['no MAC', { allocation: { addresses: [{ family: 4, ip: '10.16.0.2', prefix: 16, cidr: '10.16.0.0/16' }] } },
+      { code: 'InvalidAllocation', message: 'annotation ovn.kubernetes.io/mac_address is missing: an OVN interface needs the MAC of its logical port' }],
+  ])('refuses %s', (_what, over, error) => {
+    expect(planOvnAdd(eth0Input(over), config)).toEqual(E.left(error));
+  });
+});
+
+describe('planDel', () => {
+  it('removes the port, then the host end', () => {
+    expect(planDel({ containerId: CID, ifName: 'net1' }, config, { hostLink: true, port: true })).toEqual([
+      { type: 'DeleteOvsPort', target: '01234567_net1_h', reason: 'unplug container 0123456789ab interface net1 from br-int', bridge: 'br-int' },
+      { type: 'DeleteLink', target: '01234567_net1_h', reason: 'remove the veth pair of container 0123456789ab interface net1', link: { name: '01234567_net1_h', netns: '/var/run/netns/ovs' } },
+    ]);
+  });
+
+  it('plans nothing when nothing is there', () => {
+    expect(planDel({ containerId: CID, ifName: 'net1' }, config, { hostLink: false, port: false })).toEqual([]);
+  });
+});
+
+describe('planIpamAdd', () => {
+  const macvlan = { addresses: [{ family: 4 as const, ip: '172.17.0.11', prefix: 16, cidr: '172.17.0.0/16', gateway: '172.17.0.1' }] };
+
+  it('answers net1 of macvlan with its address, no gateway, no MAC and nothing to do', () => {
+    expect(planIpamAdd({ request: valid({ if_name: 'net1', provider: 'macvlan.default' }), provider: 'macvlan.default', allocation: macvlan, defaultRoute: false, routes: [] })).toEqual({
+      actions: [],
+      response: { protocol: 'IPv4', ips: [{ protocol: 'IPv4', ip: '172.17.0.11', cidr: '172.17.0.0/16' }], routes: [] },
+      skipped: [],
+    });
+  });
+
+  it('gives the gateway to the default-route interface', () => {
+    expect(planIpamAdd({ request: valid({ provider: 'macvlan.default' }), provider: 'macvlan.default', allocation: macvlan, defaultRoute: true, routes: [] }).response.ips)
+      .toEqual([{ protocol: 'IPv4', ip: '172.17.0.11', cidr: '172.17.0.0/16', gateway: '172.17.0.1' }]);
+  });
+
+  it('removes the pod\'s default route when the routes hold one', () => {
+    const plan = planIpamAdd({ request: valid({ if_name: 'net1', provider: 'macvlan.default' }), provider: 'macvlan.default', allocation: macvlan, defaultRoute: false, routes: [{ family: 4, dst: '0.0.0.0/0', gw: '172.17.0.1' }] });
+    expect(plan.actions).toEqual([{
+      type: 'DeleteDefaultRoutes', target: NETNS, family: 4, netns: NETNS,
+      reason: "the routes of net1 hold an IPv4 default route: remove the pod's current one so the main plugin can install it",
+    }]);
+    expect(plan.response.routes).toEqual([{ dst: '0.0.0.0/0', gw: '172.17.0.1' }]);
+  });
+});
+
+describe('ifaceIdOf', () => {
+  it.each([['ovn', 'samplepod.default'], ['attachnet.default.ovn', 'samplepod.default.attachnet.default.ovn']])('%s → %s', (provider, id) => {
+    expect(ifaceIdOf('samplepod', 'default', provider)).toBe(id);
+  });
+});
