@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark of the project, one JSON line per figure (see report.ts).
+import { benchController } from './controller.js';
 import { benchAgainstNaive, benchGrowth, benchMemory, benchScale } from './core.js';
 import { benchPlanner } from './planner.js';
 
@@ -7,3 +8,4 @@ benchAgainstNaive();
 benchGrowth();
 benchMemory();
 benchPlanner();
+await benchController();

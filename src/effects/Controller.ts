@@ -63,6 +63,9 @@ const fingerprintAll = (snap: Snapshot): Map<string, string> => {
   return out;
 };
 
+/** Status writes per subnet are at least this far apart. */
+const STATUS_EVERY_MS = 250;
+
 const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'ips', 'pods'];
 
 export class Controller {
@@ -76,6 +79,8 @@ export class Controller {
   private readonly unsettled = new Set<string>();
   /** When each pod (by key and UID) was first seen: the start of its allocation latency. */
   private readonly firstSeen = new Map<string, { readonly uid: string | undefined; readonly at: number }>();
+  /** When each subnet's status was last written. */
+  private readonly statusWritten = new Map<string, number>();
   /** The errors of each pod's last plan, so an unchanged failure is reported once. */
   private readonly lastErrors = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -105,7 +110,7 @@ export class Controller {
     for (const kind of watchedKinds) {
       this.handles.push(this.deps.watcher.watch(kind, (e) => this.onEvent(e), (err) => this.deps.log.warn('watch failed; re-listing', { kind, error: err.message })));
     }
-    if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => void this.sweep(), this.options.gcIntervalMs);
+    if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => void this.sweep(true), this.options.gcIntervalMs);
   }
 
   async stop(): Promise<void> {
@@ -199,9 +204,14 @@ export class Controller {
     this.deps.log.info('caches synced: rebuilding from IP objects and pod annotations', {
       pods: this.live.snapshot.pods.size, ips: this.live.snapshot.ips.size, subnets: this.live.snapshot.subnets.size,
     });
-    for (const key of this.live.snapshot.pods.keys()) this.pods.add(key);
+    // Pods that may still need addresses first: a restart must not make a new pod wait behind
+    // thousands of pods whose allocation only needs confirming.
+    const pods = [...this.live.snapshot.pods];
+    const settled = (annotations: Readonly<Record<string, string>> | undefined) => Object.keys(annotations ?? {}).some((k) => k.endsWith('.kubernetes.io/allocated'));
+    for (const [key, e] of pods) if (!settled(e.object.metadata.annotations)) this.pods.add(key);
+    for (const [key, e] of pods) if (settled(e.object.metadata.annotations)) this.pods.add(key);
     for (const name of this.live.snapshot.subnets.keys()) this.subnets.add(name);
-    void this.sweep();
+    void this.sweep(false);
     this.readyResolve();
   }
 
@@ -335,24 +345,30 @@ export class Controller {
   private async reconcileSubnet(name: string): Promise<Outcome> {
     const snap = this.live.snapshot;
     if (!snap.subnets.has(name)) return { kind: 'done' };
+    // At most one status write per subnet per STATUS_EVERY_MS: a burst of pods costs a few.
+    const since = this.deps.clock.now() - (this.statusWritten.get(name) ?? -Infinity);
+    if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
     const state = this.plannerState();
     const status = statusViewWith(state, snap, name);
     if (status !== undefined) this.deps.metrics.subnetUsage(name, status);
     const action = subnetStatusWith(state, snap, name);
     if (action?.type === 'UpdateSubnetStatus') {
+      this.statusWritten.set(name, this.deps.clock.now());
       this.live.applyIntended([action]);
       return this.outcome(await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]));
     }
     return { kind: 'done' };
   }
 
-  /** Releases IP objects whose pod is gone, after confirming it with a fresh read. */
-  async sweep(): Promise<void> {
+  /** Releases IP objects whose pod is gone, after confirming it with a fresh read. `fresh`:
+   *  prepare the planner state again first (the periodic sweep); at start-up the state was
+   *  just prepared. */
+  async sweep(fresh = true): Promise<void> {
     if (!this.isReady) return;
     const snap = this.live.snapshot;
-    // A fresh look at the whole cluster: which IP objects does no live pod own?
-    this.planner = prepare(snap, this.planOptions());
-    const deletions: Action[] = [...orphans(this.planner)].map(([target, reason]) => ({ type: 'DeleteIP', target, reason: `release its addresses: ${reason}` }));
+    // A look at the whole cluster: which IP objects does no live pod own?
+    if (fresh) this.planner = undefined;
+    const deletions: Action[] = [...orphans(this.plannerState())].map(([target, reason]) => ({ type: 'DeleteIP', target, reason: `release its addresses: ${reason}` }));
     for (const a of deletions) {
       const ip = snap.ips.get(a.target)?.object;
       if (ip === undefined) continue;

@@ -57,7 +57,12 @@ export class LiveSnapshot {
     const id = `${e.kind}/${key}`;
     const incoming = rvOf(e.object);
     const known = this.rvs.get(id);
-    if (incoming !== undefined && known !== undefined && incoming < known) return [];
+    // Older than what we hold, or the echo of our own write (already recorded): nothing new.
+    if (incoming !== undefined && known !== undefined && (incoming < known || (incoming === known && e.type !== 'DELETED'))) {
+      const mine = this.own.get(id);
+      if (mine !== undefined && incoming >= mine.rv) this.own.delete(id);
+      return [];
+    }
     const mine = this.own.get(id);
     if (mine !== undefined && incoming !== undefined && incoming >= mine.rv) this.own.delete(id);
     if (e.type === 'DELETED') {

@@ -97,6 +97,8 @@ export class WorkQueue {
 
   private async run(key: string): Promise<void> {
     let outcome: Outcome;
+    // One turn of the event loop per key, so a long queue never starves I/O callbacks.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       outcome = await this.process(key);
     } catch (err) {

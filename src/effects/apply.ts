@@ -63,22 +63,43 @@ const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
   }
 };
 
+/** Runs of consecutive IP object writes go out together (they are independent claims); every
+ *  other action waits for everything before it. The order between kinds (IP objects, then the
+ *  pod's annotations, then status) is kept. */
+const steps = (actions: readonly Action[]): Action[][] => {
+  const out: Action[][] = [];
+  for (const a of actions) {
+    const last = out[out.length - 1];
+    const parallel = a.type === 'CreateIP' || a.type === 'UpdateIP';
+    if (parallel && last !== undefined && last.every((b) => b.type === 'CreateIP' || b.type === 'UpdateIP')) last.push(a);
+    else out.push([a]);
+  }
+  return out;
+};
+
+const applyOne = async (deps: ApplyDeps, a: Action): Promise<ApplyResult | undefined> => {
+  if (a.type !== 'EmitEvent' && !deps.canWrite()) return { kind: 'fenced', action: a, error: 'not the leader (or the lease could not be renewed in time)' };
+  deps.fault?.('before', a.type, a.target);
+  try {
+    await write(deps, a);
+  } catch (err) {
+    const e = err instanceof KubeApiError ? err : new KubeApiError('Other', 0, a.type, String(err));
+    const kind = e.kind === 'Conflict' || e.kind === 'NotFound' ? 'replan' : e.kind === 'Invalid' || e.kind === 'Forbidden' ? 'terminal' : 'retry';
+    deps.log.warn('write failed', { action: a.type, target: a.target, outcome: kind, status: e.status, error: e.message });
+    return { kind, action: a, error: e.message };
+  }
+  deps.fault?.('after', a.type, a.target);
+  deps.log.info('applied', { action: a.type, target: a.target, reason: a.reason });
+  return undefined;
+};
+
 export const applyActions = async (deps: ApplyDeps, actions: readonly Action[]): Promise<ApplyResult> => {
   let count = 0;
-  for (const a of actions) {
-    if (a.type !== 'EmitEvent' && !deps.canWrite()) return { kind: 'fenced', action: a, error: 'not the leader (or the lease could not be renewed in time)' };
-    deps.fault?.('before', a.type, a.target);
-    try {
-      await write(deps, a);
-    } catch (err) {
-      const e = err instanceof KubeApiError ? err : new KubeApiError('Other', 0, a.type, String(err));
-      const kind = e.kind === 'Conflict' || e.kind === 'NotFound' ? 'replan' : e.kind === 'Invalid' || e.kind === 'Forbidden' ? 'terminal' : 'retry';
-      deps.log.warn('write failed', { action: a.type, target: a.target, outcome: kind, status: e.status, error: e.message });
-      return { kind, action: a, error: e.message };
-    }
-    deps.fault?.('after', a.type, a.target);
-    deps.log.info('applied', { action: a.type, target: a.target, reason: a.reason });
-    count++;
+  for (const step of steps(actions)) {
+    const results = await Promise.all(step.map((a) => applyOne(deps, a)));
+    const failed = results.find((r) => r !== undefined);
+    if (failed !== undefined) return failed;
+    count += step.length;
   }
   return { kind: 'applied', count };
 };

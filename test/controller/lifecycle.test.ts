@@ -338,6 +338,8 @@ describe('pod lifecycles with the controller on a real API server', () => {
       await waitFor('10.16.0.101 out of the in-use range', async () => (!(await inUse()) ? true : undefined), { timeoutMs: 3_000 }).catch(() => undefined);
       const thief2 = await getPod('thief2');
       const held = thief2?.metadata.annotations?.[`${OVN}/allocated`] === 'true';
+      // The status follows within its write interval: in use exactly when thief2 holds it.
+      await waitFor('the status agrees with thief2', async () => ((await inUse()) === held ? true : undefined), { timeoutMs: 3_000 }).catch(() => undefined);
       expect({ inUse: await inUse(), heldByThief2: held }).toEqual({ inUse: held, heldByThief2: held });
     }, 20_000);
 

@@ -31,7 +31,9 @@ import { processAlive, processStartTime, track, untrack } from './reaper.js';
 import { makeTempDir } from './tmp.js';
 
 /** The project's CRDs, applied by default. */
-export const CRD_DIR = fileURLToPath(new URL('../../config/crd/', import.meta.url));
+// The repository's config/crd, from test/harness or from its compiled copy in dist/test/harness.
+const here = fileURLToPath(new URL('.', import.meta.url));
+export const CRD_DIR = `${here.includes('/dist/test/') ? here.slice(0, here.lastIndexOf('/dist/test/')) : fileURLToPath(new URL('../..', import.meta.url))}/config/crd/`;
 
 export interface ApiServerOptions {
   /** Apply `config/crd/*.yaml` and wait until each is Established and served; default true. */
