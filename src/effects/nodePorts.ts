@@ -8,6 +8,7 @@
 // - Deletes succeed when there is nothing to delete; reads of what is absent answer false or
 //   an empty list, never a failure.
 // - Every failure of a tool is a NodeToolError carrying the argv and the tool's stderr.
+import type { SeenLink } from '../domain/cni/NodePlanner.js';
 
 /** A link by name in a namespace (undefined: the daemon's own). */
 export interface LinkRef {
@@ -33,19 +34,8 @@ export interface LinkRoute {
   readonly gw?: string | undefined;
 }
 
-/** A link as it is: what ADD compares with what it would make. */
-export interface LinkInfo {
-  readonly ifindex: number;
-  /** A veth's peer (its ifindex in the peer's namespace). */
-  readonly peerIfindex?: number | undefined;
-  /** Lower case. */
-  readonly mac: string;
-  readonly mtu: number;
-  /** Administratively up. */
-  readonly up: boolean;
-  /** Global addresses, `address/prefix`, in the kernel's order. */
-  readonly addresses: readonly string[];
-}
+/** A link as it is: what ADD compares with what it would make (the node planner's view). */
+export type LinkInfo = SeenLink;
 
 /** An OVS interface and its external_ids. */
 export interface OvsInterface {
