@@ -179,7 +179,9 @@ export const benchRestart = (count: number): Promise<void> => withApiServer(asyn
 });
 
 /** The floor of the burst: `names` pods created in `ns` (not timed), then their IP creates and
- *  patch by a bare client, WORKERS pods at a time. Returns the time and each pod's completion. */
+ *  patch by a bare client, WORKERS pods at a time, each pod's IP creates at once and then its
+ *  patch: the same writes in the same pattern as the controller's. Returns the time and each
+ *  pod's completion. */
 const burstFloor = async (api: ApiServer, kc: KubeConfig, rest: Request, ns: string, names: readonly string[], offset: number): Promise<{ ms: number; done: number[] }> => {
   const nets = [OVN_DEFAULT, MACVLAN, MACVLAN2];
   const uids = await mapLimit(names, SEED_CONCURRENCY, (name) => createPod(rest, podBody(ns, name, [MACVLAN, MACVLAN2])));
@@ -190,7 +192,7 @@ const burstFloor = async (api: ApiServer, kc: KubeConfig, rest: Request, ns: str
   const loop = loopDelay();
   const started = now();
   const done = await mapLimit(names, WORKERS, async (name, i) => {
-    for (const n of nets) await kube.createIP(ipObjectOf(n, ns, name, uids[i]!, offset + i));
+    await Promise.all(nets.map((n) => kube.createIP(ipObjectOf(n, ns, name, uids[i]!, offset + i))));
     await kube.patchPodAnnotations(ns, name, annotationsOf(nets, offset + i));
     return now() - started;
   });
@@ -257,7 +259,7 @@ export const benchBurst = (count: number): Promise<void> => withApiServer(async 
   const floor = (before.ms + after.ms) / 2;
   const done = [...before.done, ...after.done].sort((a, b) => a - b);
   const name = `controller.burst.${count}_pods_x3`;
-  report({ name: `${name}.all_allocated`, value: run.ms, unit: 'ms', baseline: floor, baselineName: `bare client: the same IP creates and patches, ${WORKERS} pods at a time (mean of one run before and one after)`, ratio: run.ms / floor, target: 'ratio <= 1.5' });
+  report({ name: `${name}.all_allocated`, value: run.ms, unit: 'ms', baseline: floor, baselineName: `bare client: the same IP creates (a pod's at once) and patches, ${WORKERS} pods at a time (mean of one run before and one after)`, ratio: run.ms / floor, target: 'ratio <= 1.5' });
   for (const p of [50, 99]) {
     const [value, base] = [percentile(run.latencies, p), percentile(done, p)];
     report({ name: `${name}.create_to_allocated.p${p}`, value, unit: 'ms', baseline: base, baselineName: `bare client: p${p} of each pod's writes done, from the start of the writes`, ratio: value / base });
