@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark of the project, one JSON line per figure (see report.ts).
+import { benchCni } from './cni.js';
 import { benchController } from './controller.js';
 import { benchAgainstNaive, benchGrowth, benchMemory, benchScale } from './core.js';
 import { benchPlanner } from './planner.js';
@@ -9,3 +10,4 @@ benchGrowth();
 benchMemory();
 benchPlanner();
 await benchController();
+await benchCni();

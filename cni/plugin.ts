@@ -118,7 +118,8 @@ const check = async (call: Call): Promise<Outcome<undefined>> => {
   const prepared = daemonCall(call);
   if (!prepared.ok) return prepared;
   const { request, times, client } = prepared.value;
-  const answer = await client.add(request, times.httpMs);
+  // The daemon only looks (check: true): CHECK must never change the pod's network.
+  const answer = await client.add({ ...request, check: true }, times.httpMs);
   if (!answer.ok) return answer;
   const mismatch = checkResult(answer.value, context(call));
   return mismatch === undefined ? success(undefined) : { ok: false, error: mismatch };

@@ -43,7 +43,7 @@ const RouteJson = struct({}, { dst: t.string, gw: t.string });
 const RequestJson = struct({}, {
   cni_type: t.string, pod_name: t.string, pod_namespace: t.string, container_id: t.string, net_ns: t.string,
   if_name: t.string, provider: t.string, routes: t.readonlyArray(RouteJson), dns: t.unknown,
-  pod_uid: t.string, mac: t.string, deadline_ms: t.number,
+  pod_uid: t.string, mac: t.string, deadline_ms: t.number, check: t.boolean,
 });
 
 /** The CniRequest in a request body, or why there is none. */
@@ -68,6 +68,7 @@ export function decodeCniRequest(body: string): E.Either<CniResponse, CniRequest
     ...(r.pod_uid === undefined ? {} : { pod_uid: r.pod_uid }),
     ...(r.mac === undefined ? {} : { mac: r.mac }),
     ...(r.deadline_ms === undefined ? {} : { deadline_ms: r.deadline_ms }),
+    ...(r.check === undefined ? {} : { check: r.check }),
   });
 }
 

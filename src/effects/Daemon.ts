@@ -31,11 +31,15 @@ import { isOvnProvider } from '../domain/Subnet.js';
 import type { Netlink, NodeKube, Ovs } from './nodePorts.js';
 import type { Clock, Log, WatchEvent, WatchHandle, Watcher } from './ports.js';
 
+/** The plugin's code for a failed CHECK (a plugin-specific code, as the spec allows: >= 100). */
+const CHECK_FAILED = 100;
+
 export type DaemonError =
   | NodeError
   | { readonly code: 'NotAllocated'; readonly message: string }
   | { readonly code: 'PlumbingFailed'; readonly message: string }
-  | { readonly code: 'Unavailable'; readonly message: string };
+  | { readonly code: 'Unavailable'; readonly message: string }
+  | { readonly code: 'CheckFailed'; readonly message: string };
 
 /** The HTTP status and the CniResponse of an error. */
 export const cniErrorOf = (e: DaemonError): { readonly status: number; readonly response: CniResponse } => {
@@ -50,6 +54,8 @@ export const cniErrorOf = (e: DaemonError): { readonly status: number; readonly 
       return { status: 500, response: { error: e.message, code: CniCode.TryAgainLater } };
     case 'Unavailable':
       return { status: 503, response: { error: e.message, code: CniCode.TryAgainLater } };
+    case 'CheckFailed':
+      return { status: 409, response: { error: e.message, code: CHECK_FAILED } };
   }
 };
 
@@ -158,8 +164,13 @@ export class Daemon {
       defaultRoute: isDefaultRouteInterface(req.ifName, pod.annotations, provider),
       routes: interfaceRoutes(req.routes, annotationRoutes.right),
     };
+    const mtu = this.subnetMtu(req.provider, allocation.right.subnet);
+    if (raw.check === true) {
+      // CHECK only looks: the answer ADD would give, or what has drifted; nothing is applied.
+      return isOvnProvider(req.provider) ? this.locked(req, () => this.inspect(req, input, mtu)) : E.right(planIpamAdd(input).response);
+    }
     const result = isOvnProvider(req.provider)
-      ? await this.locked(req, () => this.plug(req, input, this.subnetMtu(req.provider, allocation.right.subnet)))
+      ? await this.locked(req, () => this.plug(req, input, mtu))
       : await this.applyIpamOnly(planIpamAdd(input));
     if (E.isRight(result)) this.recordNode(ifaceIdOf(req.podName, req.podNamespace, provider), pod);
     return result;
@@ -183,10 +194,20 @@ export class Daemon {
 
   // ---- plumbing -------------------------------------------------------------------------------
 
-  private async plug(req: ValidRequest, input: AddInput, subnetMtu: number | undefined): Promise<E.Either<DaemonError, CniResponse>> {
+  /** CHECK of an OVN interface: a finished plug plans only its routes and the wait; any other
+   *  action means the interface is not what ADD made. */
+  private async inspect(req: ValidRequest, input: AddInput, subnetMtu: number | undefined): Promise<E.Either<DaemonError, CniResponse>> {
+    const planned = await this.planPlug(req, input, subnetMtu);
+    if (E.isLeft(planned)) return planned;
+    const drift = planned.right.actions.filter((a) => a.type !== 'AddRoute' && a.type !== 'WaitOvnInstalled');
+    if (drift.length === 0) return E.right(planned.right.response);
+    return E.left({ code: 'CheckFailed', message: `${req.podNamespace}/${req.podName} ${req.ifName} is not as ADD made it: ${drift.map((a) => a.reason).join('; ')}` });
+  }
+
+  /** Reads the host's state for the interface and plans its ADD. */
+  private async planPlug(req: ValidRequest, input: AddInput, subnetMtu: number | undefined): Promise<E.Either<DaemonError, AddPlan>> {
     const names = linkNamesOf(req.containerId, req.ifName);
     const ifaceId = ifaceIdOf(req.podName, req.podNamespace, input.provider);
-    let plan: AddPlan;
     try {
       const [hostEnd, port, interfaces, podLink] = await Promise.all([
         this.deps.netlink.readLink({ name: names.host, netns: this.options.hostNetns }),
@@ -198,12 +219,16 @@ export class Daemon {
         hostLink: hostEnd !== undefined, port, ifacePorts: interfaces.map((i) => i.name),
         hostEnd, podLink, portIds: interfaces.find((i) => i.name === names.host)?.externalIds,
       };
-      const planned = planOvnAdd({ ...input, subnetMtu, host }, this.options);
-      if (E.isLeft(planned)) return planned;
-      plan = planned.right;
+      return planOvnAdd({ ...input, subnetMtu, host }, this.options);
     } catch (err) {
       return E.left({ code: 'PlumbingFailed', message: `could not read the host's state for ${req.podNamespace}/${req.podName} ${req.ifName}: ${describe(err)}` });
     }
+  }
+
+  private async plug(req: ValidRequest, input: AddInput, subnetMtu: number | undefined): Promise<E.Either<DaemonError, CniResponse>> {
+    const planned = await this.planPlug(req, input, subnetMtu);
+    if (E.isLeft(planned)) return planned;
+    const plan = planned.right;
     for (const why of plan.skipped) this.deps.log.warn('route skipped', { pod: `${req.podNamespace}/${req.podName}`, ifName: req.ifName, why });
     try {
       await this.apply(plan.actions);
@@ -216,7 +241,7 @@ export class Daemon {
       }
       return E.left({ code: 'PlumbingFailed', message: `could not plug ${req.podNamespace}/${req.podName} ${req.ifName}: ${describe(err)}` });
     }
-    this.deps.log.info('plugged', { pod: `${req.podNamespace}/${req.podName}`, ifName: req.ifName, provider: input.provider, port: names.host });
+    this.deps.log.info('plugged', { pod: `${req.podNamespace}/${req.podName}`, ifName: req.ifName, provider: input.provider, port: linkNamesOf(req.containerId, req.ifName).host });
     return E.right(plan.response);
   }
 

@@ -1,60 +1,79 @@
 // Our IPAM result as its real consumer reads it: Debian's reference macvlan plugin, given
 // `"ipam": {"type": "kube-ovn"}` and CNI_PATH with the built executable, runs our plugin for
-// ADD, CHECK and DEL in a real network namespace, once per spec version macvlan speaks. A fake
-// daemon on a unix socket answers for the node daemon (which has its own end-to-end tests).
+// ADD, CHECK and DEL in a real network namespace, once per spec version macvlan speaks. The
+// addresses and routes come from the real daemon (in-process, on a temp socket), which waits
+// for the Controller's allocation (in-process) on a real kube-apiserver: each version's pod
+// asks, by its `routes` annotation, for a default route and one more, so macvlan installs
+// routes that our result carries.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadKubeConfig } from '../../src/adapters/kube/config.js';
+import { makeKube } from '../../src/adapters/kube/kube.js';
+import { makeWatcher } from '../../src/adapters/kube/watcher.js';
+import { makeMetrics } from '../../src/adapters/metrics.js';
+import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
+import { Controller } from '../../src/effects/Controller.js';
+import type { Log } from '../../src/effects/ports.js';
+import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk } from '../harness/cni.js';
-import { runOk } from '../harness/exec.js';
-import { createNetns, createVethPair, destroyAll, inNetnsOk, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
+import { runOk, sleep, waitFor } from '../harness/exec.js';
+import { createNetns, createVethPair, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MACVLAN = `${CNI_PLUGIN_DIR}/macvlan`;
+const EXAMPLES = join(ROOT, 'examples/macvlan-ipam');
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] as const;
+const ROUTES = '[{"dst": "0.0.0.0/0", "gw": "172.17.0.1"}, {"dst": "10.96.0.0/12", "gw": "172.17.0.254"}]';
 
-describeAsRoot('macvlan-ipam')('reference macvlan with kube-ovn IPAM (fake daemon)', () => {
+const quiet = (): Log => ({ info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined });
+
+describeAsRoot('macvlan-ipam')('reference macvlan with kube-ovn IPAM and the real daemon', () => {
+  let api: ApiServer;
+  let controller: Controller;
+  let running: RunningDaemon;
   let tmp: TempDir | undefined;
-  let server: Server | undefined;
   let socket = '';
   let master = '';
-  const requests: { readonly url: string; readonly body: Record<string, unknown> }[] = [];
-  /** The fake daemon's allocations: container ID → last octet. */
-  const allocated = new Map<string, number>();
+  const uids = new Map<string, string>();
 
   beforeAll(async () => {
     await runOk(['bash', join(ROOT, 'scripts/build-cni.sh')], { timeoutMs: 180_000 });
+    api = await startApiServer();
+    const kc = loadKubeConfig(api.kubeconfigPath);
+    controller = new Controller(
+      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
+      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
+    );
+    controller.start();
+    for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
+      await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(join(EXAMPLES, f), 'utf8') });
+    }
+    await controller.ready;
+    // One pod per version, created one after the other so pod-i holds 172.17.0.(11+i).
+    for (let i = 0; i < VERSIONS.length; i++) {
+      await api.kubectlOk(['apply', '-f', '-'], {
+        input: `apiVersion: v1\nkind: Pod\nmetadata:\n  name: pod-${i}\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: macvlan\n` +
+          `    macvlan.default.kubernetes.io/routes: '${ROUTES}'\nspec:\n  containers: [{name: c, image: alpine}]\n`,
+      });
+      uids.set(`pod-${i}`, await waitFor(`pod-${i} allocated`, async () => {
+        const pod = JSON.parse(await api.kubectlOk(['get', 'pod', `pod-${i}`, '-o', 'json'])) as { metadata: { uid: string; annotations?: Record<string, string> } };
+        return pod.metadata.annotations?.['macvlan.default.kubernetes.io/allocated'] === 'true' ? pod.metadata.uid : undefined;
+      }, { timeoutMs: 20_000 }));
+    }
     tmp = makeTempDir('mvipam');
     socket = join(tmp.path, 'daemon.sock');
+    running = await startNodeDaemon({ kubeconfig: api.kubeconfigPath, socket, mtu: 1400, bridge: 'br-int', ovnInstalledTimeoutMs: 0, defaultDeadlineMs: 20_000 }, quiet());
     master = uniqueLinkName('m');
     await createVethPair({ name: master }, { name: uniqueLinkName('p') });
-    server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        requests.push({ url: req.url ?? '', body });
-        if (req.url === '/api/v1/del') {
-          res.writeHead(204).end();
-          return;
-        }
-        const id = String(body['container_id']);
-        const octet = allocated.get(id) ?? 11 + allocated.size;
-        allocated.set(id, octet);
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-          protocol: 'IPv4',
-          ips: [{ protocol: 'IPv4', ip: `172.17.0.${octet}`, cidr: '172.17.0.0/16', gateway: '172.17.0.1' }],
-          routes: [{ dst: '', gw: '172.17.0.1' }, { dst: '10.96.0.0/12', gw: '172.17.0.254' }],
-        }));
-      });
-    });
-    await new Promise<void>((done) => server?.listen(socket, done));
   }, 200_000);
 
   afterAll(async () => {
-    await new Promise((done) => (server === undefined ? done(undefined) : server.close(done)));
+    await running?.stop();
+    await controller?.stop();
+    await api?.stop();
     await destroyAll();
     tmp?.remove();
   }, 30_000);
@@ -73,34 +92,33 @@ describeAsRoot('macvlan-ipam')('reference macvlan with kube-ovn IPAM (fake daemo
       netns: netnsPath(netns),
       ifName: 'net1',
       path: [join(ROOT, 'dist/cni'), CNI_PLUGIN_DIR],
-      args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: `pod-${i}`, K8S_POD_UID: `uid-${i}`, MAC: mac },
+      args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: `pod-${i}`, K8S_POD_UID: uids.get(`pod-${i}`) ?? '', MAC: mac },
     };
     const versioned = version === '1.0.0' ? {} : { version: '4' };
     const added = await invokeCniOk({ ...invocation, command: 'ADD', netconf: netconf() });
     expect(added.result).toEqual({
       cniVersion: version,
       interfaces: [{ name: 'net1', mac, sandbox: netnsPath(netns) }],
-      ips: [{ ...versioned, interface: 0, address: `${address}/16`, gateway: '172.17.0.1' }],
+      ips: [{ ...versioned, interface: 0, address: `${address}/16` }],
       routes: [{ dst: '0.0.0.0/0', gw: '172.17.0.1' }, { dst: '10.96.0.0/12', gw: '172.17.0.254' }],
       dns: {},
     });
     expect(await linkState({ name: 'net1', netns })).toEqual({ name: 'net1', mac, mtu: 1500, up: true, addresses: [`${address}/16`] });
-    expect((await inNetnsOk(netns, ['ip', '-4', 'route', 'show'])).trim().split('\n').map((line) => line.trimEnd())).toEqual([
+    const routes = async (): Promise<string[]> => (await inNetnsOk(netns, ['ip', '-4', 'route', 'show'])).trim().split('\n').map((line) => line.trimEnd());
+    const installed = [
       'default via 172.17.0.1 dev net1',
       '10.96.0.0/12 via 172.17.0.254 dev net1',
       `172.17.0.0/16 dev net1 proto kernel scope link src ${address}`,
-    ]);
+    ];
+    expect(await routes()).toEqual(installed);
     if (version !== '0.3.0' && version !== '0.3.1') {
+      // CHECK only looks (SPEC: it reports, it does not change the container): the pod keeps
+      // every route ADD gave it, and macvlan's own check of them passes.
       const checked = await invokeCni({ ...invocation, command: 'CHECK', netconf: netconf({ prevResult: added.result }) });
-      expect({ code: checked.code, stdout: checked.stdout }).toEqual({ code: 0, stdout: '' });
+      expect({ routes: await routes(), code: checked.code, stdout: checked.stdout }).toEqual({ routes: installed, code: 0, stdout: '' });
     }
     const deleted = await invokeCni({ ...invocation, command: 'DEL', netconf: netconf({ prevResult: added.result }) });
     expect({ code: deleted.code, stdout: deleted.stdout }).toEqual({ code: 0, stdout: '' });
-    expect(requests.filter((r) => r.body['container_id'] === invocation.containerId).map((r) => [r.url, r.body['mac'], r.body['cni_type']]))
-      .toEqual([
-        ['/api/v1/add', mac, 'macvlan'],
-        ...(version.startsWith('0.3') ? [] : [['/api/v1/add', mac, 'macvlan']]),
-        ['/api/v1/del', mac, 'macvlan'],
-      ]);
+    expect(await linkExists({ name: 'net1', netns })).toBe(false);
   }, 60_000);
 });

@@ -24,6 +24,9 @@ export interface CniRequest {
   readonly mac?: string | undefined;
   /** Ours: milliseconds the daemon may wait for the allocation. */
   readonly deadline_ms?: number | undefined;
+  /** Ours: CNI CHECK. The daemon only looks: it answers what ADD would, or that the
+   *  interface has drifted from it, and changes nothing. */
+  readonly check?: boolean | undefined;
 }
 
 export interface CniIp {
