@@ -193,20 +193,25 @@ const keptClaims = (before: World, after: World, ns: string): Record<string, str
 };
 
 describe('controller crash at a write of a pod plan, then restart', () => {
-  // `left`: what the killed controller must have written (one worker, pods in name order).
+  // `left`: what the killed controller must have written (one worker, pods in name order). A
+  // pod's IP objects are written together, so when the first answer kills the process the
+  // second may have landed too: `after:CreateIP` leaves one or two.
   const cases = [
-    { fault: 'after:CreateIP', left: { ipsByPod: [{ pod: 'p0', ips: 1 }], allocatedPods: [] } },
+    { fault: 'after:CreateIP', left: { ipsByPod: [{ pod: 'p0', ips: 1 }], allocatedPods: [] }, orIps: 2 },
     { fault: 'after:CreateIP:2', left: { ipsByPod: [{ pod: 'p0', ips: 2 }], allocatedPods: [] } },
     { fault: 'before:PatchPodAnnotations', left: { ipsByPod: [{ pod: 'p0', ips: 2 }], allocatedPods: [] } },
     { fault: 'after:PatchPodAnnotations', left: { ipsByPod: [{ pod: 'p0', ips: 2 }], allocatedPods: ['p0'] } },
   ].map((c, i) => ({ ...c, n: i + 1, ns: `crash-${i + 1}` }));
 
-  it.each(cases)('$fault: the next controller converges with no duplicate and no leak', async ({ fault, left, n, ns }) => {
+  it.each(cases)('$fault: the next controller converges with no duplicate and no leak', async (c) => {
+    const { fault, left, n, ns } = c;
     await applyPods(ns, n);
     const faulted = start(fault, 1);
     expect(await faulted.waitForExit(30_000)).toEqual({ code: null, signal: 'SIGKILL' });
     const crashed = await world();
-    expect(leftIn(crashed, ns)).toEqual(left);
+    const found = leftIn(crashed, ns);
+    const tolerated = 'orIps' in c && found.ipsByPod.length === 1 && found.ipsByPod[0]!.ips === c.orIps ? { ...found, ipsByPod: [{ ...found.ipsByPod[0]!, ips: left.ipsByPod[0]!.ips }] } : found;
+    expect(tolerated).toEqual(left);
 
     const next = start();
     const w = await converged();

@@ -213,7 +213,13 @@ export async function startOvs(options: OvsOptions = {}): Promise<OvsEnv> {
       await waitFor(`chassis ${systemId} in the OVN SB database`, async () =>
         (await sbctl('--bare', '--columns=name', 'find', 'Chassis', `name=${systemId}`)) === systemId ? true : undefined,
       { timeoutMs });
-      await nbctl('--wait=hv', 'sync');
+      // Each sync bumps nb_cfg again; on a loaded machine one round can miss ovn-controller's
+      // update, so a few shorter rounds are surer than one long one.
+      for (let round = 1; ; round++) {
+        const synced = await run(['ovn-nbctl', `--db=${db.nb ?? ''}`, '--timeout=10', '--wait=hv', 'sync'], { env, timeoutMs: 15_000 });
+        if (synced.code === 0) break;
+        if (round === 3) throw new Error(`ovn-nbctl --wait=hv sync did not finish in 3 rounds of 10 s: ${synced.stderr.trim()}`);
+      }
     }
   } catch (e) {
     const logs = logTails(dir);
