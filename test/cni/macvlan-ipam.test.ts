@@ -5,19 +5,17 @@
 // for the Controller's allocation (in-process) on a real kube-apiserver: each version's pod
 // asks, by its `routes` annotation, for a default route and one more, so macvlan installs
 // routes that our result carries.
+import { controllerFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk } from '../harness/cni.js';
-import { runOk, sleep, waitFor } from '../harness/exec.js';
+import { runOk, waitFor } from '../harness/exec.js';
 import { createNetns, createVethPair, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -43,10 +41,7 @@ describeAsRoot('macvlan-ipam')('reference macvlan with kube-ovn IPAM and the rea
     await runOk(['bash', join(ROOT, 'scripts/build-cni.sh')], { timeoutMs: 180_000 });
     api = await startApiServer();
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc);
     controller.start();
     for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
       await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(join(EXAMPLES, f), 'utf8') });

@@ -5,18 +5,16 @@
 // daemon in-process on a temp socket (no root needed for IPAM-only networks: the daemon touches
 // nothing on the host for them); as root also OVS/OVN in userspace and a network namespace, for
 // the plugin as the main plugin of an OVN attachment.
+import { controllerFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
-import { run, runOk, sleep, waitFor, type RunResult } from '../harness/exec.js';
+import { run, runOk, waitFor, type RunResult } from '../harness/exec.js';
 import { createNetns, destroyAll, linkExists, linkState, netnsPath } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot, isRoot } from '../harness/root.js';
@@ -159,10 +157,7 @@ describe('with the real daemon', () => {
   beforeAll(async () => {
     [api, ovs] = await Promise.all([startApiServer(), isRoot() ? startOvs() : Promise.resolve(undefined)]);
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc);
     controller.start();
     for (const f of ['macvlan-ipam/00-subnet-ovn-default.yaml', 'macvlan-ipam/01-nad-macvlan.yaml', 'macvlan-ipam/02-subnet-macvlan.yaml', 'ovn-attachments/07-nad-attachnet-ovn-routes.yaml']) {
       await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(join(EXAMPLES, f), 'utf8') });

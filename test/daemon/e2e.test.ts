@@ -3,15 +3,13 @@
 // `kube-ovn` IPAM plugin (scripts/build-cni.sh's executable), which asks the daemon; the
 // `kube-ovn` main plugin asks the daemon to plug an OVN attachment. The controller allocates
 // in-process against a real kube-apiserver; OVS/OVN run in userspace.
+import { controllerFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk } from '../harness/cni.js';
@@ -47,10 +45,7 @@ describeAsRoot('daemon-e2e')('the real plugins through the daemon', () => {
     await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
     [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc);
     controller.start();
     for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
       await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL(f, MACVLAN), 'utf8') });

@@ -14,21 +14,19 @@
 // after a crash) and no allocation before the deadline are 11 (try again later); a pod netns
 // that does not exist, on an OVN provider, is 11 too (the daemon's plumbing failed, and it
 // undid what it had made).
+import { controllerFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, cniEnvironment, invokeCni, type CniInvocation, type CniOutcome } from '../harness/cni.js';
 import { buildCli, CLI_MAIN } from '../harness/controllerProcess.js';
-import { run, runOk, sleep, waitFor } from '../harness/exec.js';
+import { run, runOk, waitFor } from '../harness/exec.js';
 import { createNetns, createVethPair, deleteNetns, destroyAll, inNetnsOk, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { processStartTime, track, untrack } from '../harness/reaper.js';
@@ -205,10 +203,7 @@ describeAsRoot('e2e-bad-input')('bad input through the real plugin and daemon', 
     await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
     [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc);
     controller.start();
     for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
       await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL(f, MACVLAN_DIR), 'utf8') });

@@ -4,20 +4,18 @@
 // socket, OVS/OVN in userspace, a network namespace as the pod, our plugin as the main plugin
 // of example 07's OVN attachment. The IPAM-only twin (a default route from the pod's `routes`
 // annotation, which a CHECK must leave in place) is in test/cni/macvlan-ipam.test.ts.
+import { controllerFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
-import { runOk, sleep, waitFor } from '../harness/exec.js';
+import { runOk, waitFor } from '../harness/exec.js';
 import { createNetns, destroyAll, inNetnsOk, netnsPath } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
@@ -50,10 +48,7 @@ describeAsRoot('e2e-check')('CHECK through the real plugin and daemon only looks
     await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
     [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc);
     controller.start();
     await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL('../../examples/macvlan-ipam/00-subnet-ovn-default.yaml', import.meta.url), 'utf8') });
     await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(NAD_07, 'utf8') });

@@ -13,20 +13,18 @@
 // result as prevResult (0.4.0 and later: a runtime never sends CHECK for 0.3.x, and the
 // reference plugins refuse it), and DEL twice. The ipvlan rows need a kernel that can make
 // ipvlan links; on one built without (CONFIG_IPVLAN unset) they are skipped, saying so.
+import { controllerFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
-import { run, runOk, sleep, waitFor } from '../harness/exec.js';
+import { run, runOk, waitFor } from '../harness/exec.js';
 import { createNetns, createVethPair, deleteLink, deleteNetns, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, ping, uniqueLinkName } from '../harness/netns.js';
 import { describeAsRoot, isRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -106,10 +104,7 @@ describeAsRoot('e2e-macvlan')('seed 01-04: macvlan and ipvlan with kube-ovn IPAM
     await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
     api = await startApiServer();
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc);
     controller.start();
     // 04's eth0 needs the default network's Subnet, which the seed leaves implicit.
     await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL('00-subnet-ovn-default.yaml', SEED), 'utf8') });

@@ -9,21 +9,19 @@
 //   every version, 1.1.0 included (macvlan does not speak 1.1.0);
 // - our plugin as the main plugin (`type: kube-ovn`, example 07's NAD, an OVN attachment):
 //   every version, 1.1.0 included.
+import { controllerFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
-import { runOk, sleep, waitFor } from '../harness/exec.js';
+import { runOk, waitFor } from '../harness/exec.js';
 import { createNetns, createVethPair, deleteNetns, destroyAll, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
@@ -183,10 +181,7 @@ describeAsRoot('e2e-versions')('every CNI version end to end through the real da
     await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
     [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet(), metrics: makeMetrics(), canWrite: () => true },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc);
     controller.start();
     for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
       await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL(f, MACVLAN), 'utf8') });
