@@ -7,6 +7,7 @@ import { makeKube } from '../adapters/kube/kube.js';
 import { makeWatcher } from '../adapters/kube/watcher.js';
 import { makeLog } from '../adapters/log.js';
 import { makeMetrics } from '../adapters/metrics.js';
+import { makeOvn } from '../adapters/ovn.js';
 import { serveHealth } from '../adapters/http.js';
 import type { FaultHook } from '../effects/apply.js';
 import { Controller } from '../effects/Controller.js';
@@ -31,6 +32,9 @@ Flags:
   --lease-name NAME        name of the leader Lease (default kube-ovn-ipam-controller)
   --lease-duration DURATION  (default 15s); the leader renews every third of it
   --identity NAME          this replica's name in the Lease (default $POD_NAME, else host-pid)
+  --ovn-nb ADDRESS         OVN northbound database, e.g. unix:/run/ovn/ovnnb_db.sock or tcp:HOST:6641:
+                           keep a logical switch per OVN Subnet and a port per pod interface on it
+                           (default: none, OVN is not touched)
   --log-level LEVEL        debug, info, warn or error (default info)
   -h, --help               this help
 
@@ -68,7 +72,7 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
       options: {
         kubeconfig: { type: 'string' }, workers: { type: 'string' }, 'gc-interval': { type: 'string' }, cooldown: { type: 'string' },
         listen: { type: 'string' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
-        identity: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        identity: { type: 'string' }, 'ovn-nb': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }).values;
@@ -95,6 +99,8 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   if (leaseDurationMs === undefined || leaseDurationMs < 3000) return bad('lease-duration', str('lease-duration', ''), 'a duration of at least 3s');
   const listen = /^(.*):(\d+)$/.exec(str('listen', '0.0.0.0:10660'));
   if (listen === null) return bad('listen', str('listen', ''), 'HOST:PORT');
+  const ovnNb = str('ovn-nb', '');
+  if (typeof values['ovn-nb'] === 'string' && !/^(unix|tcp|ssl):\S+$/.test(ovnNb)) return bad('ovn-nb', ovnNb, 'an OVSDB address such as unix:/run/ovn/ovnnb_db.sock or tcp:10.0.0.1:6641');
 
   const log = makeLog(str('log-level', 'info'));
   const kc = loadKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
@@ -109,13 +115,14 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     renewEveryMs: Math.floor(leaseDurationMs / 3),
     marginMs: Math.floor(leaseDurationMs / 5),
   });
+  const ovn = ovnNb === '' ? undefined : makeOvn({ db: ovnNb, log });
   const controller = new Controller(
-    { kube, watcher: makeWatcher(kc), clock, log, metrics, canWrite: elector.canWrite },
+    { kube, watcher: makeWatcher(kc), clock, log, metrics, canWrite: elector.canWrite, ovn },
     { workers, gcIntervalMs, cooldownMs, fault: faultFromEnv() },
   );
   const server = await serveHealth(listen[1] === '' ? '0.0.0.0' : listen[1]!, Number(listen[2]), { ready: () => elector.isFollower() || (elector.isLeader() && controller.isReady), registry: metrics.registry });
   const bound = server.address();
-  log.info('starting', { identity, workers, gcIntervalMs, cooldownMs, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660') });
+  log.info('starting', { identity, workers, gcIntervalMs, cooldownMs, ovnNb: ovnNb === '' ? undefined : ovnNb, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660') });
 
   let exitCode = EXIT_OK;
   const done = new Promise<void>((resolve) => {

@@ -48,10 +48,13 @@ const errorLine = (error: PlanError): string => `${error.code}: ${oneLine(error.
 const actionOrder: Readonly<Record<ActionType, number>> = {
   CreateIP: 0,
   UpdateIP: 1,
-  PatchPodAnnotations: 2,
-  DeleteIP: 3,
-  UpdateSubnetStatus: 4,
-  EmitEvent: 5,
+  EnsureLogicalSwitch: 2,
+  EnsureLogicalSwitchPort: 3,
+  PatchPodAnnotations: 4,
+  DeleteLogicalSwitchPort: 5,
+  DeleteIP: 6,
+  UpdateSubnetStatus: 7,
+  EmitEvent: 8,
 };
 
 /** `3 CreateIP, 1 PatchPodAnnotations` */

@@ -3,9 +3,12 @@
 // Order of a plan (and of its output), always the same for the same snapshot:
 //   1. existing claims are loaded (ExistingClaims.ts) and the addresses that static requests
 //      and ip_pool lists name are held back from dynamic allocation;
-//   2. DeleteIP for IP objects no live pod network owns, by name;
+//   2. DeleteIP for IP objects no live pod network owns, by name (with `ovn`, each on an OVN
+//      Subnet preceded by DeleteLogicalSwitchPort of its port);
 //   3. live pods in creation order, then input order: per network in interface order
-//      CreateIP/UpdateIP, then one PatchPodAnnotations, then an EmitEvent per error;
+//      CreateIP/UpdateIP, then (with `ovn`) EnsureLogicalSwitch and EnsureLogicalSwitchPort for
+//      each written interface on an OVN Subnet, then one PatchPodAnnotations, then an EmitEvent
+//      per error;
 //   4. UpdateSubnetStatus per Subnet whose status differs, by name;
 //   5. simulated pods of workloads (allocations and errors only: they have no objects).
 // Errors are data: one bad pod, network or Subnet never stops the others.
@@ -16,6 +19,7 @@ import { allocateIn, holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js
 import { Draft, familyDraft } from './Draft.js';
 import type { LiveNetwork, Loaded } from './ExistingClaims.js';
 import { loadExisting } from './ExistingClaims.js';
+import type { Claim } from './IpamState.js';
 import { claimIdOf, emptyState } from './IpamState.js';
 import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
@@ -28,7 +32,7 @@ import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desired
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
-import type { IPPool } from './schema/kubeovn.js';
+import type { IP, IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
@@ -42,6 +46,9 @@ export interface PlanOptions {
   /** Addresses released before this plan (by earlier plans), so they are reused last and only
    *  after their cooldown: each with its subnet and release time. */
   readonly released?: readonly ReleasedAddresses[];
+  /** Keep OVN's northbound database in step: plan logical switches and ports for interfaces on
+   *  OVN Subnets (off unless the controller has an OVN NB database). */
+  readonly ovn?: boolean;
 }
 
 export interface ReleasedAddresses {
@@ -192,12 +199,14 @@ const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
 
 /** Plans one pod's networks into the draft and the builder. */
 /** @internal (IncrementalPlanner) */
-export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number): void => {
+export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number, ovn = false): void => {
   const podKey = podKeyOf(p.pod);
   const events: Action[] = [];
   for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
   const patch: Record<string, string | null> = {};
   const ipActions: Action[] = [];
+  const switches: Action[] = [];
+  const ports: Action[] = [];
   for (const item of p.items) {
     const { net, live } = item;
     const fail = (code: PlanErrorCode, cause: string) => out.error(p, net.provider, net.interface, code, cause, eventReason(code), events);
@@ -224,20 +233,53 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
       cidr: texts.cidr, gateway: texts.gateway, source: claim.source, ...(p.simulated !== undefined ? { simulated: true as const } : {}),
     });
     if (p.simulated !== undefined) continue;
-    Object.assign(patch, annotationDiff(p.pod, desiredAnnotations(net.provider, claim, subnet)));
+    const diff = annotationDiff(p.pod, desiredAnnotations(net.provider, claim, subnet));
+    Object.assign(patch, diff);
     const existing = ctx.snapshot.ips.get(live.ipName)?.object;
     const ip = desiredIpObject(live.ipName, p.pod, claim, existing, statefulSetOf(p.pod) !== undefined);
     const what = `${net.interface} of pod ${podKey}: ${addressText(claim)} in ${subnet.name}`;
     if (existing === undefined || loaded.deletions.has(live.ipName)) ipActions.push({ type: 'CreateIP', target: live.ipName, reason: `record the claim of ${what}`, ip });
     else if (!ipObjectMatches(existing, ip)) ipActions.push({ type: 'UpdateIP', target: live.ipName, reason: `bring the IP object in line with ${what}`, ip });
+    // Only an interface this plan writes gets its port ensured, so a converged pod plans nothing.
+    const writes = ipActions.some((a) => a.target === live.ipName) || Object.keys(diff).length > 0;
+    if (ovn && subnet.isOvn && writes) {
+      if (!switches.some((a) => a.target === subnet.name)) switches.push(ensureSwitchOf(subnet));
+      ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, what));
+    }
   }
-  out.actions.push(...ipActions);
+  out.actions.push(...ipActions, ...switches, ...ports);
   const keys = Object.keys(patch);
   if (keys.length > 0) {
     const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
     out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason: `publish the addresses of ${nets.join(', ')} (allocated: "true")`, annotations: sortKeys(patch) });
   }
   out.actions.push(...events);
+};
+
+const ensureSwitchOf = (subnet: Subnet): Action => ({
+  type: 'EnsureLogicalSwitch', target: subnet.name, reason: `the logical switch of OVN subnet ${subnet.name} (${subnet.cidrBlock})`,
+  logicalSwitch: { cidr: subnet.cidrBlock, excludeIps: subnet.excludeIps },
+});
+
+const ensurePortOf = (name: string, podKey: string, uid: string, subnet: Subnet, claim: Claim, what: string): Action => ({
+  type: 'EnsureLogicalSwitchPort', target: name, reason: `plug ${what} into OVN`,
+  port: {
+    logicalSwitch: subnet.name,
+    addresses: [macText(claim), ...addressText(claim).split(',')].filter((x) => x !== '').join(' '),
+    externalIds: { pod: podKey, ls: subnet.name, vendor: 'kube-ovn', [POD_UID_LABEL]: uid },
+  },
+});
+
+/** The logical switch port of an IP object about to be deleted, when it lies on an OVN Subnet
+ *  (by its Subnet, else by the provider its name carries). Deleting an absent port is success. */
+/** @internal (IncrementalPlanner) */
+export const portDeleteOf = (ctx: PlanContext, ip: IP, reason: string): Action | undefined => {
+  const s = ctx.subnets.get(ip.spec.subnet);
+  const base = `${ip.spec.podName}.${ip.spec.namespace}`;
+  const name = ip.metadata.name;
+  const provider = name === base ? 'ovn' : name.startsWith(`${base}.`) ? name.slice(base.length + 1) : '';
+  const isOvn = s !== undefined && E.isRight(s) ? s.right.isOvn : provider === 'ovn' || provider.endsWith('.ovn');
+  return isOvn ? { type: 'DeleteLogicalSwitchPort', target: name, reason } : undefined;
 };
 
 const sortKeys = <V>(r: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -265,12 +307,17 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   const out = new PlanBuilder();
   const inScope = (p: PodItems) => scope.kind === 'all' || podKeyOf(p.pod) === scope.key;
   if (scope.kind === 'all') {
-    for (const [name, reason] of [...loaded.deletions].sort(([a], [b]) => (a < b ? -1 : 1))) out.actions.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` });
+    for (const [name, reason] of [...loaded.deletions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const ip = snapshot.ips.get(name)?.object;
+      const port = options.ovn === true && ip !== undefined ? portDeleteOf(ctx, ip, `unplug it from OVN: ${reason}`) : undefined;
+      if (port !== undefined) out.actions.push(port);
+      out.actions.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` });
+    }
   }
   for (const note of loaded.notes) {
     if (scope.kind === 'all' || note.pod === scope.key) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
   }
-  for (const r of resolved) if (inScope(r)) planPodIn(ctx, d, r, loaded, out, options.now);
+  for (const r of resolved) if (inScope(r)) planPodIn(ctx, d, r, loaded, out, options.now, options.ovn === true);
   const state = d.commit();
   const touched = new Set(out.allocations.map((a) => a.subnet));
   for (const name of [...snapshot.subnets.keys()].sort()) {

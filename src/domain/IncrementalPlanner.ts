@@ -7,7 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
 import type { PlanOptions } from './ClusterPlanner.js';
-import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rangesOfPool, rememberReleases, resolvePod } from './ClusterPlanner.js';
+import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, portDeleteOf, rangesOfPool, rememberReleases, resolvePod } from './ClusterPlanner.js';
 import { Draft } from './Draft.js';
 import type { Loaded } from './ExistingClaims.js';
 import { loadExisting, retainedBy } from './ExistingClaims.js';
@@ -54,6 +54,14 @@ export const prepare = (snapshot: Snapshot, options: PlanOptions): PlannerState 
 /** IP objects no live pod owns, found by the last prepare: what the sweep may delete. */
 export const orphans = (ps: PlannerState): ReadonlyMap<string, string> => ps.loaded.deletions;
 
+/** What releasing one orphan IP object (see `orphans`) takes: its OVN port first (with
+ *  `ovn`, when it lies on an OVN Subnet), then the IP object. */
+export const releaseOrphan = (ps: PlannerState, snapshot: Snapshot, name: string, reason: string, options: PlanOptions): readonly Action[] => {
+  const ip = snapshot.ips.get(name)?.object;
+  const port = options.ovn === true && ip !== undefined ? portDeleteOf({ ...ps.ctx, snapshot }, ip, `unplug it from OVN: ${reason}`) : undefined;
+  return [...(port === undefined ? [] : [port]), { type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` }];
+};
+
 /** Holds the addresses a newly seen pod names (static or ip_pool) back from dynamic allocation. */
 export const holdPod = (ps: PlannerState, snapshot: Snapshot, pod: Pod): PlannerState => {
   const r = resolvePod({ ...ps.ctx, snapshot }, pod);
@@ -73,7 +81,7 @@ export const planPodWith = (ps: PlannerState, snapshot: Snapshot, podKey: string
   const out = new PlanBuilder();
   const notes = ps.loaded.notes.filter((n) => n.pod === podKey);
   for (const note of notes) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
-  planPodIn(ctx, d, resolvePod(ctx, pod), ps.loaded, out, options.now);
+  planPodIn(ctx, d, resolvePod(ctx, pod), ps.loaded, out, options.now, options.ovn === true);
   const loaded = notes.length === 0 ? ps.loaded : { ...ps.loaded, notes: ps.loaded.notes.filter((n) => n.pod !== podKey) };
   return { plan: out.build(), state: { ...ps, ipam: d.commit(), loaded } };
 };
@@ -104,7 +112,10 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
       }
       continue;
     }
-    actions.push({ type: 'DeleteIP', target: ip.metadata.name, reason: `release its addresses: pod ${namespace}/${pod.metadata.name} is gone` });
+    const gone = `pod ${namespace}/${pod.metadata.name} is gone`;
+    const port = options.ovn === true ? portDeleteOf(ctx, ip, `unplug it from OVN: ${gone}`) : undefined;
+    if (port !== undefined) actions.push(port);
+    actions.push({ type: 'DeleteIP', target: ip.metadata.name, reason: `release its addresses: ${gone}` });
   }
   for (const claim of claimsOfPod(d.commit(), uid)) if (!kept.has(claim.id)) releaseIn(d, claim.id, options.now);
   const state = { ...ps, ipam: d.commit() };

@@ -76,6 +76,23 @@ export interface SubnetStatusView {
   readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string }[];
 }
 
+/** An OVN logical switch (one per OVN Subnet), as the controller keeps it in the NB database. */
+export interface LogicalSwitchView {
+  /** The Subnet's CIDR block (`v4`, `v6` or `v4,v6`), for `other_config:subnet` / `ipv6_prefix`. */
+  readonly cidr: string;
+  /** The Subnet's excluded addresses, for `other_config:exclude_ips`. */
+  readonly excludeIps: readonly string[];
+}
+
+/** An OVN logical switch port (one per pod interface on an OVN Subnet). */
+export interface LogicalSwitchPortView {
+  readonly logicalSwitch: string;
+  /** `"<mac> <ip>[ <ip6>]"`: both the port's addresses and its port security. */
+  readonly addresses: string;
+  /** `pod`, `ls`, `vendor` and the pod uid label. */
+  readonly externalIds: Readonly<Record<string, string>>;
+}
+
 export type Action =
   | { readonly type: 'CreateIP'; readonly target: string; readonly reason: string; readonly ip: IpObject }
   | { readonly type: 'UpdateIP'; readonly target: string; readonly reason: string; readonly ip: IpObject }
@@ -93,7 +110,10 @@ export type Action =
       readonly reason: string;
       readonly event: { readonly type: 'Normal' | 'Warning'; readonly reason: string; readonly message: string };
     }
-  | { readonly type: 'UpdateSubnetStatus'; readonly target: string; readonly reason: string; readonly status: SubnetStatusView };
+  | { readonly type: 'UpdateSubnetStatus'; readonly target: string; readonly reason: string; readonly status: SubnetStatusView }
+  | { readonly type: 'EnsureLogicalSwitch'; readonly target: string; readonly reason: string; readonly logicalSwitch: LogicalSwitchView }
+  | { readonly type: 'EnsureLogicalSwitchPort'; readonly target: string; readonly reason: string; readonly port: LogicalSwitchPortView }
+  | { readonly type: 'DeleteLogicalSwitchPort'; readonly target: string; readonly reason: string };
 
 export type ActionType = Action['type'];
 
@@ -111,4 +131,5 @@ export const planJson = (plan: Plan): unknown => ({
 });
 
 /** Actions that allocate or record an allocation (what a converged snapshot no longer needs). */
-export const isAllocationAction = (a: Action): boolean => a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'PatchPodAnnotations';
+export const isAllocationAction = (a: Action): boolean =>
+  a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'PatchPodAnnotations' || a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort';

@@ -12,7 +12,7 @@
 import type { Action } from '../domain/Plan.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
-import { holderOf, holdPod, orphans, planPodWith, prepare, releasePodWith, statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
+import { holderOf, holdPod, orphans, planPodWith, prepare, releaseOrphan, releasePodWith, statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
 import type { Pod } from '../domain/schema/kube.js';
 import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
@@ -23,7 +23,7 @@ import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
 import type { Metrics } from './metrics.js';
-import type { Clock, Kube, Log, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
+import type { Clock, Kube, Log, Ovn, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
 import type { Outcome } from './WorkQueue.js';
 import { WorkQueue } from './WorkQueue.js';
 
@@ -43,6 +43,8 @@ export interface ControllerDeps {
   readonly metrics: Metrics;
   /** The leader's fence: writes happen only while it holds. */
   readonly canWrite: () => boolean;
+  /** OVN's NB database: when present, plans keep logical switches and ports in step. */
+  readonly ovn?: Ovn | undefined;
 }
 
 /** The part of an object the planner state depends on (status writes do not change it). */
@@ -127,7 +129,7 @@ export class Controller {
   }
 
   private planOptions(): PlanOptions {
-    return { now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs, released: this.live.released };
+    return { now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs, released: this.live.released, ...(this.deps.ovn !== undefined ? { ovn: true } : {}) };
   }
 
   /** The planner state, prepared from the snapshot when it was dropped (start-up, a change it
@@ -368,16 +370,17 @@ export class Controller {
     const snap = this.live.snapshot;
     // A look at the whole cluster: which IP objects does no live pod own?
     if (fresh) this.planner = undefined;
-    const deletions: Action[] = [...orphans(this.plannerState())].map(([target, reason]) => ({ type: 'DeleteIP', target, reason: `release its addresses: ${reason}` }));
-    for (const a of deletions) {
-      const ip = snap.ips.get(a.target)?.object;
+    const state = this.plannerState();
+    const releases = [...orphans(state)].map(([target, reason]) => ({ target, actions: releaseOrphan(state, snap, target, reason, this.planOptions()) }));
+    for (const { target, actions } of releases) {
+      const ip = snap.ips.get(target)?.object;
       if (ip === undefined) continue;
       if (await this.ownerAlive(ip)) {
-        this.deps.log.info('sweep: kept an IP object whose pod the cache did not show', { ip: a.target });
+        this.deps.log.info('sweep: kept an IP object whose pod the cache did not show', { ip: target });
         continue;
       }
-      this.live.applyIntended([a]);
-      const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [a]);
+      this.live.applyIntended(actions);
+      const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
       if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
       this.planner = undefined;
     }

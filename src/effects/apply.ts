@@ -4,12 +4,14 @@
 // - `replan`: the world was not what the plan assumed (409, 404): refresh, plan again now;
 // - `retry`: the API server did not answer or failed (network, 429, 5xx): plan again later;
 // - `terminal`: the server refused the write (400, 422, 403): retrying the same plan cannot help.
+// OVN actions (logical switches and ports) go through the Ovn port: a failed ovn-nbctl is
+// `retry`; an OVN action without an Ovn port configured is `terminal` (a plan/config mismatch).
 // A write is only attempted while `canWrite()` holds (the leader's fence). Events are best
 // effort: a failed Event is logged and the plan goes on.
 import type { Action, ActionType } from '../domain/Plan.js';
 import type { LiveSnapshot } from './LiveSnapshot.js';
-import type { Kube, Log } from './ports.js';
-import { KubeApiError } from './ports.js';
+import type { Kube, Log, Ovn } from './ports.js';
+import { KubeApiError, OvnError } from './ports.js';
 
 export type ApplyResult =
   | { readonly kind: 'applied'; readonly count: number }
@@ -24,7 +26,17 @@ export interface ApplyDeps {
   readonly log: Log;
   readonly canWrite: () => boolean;
   readonly fault?: FaultHook | undefined;
+  /** OVN's NB database; absent when the controller does not manage OVN. */
+  readonly ovn?: Ovn | undefined;
 }
+
+/** An OVN action reached apply with no Ovn port configured. */
+class NoOvnError extends Error {}
+
+const ovnOf = (deps: ApplyDeps, a: Action): Ovn => {
+  if (deps.ovn === undefined) throw new NoOvnError(`${a.type} ${a.target}: no OVN northbound database configured (--ovn-nb)`);
+  return deps.ovn;
+};
 
 const splitKey = (key: string): [string, string] => {
   const i = key.indexOf('/');
@@ -51,6 +63,15 @@ const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
     }
     case 'UpdateSubnetStatus':
       live.recordWrite('subnets', a.target, await kube.patchSubnetStatus(a.target, a.status));
+      return;
+    case 'EnsureLogicalSwitch':
+      await ovnOf(deps, a).ensureSwitch(a.target, a.logicalSwitch);
+      return;
+    case 'EnsureLogicalSwitchPort':
+      await ovnOf(deps, a).ensurePort(a.target, a.port);
+      return;
+    case 'DeleteLogicalSwitchPort':
+      await ovnOf(deps, a).deletePort(a.target);
       return;
     case 'EmitEvent': {
       const [ns, name] = splitKey(a.target);
@@ -83,6 +104,11 @@ const applyOne = async (deps: ApplyDeps, a: Action): Promise<ApplyResult | undef
   try {
     await write(deps, a);
   } catch (err) {
+    if (err instanceof NoOvnError || err instanceof OvnError) {
+      const kind = err instanceof NoOvnError ? 'terminal' : 'retry';
+      deps.log.warn('write failed', { action: a.type, target: a.target, outcome: kind, error: err.message });
+      return { kind, action: a, error: err.message };
+    }
     const e = err instanceof KubeApiError ? err : new KubeApiError('Other', 0, a.type, String(err));
     const kind = e.kind === 'Conflict' || e.kind === 'NotFound' ? 'replan' : e.kind === 'Invalid' || e.kind === 'Forbidden' ? 'terminal' : 'retry';
     deps.log.warn('write failed', { action: a.type, target: a.target, outcome: kind, status: e.status, error: e.message });

@@ -1,7 +1,7 @@
 // Capability ports: every piece of I/O the effects layer does goes through one of these
 // records of async functions (DESIGN §2). The real implementations live in src/adapters; tests
 // of the effects layer pass real adapters against real components, never mocks.
-import type { IpObject, SubnetStatusView } from '../domain/Plan.js';
+import type { IpObject, LogicalSwitchPortView, LogicalSwitchView, SubnetStatusView } from '../domain/Plan.js';
 
 /** Kinds the controller watches, by their Snapshot map name. */
 export type WatchedKind = 'pods' | 'namespaces' | 'subnets' | 'ips' | 'ippools' | 'nads' | 'statefulsets' | 'replicasets';
@@ -96,4 +96,31 @@ export interface Log {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   debug(msg: string, fields?: LogFields): void;
+}
+
+/**
+ * OVN's northbound database (over `ovn-nbctl`). Every call is one idempotent transaction: an
+ * ensure creates what is missing and sets every column it owns; a delete of what is absent
+ * resolves. Failures reject with an OvnError carrying the argv and stderr.
+ */
+export interface Ovn {
+  /** The logical switch `name` with `other_config:subnet`/`ipv6_prefix` and `exclude_ips`. */
+  ensureSwitch(name: string, ls: LogicalSwitchView): Promise<void>;
+  /** The port `name` on its switch, with addresses, port security and external_ids. */
+  ensurePort(name: string, port: LogicalSwitchPortView): Promise<void>;
+  deletePort(name: string): Promise<void>;
+}
+
+/** An `ovn-nbctl` call that failed: how it was called, how it ended, what it said. */
+export class OvnError extends Error {
+  constructor(
+    readonly argv: readonly string[],
+    /** Exit code; null when killed (the timeout) or not started. */
+    readonly exitCode: number | null,
+    readonly stderr: string,
+    readonly timedOut: boolean,
+  ) {
+    super(`${argv.join(' ')}: ${timedOut ? 'timed out' : `exit ${exitCode === null ? 'none' : exitCode}`}${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`);
+    this.name = 'OvnError';
+  }
 }

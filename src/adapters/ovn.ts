@@ -1,0 +1,97 @@
+// The Ovn port over `ovn-nbctl` (STYLE rule 4): every call the controller makes to OVN's
+// northbound database goes through `nbctl` here.
+//
+// Rules:
+// - No shell: argv goes to spawn as it is; stdin is closed; stdout and stderr are collected.
+// - Every call names its database (`--db=`) and bounds its own wait (`--timeout=`); our SIGKILL
+//   a few seconds later is the backstop. It is logged at debug with argv, duration and outcome.
+// - A call that does not exit 0 rejects with an OvnError carrying the argv and stderr.
+// - Each ensure is ONE ovn-nbctl transaction (`-- … -- …`): `--may-exist` creates, `set`
+//   writes every column we own. Writing a value a row already holds changes nothing, so the
+//   same ensure twice leaves the database as it was. Deletes are `--if-exists`.
+import { spawn } from 'node:child_process';
+import type { LogicalSwitchPortView, LogicalSwitchView } from '../domain/Plan.js';
+import type { Log, Ovn } from '../effects/ports.js';
+import { OvnError } from '../effects/ports.js';
+
+export interface OvnOptions {
+  /** The NB database: `unix:/run/ovn/ovnnb_db.sock`, `tcp:host:6641`, … */
+  readonly db: string;
+  /** Default 10 000 ms. */
+  readonly timeoutMs?: number;
+  readonly log: Log;
+}
+
+/** `ovn-nbctl --db=… --timeout=… <args>`; resolves with stdout. */
+export type Nbctl = (args: readonly string[]) => Promise<string>;
+
+export function makeNbctl(options: OvnOptions): Nbctl {
+  const seconds = Math.max(1, Math.ceil((options.timeoutMs ?? 10_000) / 1000));
+  return async (args) => {
+    const argv = ['ovn-nbctl', `--db=${options.db}`, `--timeout=${seconds}`, ...args];
+    const started = Date.now();
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, seconds * 1000 + 5_000);
+      child.stdout.on('data', (c: Buffer) => out.push(c));
+      child.stderr.on('data', (c: Buffer) => err.push(c));
+      const finish = (code: number | null, extra: string): void => {
+        clearTimeout(timer);
+        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') + extra, timedOut });
+      };
+      child.on('error', (e) => finish(null, `could not run ovn-nbctl: ${e.message}`));
+      child.on('close', (code) => finish(code, ''));
+    });
+    const ms = Date.now() - started;
+    if (result.code === 0) {
+      options.log.debug('exec', { tool: 'ovn-nbctl', argv, ms });
+      return result.stdout;
+    }
+    options.log.debug('exec failed', { tool: 'ovn-nbctl', argv, ms, code: result.code, timedOut: result.timedOut, stderr: result.stderr.trim() });
+    throw new OvnError(argv, result.code, result.stderr, result.timedOut);
+  };
+}
+
+/** `column:"key"="value"`: keys and values quoted, so `/`, `.` and spaces survive ovsdb's parser. */
+const pair = (column: string, key: string, value: string): string => `${column}:${JSON.stringify(key)}=${JSON.stringify(value)}`;
+
+/** The arguments of one ensure of a logical switch: one transaction. */
+export const switchArgs = (name: string, ls: LogicalSwitchView): string[] => {
+  const cidrs = ls.cidr.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const v4 = cidrs.find((c) => !c.includes(':'));
+  const v6 = cidrs.find((c) => c.includes(':'));
+  // OVN's exclude_ips is IPv4 only, space separated, ranges as `a..b` (as Kube-OVN writes them).
+  const excluded = ls.excludeIps.filter((e) => !e.includes(':')).join(' ');
+  const other = (key: string, value: string | undefined): string[] =>
+    value === undefined || value === '' ? ['--', 'remove', 'logical_switch', name, 'other_config', key] : ['--', 'set', 'logical_switch', name, pair('other_config', key, value)];
+  return [
+    '--', '--may-exist', 'ls-add', name,
+    ...other('subnet', v4),
+    ...other('ipv6_prefix', v6?.split('/')[0]),
+    ...other('exclude_ips', v4 === undefined ? undefined : excluded),
+    '--', 'set', 'logical_switch', name, pair('external_ids', 'vendor', 'kube-ovn'),
+  ];
+};
+
+/** The arguments of one ensure of a logical switch port: one transaction. */
+export const portArgs = (name: string, port: LogicalSwitchPortView): string[] => [
+  '--', '--may-exist', 'lsp-add', port.logicalSwitch, name,
+  '--', 'lsp-set-addresses', name, port.addresses,
+  '--', 'lsp-set-port-security', name, port.addresses,
+  '--', 'set', 'logical_switch_port', name, ...Object.entries(port.externalIds).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => pair('external_ids', k, v)),
+];
+
+export function makeOvn(options: OvnOptions): Ovn {
+  const nbctl = makeNbctl(options);
+  return {
+    ensureSwitch: async (name, ls) => void (await nbctl(switchArgs(name, ls))),
+    ensurePort: async (name, port) => void (await nbctl(portArgs(name, port))),
+    deletePort: async (name) => void (await nbctl(['--if-exists', 'lsp-del', name])),
+  };
+}

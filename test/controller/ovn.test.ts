@@ -1,0 +1,170 @@
+// The controller keeping OVN's northbound database in step (issue 7, first slice), with real
+// components (root): kube-apiserver + etcd, OVS/OVN in userspace from the harness, and the
+// controller in-process with the Ovn adapter pointed at the harness's NB database.
+//
+// A pod on ovn-default gets the logical switch `ovn-default` and the port `<pod>.<ns>`; an OVN
+// attachment (seed 06's NAD, a Subnet bound to attachnet.default.ovn) gets
+// `<pod>.<ns>.attachnet.default.ovn`; each port carries exactly its allocation (addresses,
+// port_security, external_ids), read back with ovn-nbctl. Applying the same OVN writes again
+// changes nothing (row _uuid and _version, nb_cfg); deleting the pod removes its ports, and
+// the start-up sweep removes the port of a pod deleted while the controller was down.
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { loadKubeConfig } from '../../src/adapters/kube/config.js';
+import { makeKube } from '../../src/adapters/kube/kube.js';
+import { makeWatcher } from '../../src/adapters/kube/watcher.js';
+import { makeMetrics } from '../../src/adapters/metrics.js';
+import { makeOvn } from '../../src/adapters/ovn.js';
+import { applyActions } from '../../src/effects/apply.js';
+import { Controller } from '../../src/effects/Controller.js';
+import type { Log, Ovn } from '../../src/effects/ports.js';
+import type { Action } from '../../src/domain/Plan.js';
+import { startApiServer, type ApiServer } from '../harness/apiserver.js';
+import { runOk, sleep, waitFor } from '../harness/exec.js';
+import { startOvs, type OvsEnv } from '../harness/ovs.js';
+import { describeAsRoot } from '../harness/root.js';
+
+const NAD_06 = new URL('../../examples/ovn-attachments/06-nad-attachnet-ovn.yaml', import.meta.url);
+const ATTACHNET = 'attachnet.default.ovn';
+const UID_LABEL = 'ipam.kube-ovn.io/pod-uid';
+
+const SUBNETS = `
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: ovn-default}
+spec: {provider: ovn, cidrBlock: 10.16.0.0/16, gateway: 10.16.0.1, excludeIps: [10.16.0.1, 10.16.0.100..10.16.0.110]}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: attachnet}
+spec: {provider: ${ATTACHNET}, cidrBlock: 172.17.0.0/16, gateway: 172.17.0.1}
+`;
+
+const podYaml = (name: string, networks?: string): string => `
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  namespace: default
+${networks === undefined ? '' : `  annotations:\n    k8s.v1.cni.cncf.io/networks: ${networks}\n`}spec:
+  containers: [{name: c, image: alpine}]
+`;
+
+const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+interface Pod { readonly metadata: { readonly uid: string; readonly annotations?: Record<string, string> } }
+
+describeAsRoot('controller-ovn')('controller: logical switches and ports in a real OVN NB', () => {
+  let api: ApiServer;
+  let ovs: OvsEnv;
+  let controller: Controller;
+  let ovn: Ovn;
+  let newController: () => Controller;
+  /** Every OVN action the controller applied, in order: a tap on the real adapter, not a mock. */
+  const applied: Action[] = [];
+
+  const nb = (...args: string[]): Promise<string> => ovs.nbctl(...args);
+  /** One column of one row as OVSDB JSON: an atom, `["set", [...]]` or `["map", [[k, v], ...]]`. */
+  const column = async (table: string, row: string, col: string): Promise<unknown> =>
+    (JSON.parse(await nb('--format=json', `--columns=${col}`, 'list', table, row)) as { data: [[unknown]] }).data[0][0];
+  const mapOf = async (table: string, row: string, col: string): Promise<Record<string, string>> =>
+    Object.fromEntries((await column(table, row, col) as ['map', [string, string][]])[1]);
+  const externalIds = (port: string): Promise<Record<string, string>> => mapOf('Logical_Switch_Port', port, 'external_ids');
+  const ports = async (): Promise<string[]> => (await nb('--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn')).split('\n').filter((x) => x !== '').sort();
+  /** `_uuid`/`_version` of every switch and port, and NB_Global's nb_cfg: any write changes it. */
+  const versions = async (): Promise<string> => {
+    const select = (table: string, columns: string[]) => ({ op: 'select', table, where: [], columns });
+    return runOk(['ovsdb-client', 'query', ovs.db.nb!, JSON.stringify(['OVN_Northbound',
+      select('Logical_Switch', ['_uuid', '_version', 'name']), select('Logical_Switch_Port', ['_uuid', '_version', 'name']), select('NB_Global', ['nb_cfg', '_version'])])], { env: ovs.env });
+  };
+  const allocated = (pod: string, providers: readonly string[]): Promise<Pod> =>
+    waitFor(`${pod} allocated`, async () => {
+      const p = JSON.parse(await api.kubectlOk(['get', 'pod', pod, '-o', 'json'])) as Pod;
+      return providers.every((x) => p.metadata.annotations?.[`${x}.kubernetes.io/allocated`] === 'true') ? p : undefined;
+    }, { timeoutMs: 15_000 });
+
+  beforeAll(async () => {
+    [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
+    const kc = loadKubeConfig(api.kubeconfigPath);
+    const real = makeOvn({ db: ovs.db.nb!, log: quiet });
+    const tap = (a: Action) => void applied.push(a);
+    ovn = {
+      ensureSwitch: async (name, ls) => { await real.ensureSwitch(name, ls); tap({ type: 'EnsureLogicalSwitch', target: name, reason: '', logicalSwitch: ls }); },
+      ensurePort: async (name, port) => { await real.ensurePort(name, port); tap({ type: 'EnsureLogicalSwitchPort', target: name, reason: '', port }); },
+      deletePort: async (name) => { await real.deletePort(name); tap({ type: 'DeleteLogicalSwitchPort', target: name, reason: '' }); },
+    };
+    newController = () => new Controller(
+      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet, metrics: makeMetrics(), canWrite: () => true, ovn },
+      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
+    );
+    controller = newController();
+    controller.start();
+    await api.kubectlOk(['apply', '-f', '-'], { input: SUBNETS });
+    await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(NAD_06, 'utf8') });
+    await controller.ready;
+  }, 120_000);
+
+  afterAll(async () => {
+    await controller?.stop();
+    await Promise.all([api?.stop(), ovs?.stop()]);
+  }, 60_000);
+
+  it('a pod on ovn-default: the switch ovn-default and the port <pod>.<ns> with exactly its allocation', async () => {
+    await api.kubectlOk(['apply', '-f', '-'], { input: podYaml('solo') });
+    const pod = await allocated('solo', ['ovn']);
+    const a = pod.metadata.annotations!;
+    const want = `${a['ovn.kubernetes.io/mac_address']} ${a['ovn.kubernetes.io/ip_address']}`;
+    expect(a['ovn.kubernetes.io/ip_address']).toEqual('10.16.0.2');
+    expect(await column('Logical_Switch', 'ovn-default', 'name')).toEqual('ovn-default');
+    expect(await mapOf('Logical_Switch', 'ovn-default', 'other_config')).toEqual({ exclude_ips: '10.16.0.1 10.16.0.100..10.16.0.110', subnet: '10.16.0.0/16' });
+    expect(await mapOf('Logical_Switch', 'ovn-default', 'external_ids')).toEqual({ vendor: 'kube-ovn' });
+    expect(await nb('lsp-get-ls', 'solo.default')).toMatch(/\(ovn-default\)$/);
+    expect(await column('Logical_Switch_Port', 'solo.default', 'addresses')).toEqual(want);
+    expect(await column('Logical_Switch_Port', 'solo.default', 'port_security')).toEqual(want);
+    expect(await externalIds('solo.default')).toEqual({ pod: 'default/solo', ls: 'ovn-default', vendor: 'kube-ovn', [UID_LABEL]: pod.metadata.uid });
+  }, 60_000);
+
+  it('an OVN attachment (seed 06): the port <pod>.<ns>.attachnet.default.ovn on the switch attachnet', async () => {
+    await api.kubectlOk(['apply', '-f', '-'], { input: podYaml('multi', 'default/attachnet') });
+    const pod = await allocated('multi', ['ovn', ATTACHNET]);
+    const a = pod.metadata.annotations!;
+    const port = `multi.default.${ATTACHNET}`;
+    const want = `${a[`${ATTACHNET}.kubernetes.io/mac_address`]} ${a[`${ATTACHNET}.kubernetes.io/ip_address`]}`;
+    expect(a[`${ATTACHNET}.kubernetes.io/ip_address`]).toEqual('172.17.0.2');
+    expect(await nb('lsp-get-ls', port)).toMatch(/\(attachnet\)$/);
+    expect(await column('Logical_Switch_Port', port, 'addresses')).toEqual(want);
+    expect(await column('Logical_Switch_Port', port, 'port_security')).toEqual(want);
+    expect(await externalIds(port)).toEqual({ pod: 'default/multi', ls: 'attachnet', vendor: 'kube-ovn', [UID_LABEL]: pod.metadata.uid });
+    expect(await ports()).toEqual(['multi.default', port, 'solo.default'].sort());
+  }, 60_000);
+
+  it('applying the same OVN writes again changes nothing in the NB', async () => {
+    const ensures = applied.filter((x) => x.type !== 'DeleteLogicalSwitchPort');
+    expect(ensures.map((x) => `${x.type} ${x.target}`).sort()).toEqual([
+      'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch ovn-default',
+      `EnsureLogicalSwitchPort multi.default`, `EnsureLogicalSwitchPort multi.default.${ATTACHNET}`, 'EnsureLogicalSwitchPort solo.default',
+    ]);
+    const before = await versions();
+    const again = await applyActions({ kube: undefined as never, live: undefined as never, log: quiet, canWrite: () => true, ovn: makeOvn({ db: ovs.db.nb!, log: quiet }) }, ensures);
+    expect(again).toEqual({ kind: 'applied', count: ensures.length });
+    expect(await versions()).toEqual(before);
+  }, 60_000);
+
+  it('deleting a pod removes its ports, and only its ports', async () => {
+    await api.kubectlOk(['delete', 'pod', 'multi', '--wait=true']);
+    await waitFor('the ports of multi removed', async () => ((await ports()).length === 1 ? true : undefined), { timeoutMs: 15_000 });
+    expect(await ports()).toEqual(['solo.default']);
+    expect(await nb('--bare', '--columns=name', 'list', 'Logical_Switch')).toEqual(expect.stringContaining('attachnet'));
+  }, 60_000);
+
+  it('a pod deleted while the controller is down: the start-up sweep removes its port with its IP object', async () => {
+    await controller.stop();
+    await api.kubectlOk(['delete', 'pod', 'solo', '--wait=true']);
+    expect(await ports()).toEqual(['solo.default']);
+    controller = newController();
+    controller.start();
+    await controller.ready;
+    await waitFor('the port of solo removed', async () => ((await ports()).length === 0 ? true : undefined), { timeoutMs: 15_000 });
+    await waitFor('the IP object of solo removed', async () => ((await api.kubectl(['get', 'ip', 'solo.default'])).code !== 0 ? true : undefined), { timeoutMs: 15_000 });
+  }, 60_000);
+});
