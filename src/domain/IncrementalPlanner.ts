@@ -15,7 +15,7 @@ import type { Claim, ClaimKey, IpamState } from './IpamState.js';
 import { claimIdOf, claimsOfPod, emptyState } from './IpamState.js';
 import type { Action, Plan, SubnetStatusView } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
-import { buildContext, inCreationOrder, podKeyOf, podUidOf } from './PlanContext.js';
+import { buildContext, inCreationOrder, ipName, podUidOf } from './PlanContext.js';
 import { POD_UID_LABEL, statusOf } from './Records.js';
 import { subnetUsage } from './Usage.js';
 import { restoreClaim } from './Rebuild.js';
@@ -101,7 +101,7 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
   });
   const kept = new Set<string>();
   for (const ip of ips) {
-    const claim = claimsOfPod(ps.ipam, uid).find((c) => ipNameOfClaim(pod.metadata.name, namespace, c.key.provider) === ip.metadata.name);
+    const claim = claimsOfPod(ps.ipam, uid).find((c) => ipName(pod.metadata.name, namespace, c.key.provider) === ip.metadata.name);
     if (retainedBy(ctx, ip) !== undefined) {
       if (claim !== undefined) {
         // Re-key it as retained, for the StatefulSet's next pod of this name.
@@ -148,8 +148,3 @@ export const holderOf = (ps: PlannerState, ip: IP): Claim | undefined => {
   return id !== undefined && ids.every((x) => x === id) ? ps.ipam.claims.get(id) : undefined;
 };
 
-/** The IP object name of a claim of `pod` (see PlanContext.ipNameOf). */
-const ipNameOfClaim = (podName: string, namespace: string, provider: string): string =>
-  provider === 'ovn' ? `${podName}.${namespace}` : `${podName}.${namespace}.${provider}`;
-
-export { podKeyOf };

@@ -62,10 +62,11 @@ export const podUidOf = (pod: Pod): string => pod.metadata.uid ?? `name:${podKey
 export const claimKeyOf = (pod: Pod, net: PodNetwork): ClaimKey => ({ podUid: podUidOf(pod), provider: net.provider, interface: net.claimInterface });
 
 /** `<pod>.<ns>` for the default network, `<pod>.<ns>.<provider>` for attachments. */
-export const ipNameOf = (pod: Pod, net: PodNetwork): string => {
-  const base = `${pod.metadata.name}.${pod.metadata.namespace ?? 'default'}`;
-  return net.provider === 'ovn' ? base : `${base}.${net.provider}`;
-};
+export const ipNameOf = (pod: Pod, net: PodNetwork): string => ipName(pod.metadata.name, pod.metadata.namespace ?? 'default', net.provider);
+
+/** The IP object name of a pod's network by its parts (see ipNameOf). */
+export const ipName = (podName: string, namespace: string, provider: string): string =>
+  provider === 'ovn' ? `${podName}.${namespace}` : `${podName}.${namespace}.${provider}`;
 
 export interface Problem {
   readonly code: PlanErrorCode;

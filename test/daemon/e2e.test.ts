@@ -3,7 +3,7 @@
 // `kube-ovn` IPAM plugin (scripts/build-cni.sh's executable), which asks the daemon; the
 // `kube-ovn` main plugin asks the daemon to plug an OVN attachment. The controller allocates
 // in-process against a real kube-apiserver; OVS/OVN run in userspace.
-import { controllerFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -57,10 +57,7 @@ describeAsRoot('daemon-e2e')('the real plugins through the daemon', () => {
     await controller.ready;
     tmp = makeTempDir('daemon-e2e');
     socket = `${tmp.path}/kube-ovn-daemon.sock`;
-    running = await startNodeDaemon({
-      kubeconfig: api.kubeconfigPath, nodeName: NODE, socket, mtu: 1400, ovsDb: ovs.db.ovs, bridge: ovs.bridge,
-      hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 0, defaultDeadlineMs: 20_000,
-    }, quiet());
+    running = await startNodeDaemon({ ...daemonConfigFor(api, ovs, NODE), socket }, quiet());
     podNetns = await createNetns();
     // The macvlan master: a veth end here (the dummy link type does not work on this kind of machine).
     master = uniqueLinkName('m');

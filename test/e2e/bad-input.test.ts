@@ -14,7 +14,7 @@
 // after a crash) and no allocation before the deadline are 11 (try again later); a pod netns
 // that does not exist, on an OVN provider, is 11 too (the daemon's plumbing failed, and it
 // undid what it had made).
-import { controllerFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -218,10 +218,7 @@ describeAsRoot('e2e-bad-input')('bad input through the real plugin and daemon', 
     { timeoutMs: 20_000 });
     tmp = makeTempDir('e2e-bad-input');
     const socket = `${tmp.path}/kube-ovn-daemon.sock`;
-    const daemonConfig = {
-      kubeconfig: api.kubeconfigPath, nodeName: NODE, mtu: 1400, ovsDb: ovs.db.ovs, bridge: ovs.bridge,
-      hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 0, defaultDeadlineMs: 20_000,
-    };
+    const daemonConfig = daemonConfigFor(api, ovs, NODE);
     running = await startNodeDaemon({ ...daemonConfig, socket }, quiet());
     const stoppedSocket = `${tmp.path}/stopped.sock`;
     await (await startNodeDaemon({ ...daemonConfig, socket: stoppedSocket }, quiet())).stop();

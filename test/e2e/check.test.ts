@@ -4,7 +4,7 @@
 // socket, OVS/OVN in userspace, a network namespace as the pod, our plugin as the main plugin
 // of example 07's OVN attachment. The IPAM-only twin (a default route from the pod's `routes`
 // annotation, which a CHECK must leave in place) is in test/cni/macvlan-ipam.test.ts.
-import { controllerFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -66,10 +66,7 @@ describeAsRoot('e2e-check')('CHECK through the real plugin and daemon only looks
     }, { timeoutMs: 20_000 });
     tmp = makeTempDir('e2e-check');
     const socket = `${tmp.path}/kube-ovn-daemon.sock`;
-    running = await startNodeDaemon({
-      kubeconfig: api.kubeconfigPath, nodeName: NODE, socket, mtu: 1400, ovsDb: ovs.db.ovs, bridge: ovs.bridge,
-      hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 0, defaultDeadlineMs: 20_000,
-    }, quiet());
+    running = await startNodeDaemon({ ...daemonConfigFor(api, ovs, NODE), socket }, quiet());
     netns = await createNetns();
     const config = JSON.parse((parse(readFileSync(NAD_07, 'utf8')) as { spec: { config: string } }).spec.config) as Record<string, unknown>;
     const containerId = 'check'.padEnd(64, '0');

@@ -9,7 +9,7 @@
 //   every version, 1.1.0 included (macvlan does not speak 1.1.0);
 // - our plugin as the main plugin (`type: kube-ovn`, example 07's NAD, an OVN attachment):
 //   every version, 1.1.0 included.
-import { controllerFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -202,10 +202,7 @@ describeAsRoot('e2e-versions')('every CNI version end to end through the real da
     }, { timeoutMs: 20_000 }));
     tmp = makeTempDir('e2e-versions');
     socket = `${tmp.path}/kube-ovn-daemon.sock`;
-    running = await startNodeDaemon({
-      kubeconfig: api.kubeconfigPath, nodeName: NODE, socket, mtu: 1400, ovsDb: ovs.db.ovs, bridge: ovs.bridge,
-      hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 0, defaultDeadlineMs: 20_000,
-    }, quiet());
+    running = await startNodeDaemon({ ...daemonConfigFor(api, ovs, NODE), socket }, quiet());
     master = uniqueLinkName('m');
     await createVethPair({ name: master }, { name: uniqueLinkName('p') });
   }, 300_000);
