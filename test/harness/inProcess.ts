@@ -6,17 +6,18 @@ import { makeWatcher } from '../../src/adapters/kube/watcher.js';
 import { makeMetrics } from '../../src/adapters/metrics.js';
 import type { ControllerOptions } from '../../src/effects/Controller.js';
 import { Controller } from '../../src/effects/Controller.js';
-import type { Log } from '../../src/effects/ports.js';
+import type { Log, Ovn } from '../../src/effects/ports.js';
 import type { ApiServer } from './apiserver.js';
 import { netnsPath } from './netns.js';
 import type { OvsEnv } from './ovs.js';
 
 export const quietLog = (): Log => ({ info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined });
 
-/** A controller (not started) that always writes: 2 workers, no sweep, no cooldown unless told. */
-export const controllerFor = (kc: KubeConfig, options: Partial<ControllerOptions> = {}, log: Log = quietLog()): Controller =>
+/** A controller (not started) that always writes: 2 workers, no sweep, no cooldown unless told;
+ *  with `ovn` (e.g. `makeOvn({ db: ovs.db.nb!, log })`) it keeps OVN's NB in step. */
+export const controllerFor = (kc: KubeConfig, options: Partial<ControllerOptions> = {}, log: Log = quietLog(), ovn?: Ovn): Controller =>
   new Controller(
-    { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log, metrics: makeMetrics(), canWrite: () => true },
+    { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log, metrics: makeMetrics(), canWrite: () => true, ovn },
     { workers: 2, gcIntervalMs: 0, cooldownMs: 0, ...options },
   );
 
