@@ -10,6 +10,8 @@
 //   writes every column we own. Writing a value a row already holds changes nothing, so the
 //   same ensure twice leaves the database as it was. Deletes are `--if-exists`.
 import { spawn } from 'node:child_process';
+import type { SeenPort } from '../domain/OvnPorts.js';
+import { OVN_VENDOR } from '../domain/OvnPorts.js';
 import type { LogicalSwitchPortView, LogicalSwitchView } from '../domain/Plan.js';
 import type { Log, Ovn } from '../effects/ports.js';
 import { OvnError } from '../effects/ports.js';
@@ -87,9 +89,24 @@ export const portArgs = (name: string, port: LogicalSwitchPortView): string[] =>
   '--', 'set', 'logical_switch_port', name, ...Object.entries(port.externalIds).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => pair('external_ids', k, v)),
 ];
 
+/** An OVSDB JSON value (`--format=json`): an atom, `["set", [...]]` or `["map", [[k, v], ...]]`. */
+type Datum = string | number | boolean | ['uuid' | 'named-uuid', string] | ['set', unknown[]] | ['map', [string, string][]];
+
+const setOf = (d: Datum): string[] => (Array.isArray(d) && d[0] === 'set' ? (d[1] as unknown[]).map(String) : [String(d)]);
+const mapOf = (d: Datum): Record<string, string> => (Array.isArray(d) && d[0] === 'map' ? Object.fromEntries(d[1] as [string, string][]) : {});
+
+/** The rows of `find Logical_Switch_Port` (columns name, addresses, port_security, external_ids). */
+export const parsePorts = (json: string): SeenPort[] => {
+  const table = JSON.parse(json) as { data: [Datum, Datum, Datum, Datum][] };
+  return table.data
+    .map(([name, addresses, security, ids]) => ({ name: String(name), addresses: setOf(addresses).join(' '), portSecurity: setOf(security).join(' '), externalIds: mapOf(ids) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+};
+
 export function makeOvn(options: OvnOptions): Ovn {
   const nbctl = makeNbctl(options);
   return {
+    listPorts: async () => parsePorts(await nbctl(['--format=json', '--columns=name,addresses,port_security,external_ids', 'find', 'Logical_Switch_Port', `external_ids:vendor=${OVN_VENDOR}`])),
     ensureSwitch: async (name, ls) => void (await nbctl(switchArgs(name, ls))),
     ensurePort: async (name, port) => void (await nbctl(portArgs(name, port))),
     deletePort: async (name) => void (await nbctl(['--if-exists', 'lsp-del', name])),

@@ -19,20 +19,20 @@ import { allocateIn, holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js
 import { Draft, familyDraft } from './Draft.js';
 import type { LiveNetwork, Loaded } from './ExistingClaims.js';
 import { loadExisting } from './ExistingClaims.js';
-import type { Claim } from './IpamState.js';
 import { claimIdOf, emptyState } from './IpamState.js';
 import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
 import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './Plan.js';
 import type { PlanContext, Problem } from './PlanContext.js';
 import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
+import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
 import * as RS from './RangeSet.js';
 import { restoreClaim } from './Rebuild.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
-import type { IP, IPPool } from './schema/kubeovn.js';
+import type { IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
@@ -244,7 +244,7 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     const writes = ipActions.some((a) => a.target === live.ipName) || Object.keys(diff).length > 0;
     if (ovn && subnet.isOvn && writes) {
       if (!switches.some((a) => a.target === subnet.name)) switches.push(ensureSwitchOf(subnet));
-      ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, what));
+      ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, `plug ${what} into OVN`));
     }
   }
   out.actions.push(...ipActions, ...switches, ...ports);
@@ -254,32 +254,6 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason: `publish the addresses of ${nets.join(', ')} (allocated: "true")`, annotations: sortKeys(patch) });
   }
   out.actions.push(...events);
-};
-
-const ensureSwitchOf = (subnet: Subnet): Action => ({
-  type: 'EnsureLogicalSwitch', target: subnet.name, reason: `the logical switch of OVN subnet ${subnet.name} (${subnet.cidrBlock})`,
-  logicalSwitch: { cidr: subnet.cidrBlock, excludeIps: subnet.excludeIps },
-});
-
-const ensurePortOf = (name: string, podKey: string, uid: string, subnet: Subnet, claim: Claim, what: string): Action => ({
-  type: 'EnsureLogicalSwitchPort', target: name, reason: `plug ${what} into OVN`,
-  port: {
-    logicalSwitch: subnet.name,
-    addresses: [macText(claim), ...addressText(claim).split(',')].filter((x) => x !== '').join(' '),
-    externalIds: { pod: podKey, ls: subnet.name, vendor: 'kube-ovn', [POD_UID_LABEL]: uid },
-  },
-});
-
-/** The logical switch port of an IP object about to be deleted, when it lies on an OVN Subnet
- *  (by its Subnet, else by the provider its name carries). Deleting an absent port is success. */
-/** @internal (IncrementalPlanner) */
-export const portDeleteOf = (ctx: PlanContext, ip: IP, reason: string): Action | undefined => {
-  const s = ctx.subnets.get(ip.spec.subnet);
-  const base = `${ip.spec.podName}.${ip.spec.namespace}`;
-  const name = ip.metadata.name;
-  const provider = name === base ? 'ovn' : name.startsWith(`${base}.`) ? name.slice(base.length + 1) : '';
-  const isOvn = s !== undefined && E.isRight(s) ? s.right.isOvn : provider === 'ovn' || provider.endsWith('.ovn');
-  return isOvn ? { type: 'DeleteLogicalSwitchPort', target: name, reason } : undefined;
 };
 
 const sortKeys = <V>(r: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));

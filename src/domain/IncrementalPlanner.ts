@@ -7,12 +7,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
 import type { PlanOptions } from './ClusterPlanner.js';
-import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, portDeleteOf, rangesOfPool, rememberReleases, resolvePod } from './ClusterPlanner.js';
+import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rangesOfPool, rememberReleases, resolvePod } from './ClusterPlanner.js';
 import { Draft } from './Draft.js';
 import type { Loaded } from './ExistingClaims.js';
 import { loadExisting, retainedBy } from './ExistingClaims.js';
 import type { Claim, ClaimKey, IpamState } from './IpamState.js';
 import { claimIdOf, claimsOfPod, emptyState } from './IpamState.js';
+import { portDeleteOf } from './OvnPorts.js';
 import type { Action, Plan, SubnetStatusView } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
 import { buildContext, inCreationOrder, ipName, podUidOf } from './PlanContext.js';

@@ -8,7 +8,9 @@
 //   (for any pod) already sees the claim; on failure the touched objects are read afresh.
 // - Subnet status has its own queue, so many pods in one subnet cost one status write.
 // - The sweep deletes IP objects whose pod is gone, only after reading the pod afresh from the
-//   API server (a stale cache must never free a live pod's address).
+//   API server (a stale cache must never free a live pod's address); with OVN it then audits
+//   the NB's ports against the claims (ovnAudit.ts). It runs once at start-up and every
+//   gcIntervalMs.
 import type { Action } from '../domain/Plan.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
@@ -22,6 +24,7 @@ import { POD_UID_LABEL } from '../domain/Records.js';
 import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
+import { auditOvn } from './ovnAudit.js';
 import type { Metrics } from './metrics.js';
 import type { Clock, Kube, Log, Ovn, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
 import type { Outcome } from './WorkQueue.js';
@@ -384,6 +387,8 @@ export class Controller {
       if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
       this.planner = undefined;
     }
+    const ovn = this.deps.ovn;
+    if (ovn !== undefined) await auditOvn({ ...this.deps, ovn, live: this.live, fault: this.options.fault }, () => this.plannerState());
   }
 
   private async ownerAlive(ip: IP): Promise<boolean> {

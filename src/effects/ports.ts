@@ -2,6 +2,7 @@
 // records of async functions (DESIGN §2). The real implementations live in src/adapters; tests
 // of the effects layer pass real adapters against real components, never mocks.
 import type { IpObject, LogicalSwitchPortView, LogicalSwitchView, SubnetStatusView } from '../domain/Plan.js';
+import type { SeenPort } from '../domain/OvnPorts.js';
 
 /** Kinds the controller watches, by their Snapshot map name. */
 export type WatchedKind = 'pods' | 'namespaces' | 'subnets' | 'ips' | 'ippools' | 'nads' | 'statefulsets' | 'replicasets';
@@ -109,6 +110,8 @@ export interface Ovn {
   /** The port `name` on its switch, with addresses, port security and external_ids. */
   ensurePort(name: string, port: LogicalSwitchPortView): Promise<void>;
   deletePort(name: string): Promise<void>;
+  /** Every logical switch port with `external_ids:vendor=kube-ovn`, in name order. */
+  listPorts(): Promise<readonly SeenPort[]>;
 }
 
 /** An `ovn-nbctl` call that failed: how it was called, how it ended, what it said. */

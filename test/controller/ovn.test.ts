@@ -7,7 +7,10 @@
 // `<pod>.<ns>.attachnet.default.ovn`; each port carries exactly its allocation (addresses,
 // port_security, external_ids), read back with ovn-nbctl. Applying the same OVN writes again
 // changes nothing (row _uuid and _version, nb_cfg); deleting the pod removes its ports, and
-// the start-up sweep removes the port of a pod deleted while the controller was down.
+// the start-up sweep removes the port of a pod deleted while the controller was down. The
+// sweep's OVN audit puts back a port deleted or changed behind our back (same address, no
+// re-allocation) and removes a hand-made port with our external_ids and no claim, leaving
+// every other port as it was.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
@@ -77,6 +80,12 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
     return runOk(['ovsdb-client', 'query', ovs.db.nb!, JSON.stringify(['OVN_Northbound',
       select('Logical_Switch', ['_uuid', '_version', 'name']), select('Logical_Switch_Port', ['_uuid', '_version', 'name']), select('NB_Global', ['nb_cfg', '_version'])])], { env: ovs.env });
   };
+  /** `<name> <_uuid> <_version>` of every logical switch port, sorted. */
+  const portRows = async (): Promise<string[]> => {
+    const answer = JSON.parse(await runOk(['ovsdb-client', 'query', ovs.db.nb!, JSON.stringify(['OVN_Northbound',
+      { op: 'select', table: 'Logical_Switch_Port', where: [], columns: ['_uuid', '_version', 'name'] }])], { env: ovs.env })) as [{ rows: { name: string; _uuid: [string, string]; _version: [string, string] }[] }];
+    return answer[0].rows.map((r) => `${r.name} ${r._uuid[1]} ${r._version[1]}`).sort();
+  };
   const allocated = (pod: string, providers: readonly string[]): Promise<Pod> =>
     waitFor(`${pod} allocated`, async () => {
       const p = JSON.parse(await api.kubectlOk(['get', 'pod', pod, '-o', 'json'])) as Pod;
@@ -92,6 +101,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
       ensureSwitch: async (name, ls) => { await real.ensureSwitch(name, ls); tap({ type: 'EnsureLogicalSwitch', target: name, reason: '', logicalSwitch: ls }); },
       ensurePort: async (name, port) => { await real.ensurePort(name, port); tap({ type: 'EnsureLogicalSwitchPort', target: name, reason: '', port }); },
       deletePort: async (name) => { await real.deletePort(name); tap({ type: 'DeleteLogicalSwitchPort', target: name, reason: '' }); },
+      listPorts: () => real.listPorts(),
     };
     newController = () => new Controller(
       { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet, metrics: makeMetrics(), canWrite: () => true, ovn },
@@ -155,6 +165,44 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
     await waitFor('the ports of multi removed', async () => ((await ports()).length === 1 ? true : undefined), { timeoutMs: 15_000 });
     expect(await ports()).toEqual(['solo.default']);
     expect(await nb('--bare', '--columns=name', 'list', 'Logical_Switch')).toEqual(expect.stringContaining('attachnet'));
+  }, 60_000);
+
+  it('the sweep puts back a port deleted behind our back, and one whose port security was changed, with the same addresses', async () => {
+    await api.kubectlOk(['apply', '-f', '-'], { input: podYaml('keep', 'default/attachnet') });
+    const pod = await allocated('keep', ['ovn', ATTACHNET]);
+    const a = pod.metadata.annotations!;
+    const eth0 = `${a['ovn.kubernetes.io/mac_address']} ${a['ovn.kubernetes.io/ip_address']}`;
+    const net1 = `${a[`${ATTACHNET}.kubernetes.io/mac_address`]} ${a[`${ATTACHNET}.kubernetes.io/ip_address`]}`;
+    await nb('lsp-del', 'keep.default', '--', 'lsp-set-port-security', `keep.default.${ATTACHNET}`);
+    expect(await column('Logical_Switch_Port', `keep.default.${ATTACHNET}`, 'port_security')).toEqual(['set', []]);
+    await controller.sweep();
+    expect(await nb('lsp-get-ls', 'keep.default')).toMatch(/\(ovn-default\)$/);
+    expect(await column('Logical_Switch_Port', 'keep.default', 'addresses')).toEqual(eth0);
+    expect(await column('Logical_Switch_Port', 'keep.default', 'port_security')).toEqual(eth0);
+    expect(await externalIds('keep.default')).toEqual({ pod: 'default/keep', ls: 'ovn-default', vendor: 'kube-ovn', [UID_LABEL]: pod.metadata.uid });
+    expect(await column('Logical_Switch_Port', `keep.default.${ATTACHNET}`, 'port_security')).toEqual(net1);
+    // The claim stayed what it was: no new address, no annotation written.
+    expect((JSON.parse(await api.kubectlOk(['get', 'pod', 'keep', '-o', 'json'])) as Pod).metadata.annotations).toEqual(a);
+  }, 60_000);
+
+  it('the sweep removes a hand-made port with our external_ids and no claim, and leaves every other port as it was', async () => {
+    await nb('lsp-add', 'ovn-default', 'ghost.default', '--', 'lsp-set-addresses', 'ghost.default', '0a:00:00:00:00:01 10.16.0.77',
+      '--', 'set', 'logical_switch_port', 'ghost.default', 'external_ids:vendor=kube-ovn', 'external_ids:pod="default/ghost"');
+    await nb('lsp-add', 'ovn-default', 'theirs', '--', 'lsp-set-addresses', 'theirs', '0a:00:00:00:00:02 10.16.0.78', '--', 'set', 'logical_switch_port', 'theirs', 'external_ids:vendor=someone-else');
+    await nb('lsp-add', 'attachnet', 'plain', '--', 'lsp-set-addresses', 'plain', '0a:00:00:00:00:03 172.17.0.78');
+    const before = await portRows();
+    await controller.sweep();
+    const names = (await nb('--bare', '--columns=name', 'list', 'Logical_Switch_Port')).split('\n').filter((x) => x !== '').sort();
+    expect(names).toEqual(['keep.default', `keep.default.${ATTACHNET}`, 'plain', 'solo.default', 'theirs']);
+    // Every other port is as it was: the same rows at the same versions.
+    expect(await portRows()).toEqual(before.filter((r) => !r.startsWith('ghost.default ')));
+    await nb('lsp-del', 'theirs', '--', 'lsp-del', 'plain');
+  }, 60_000);
+
+  it('deleting the pod after the repairs removes its ports', async () => {
+    await api.kubectlOk(['delete', 'pod', 'keep', '--wait=true']);
+    await waitFor('the ports of keep removed', async () => ((await ports()).length === 1 ? true : undefined), { timeoutMs: 15_000 });
+    expect(await ports()).toEqual(['solo.default']);
   }, 60_000);
 
   it('a pod deleted while the controller is down: the start-up sweep removes its port with its IP object', async () => {

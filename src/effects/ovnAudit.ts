@@ -1,0 +1,70 @@
+// The OVN half of the sweep (DESIGN §3.5, issue 7): reads the NB's ports of ours, plans the
+// audit against the controller's claims (domain/OvnPorts.ts), confirms each delete and applies.
+// Rules:
+// - The NB is read before the snapshot is looked at. A port is only ever created after its IP
+//   object is in the snapshot (intended writes enter it first), so a port listed here with no
+//   IP object in the later snapshot has no claim behind it.
+// - A delete is applied only when a fresh GET of the IP object of that name finds nothing and
+//   the snapshot still shows none (a stale cache must never unplug a live pod); when the read
+//   fails the port stays until the next sweep.
+// - An ensure is applied only while its IP object is in the snapshot as the server wrote it (a
+//   resourceVersion: not merely intended by a plan in flight, whose own port write follows the
+//   IP object's), so the audit never puts a port before its IP object.
+// - Every repair is logged with its reason; a failed ovn-nbctl is logged and left to the next
+//   sweep.
+import type { SeenPort } from '../domain/OvnPorts.js';
+import { planOvnAudit } from '../domain/OvnPorts.js';
+import type { PlannerState } from '../domain/IncrementalPlanner.js';
+import type { Action } from '../domain/Plan.js';
+import type { ApplyDeps } from './apply.js';
+import { applyActions } from './apply.js';
+import type { Ovn } from './ports.js';
+
+export interface AuditResult {
+  readonly ensured: number;
+  readonly deleted: number;
+}
+
+/** One audit of OVN's ports. `state` is called after the NB was read. */
+export async function auditOvn(deps: ApplyDeps & { readonly ovn: Ovn }, state: () => PlannerState): Promise<AuditResult> {
+  let seen: readonly SeenPort[];
+  try {
+    seen = await deps.ovn.listPorts();
+  } catch (err) {
+    deps.log.warn('OVN audit: could not list logical switch ports; next sweep', { error: String(err) });
+    return { ensured: 0, deleted: 0 };
+  }
+  const ps = state();
+  const planned = planOvnAudit({ ...ps.ctx, snapshot: deps.live.snapshot }, ps.ipam, seen);
+  const confirmed: Action[] = [];
+  for (const a of planned) {
+    if (a.type === 'DeleteLogicalSwitchPort' && !(await ipObjectGone(deps, a.target))) {
+      deps.log.info('OVN audit: kept a port whose IP object the cache did not show', { port: a.target });
+      continue;
+    }
+    confirmed.push(a);
+  }
+  // Ensures last checked now: the snapshot may have moved while the deletes were confirmed.
+  const written = (name: string): boolean => deps.live.snapshot.ips.get(name)?.object.metadata.resourceVersion !== undefined;
+  const actions = confirmed.filter((a) => a.type !== 'EnsureLogicalSwitchPort' || written(a.target));
+  if (actions.length === 0) return { ensured: 0, deleted: 0 };
+  for (const a of actions) deps.log.info('OVN audit: repair', { action: a.type, target: a.target, reason: a.reason });
+  const result = await applyActions(deps, actions);
+  if (result.kind !== 'applied') {
+    deps.log.warn('OVN audit: a repair failed; next sweep', { action: result.action.type, target: result.action.target, error: result.error });
+    return { ensured: 0, deleted: 0 };
+  }
+  return {
+    ensured: actions.filter((a) => a.type === 'EnsureLogicalSwitchPort').length,
+    deleted: actions.filter((a) => a.type === 'DeleteLogicalSwitchPort').length,
+  };
+}
+
+const ipObjectGone = async (deps: ApplyDeps, name: string): Promise<boolean> => {
+  if (deps.live.snapshot.ips.has(name)) return false;
+  try {
+    return (await deps.kube.getIP(name)) === undefined && !deps.live.snapshot.ips.has(name);
+  } catch {
+    return false; // cannot tell: keep it
+  }
+};
