@@ -22,7 +22,7 @@ import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { renderJson, renderTable } from './render.js';
 
-export const planHelp = `Usage: ${PROGRAM} plan --snapshot PATH... [--output table|json] [--now TIME] [--cooldown SECONDS]
+export const planHelp = `Usage: ${PROGRAM} plan --snapshot PATH... [--output table|json] [--now TIME] [--cooldown SECONDS] [--ovn]
 
 Prints every address the controller would allocate and every action it would take for a
 snapshot of cluster objects (Pods, Namespaces, Subnets, IPs, IPPools,
@@ -46,6 +46,11 @@ Flags:
                           (default: the controller's).
                             ${PROGRAM} plan -s manifests/ --cooldown 300
       --kubeconfig FILE   Read the objects from a live cluster instead (read-only).
+      --ovn               Also plan OVN's northbound rows, as a controller run with --ovn-nb
+                          does: a logical switch per OVN Subnet and a logical switch port per
+                          pod interface on one (EnsureLogicalSwitch, EnsureLogicalSwitchPort,
+                          DeleteLogicalSwitchPort). Off by default, like the controller's.
+                            ${PROGRAM} plan -s manifests/ --ovn
   -h, --help              Show this help.
 
 Exit status: 0 when a plan was computed (a pod that cannot get an address is an error in the
@@ -58,6 +63,7 @@ const flags: FlagSpecs = {
   'now': { type: 'string' },
   'cooldown': { type: 'string' },
   'kubeconfig': { type: 'string' },
+  'ovn': { type: 'boolean' },
   'help': { type: 'boolean', short: 'h' },
 };
 
@@ -81,12 +87,15 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
   let render = renderTable;
   let now = 0;
   let cooldownMs: number | undefined;
+  let ovn = false;
   for (const arg of args.right) {
     const value = arg.value ?? '';
     if (arg.kind === 'positional' || arg.name === 'snapshot') {
       snapshots.push(value);
     } else if (arg.name === 'help') {
       help = true;
+    } else if (arg.name === 'ovn') {
+      ovn = true;
     } else if (arg.name === 'kubeconfig') {
       kubeconfig = value;
     } else if (arg.name === 'output') {
@@ -103,7 +112,7 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
       cooldownMs = parsed.right;
     }
   }
-  const options: PlanOptions = cooldownMs === undefined ? { now } : { now, cooldownMs };
+  const options: PlanOptions = { now, ...(cooldownMs === undefined ? {} : { cooldownMs }), ...(ovn ? { ovn } : {}) };
   return E.right({ help, snapshots, render, options, kubeconfig });
 };
 

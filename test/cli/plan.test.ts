@@ -122,6 +122,21 @@ describe('plan: a plan', () => {
     expect(second).toEqual(first);
   });
 
+  it('--ovn adds the logical switches and ports a controller with --ovn-nb writes (seed 06-11); without it there are none', async () => {
+    const ovnExamples = fileURLToPath(new URL('../../examples/ovn-attachments/', import.meta.url));
+    const actions = async (argv: string[]) => (JSON.parse((await plan(['-s', ovnExamples, '-o', 'json', ...argv])).stdout) as { actions: { type: string; target: string }[] }).actions
+      .filter((a) => a.type.includes('LogicalSwitch')).map((a) => `${a.type} ${a.target}`);
+    expect(await actions([])).toEqual([]);
+    expect(await actions(['--ovn'])).toEqual([
+      'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch attachnet',
+      'EnsureLogicalSwitchPort samplepod.default', 'EnsureLogicalSwitchPort samplepod.default.attachnet.default.ovn',
+      'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch my-subnet',
+      'EnsureLogicalSwitchPort static-ip.default', 'EnsureLogicalSwitchPort static-ip.default.attachnet.default.ovn',
+      'EnsureLogicalSwitch my-subnet',
+      'EnsureLogicalSwitchPort spec-subnet.default', 'EnsureLogicalSwitchPort spec-subnet.default.attachnet.default.ovn',
+    ]);
+  });
+
   it('prints a table by default, and reads standard input', async () => {
     // Kinds the IPAM does not read are skipped: an empty snapshot, an empty plan.
     expect(await plan(['-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n'))
@@ -162,10 +177,10 @@ describe('plan: the command line', () => {
   it('documents every flag with an example under --help and -h', async () => {
     expect(await plan(['--help'])).toEqual({ code: 0, stdout: planHelp, stderr: '' });
     expect(await plan(['-s', 'ignored', '-h'])).toEqual({ code: 0, stdout: planHelp, stderr: '' });
-    for (const flag of ['-s, --snapshot PATH', '-o, --output FORMAT', '--now TIME', '--cooldown SECONDS', '--kubeconfig FILE', '-h, --help']) {
+    for (const flag of ['-s, --snapshot PATH', '-o, --output FORMAT', '--now TIME', '--cooldown SECONDS', '--kubeconfig FILE', '--ovn', '-h, --help']) {
       expect(planHelp).toMatch(new RegExp(`^ {2,6}${flag} `, 'm'));
     }
-    for (const example of ['--snapshot cluster.yaml', '-s -', '--output json', '--now 2025-01-31T12:00:00Z', '--cooldown 300']) {
+    for (const example of ['--snapshot cluster.yaml', '-s -', '--output json', '--now 2025-01-31T12:00:00Z', '--cooldown 300', '--ovn']) {
       expect(planHelp).toMatch(new RegExp(`^ +(kubectl .* \\| )?kube-ovn-ipam plan (.* )?${example}( |$)`, 'm'));
     }
   });
