@@ -24,6 +24,7 @@ import { ifaceIdOf, linkNamesOf, planDel, planIpamAdd, planOvnAdd, validateReque
 import type { CniRequest, CniResponse } from '../domain/cni/Protocol.js';
 import { CniCode } from '../domain/cni/Protocol.js';
 import { allocatedProvider, interfaceRoutes, isDefaultRouteInterface, parseRoutesAnnotation, readAllocation } from '../domain/cni/Routes.js';
+import { siblingCidrs, sourceTableOf } from '../domain/cni/SourceRouting.js';
 import type { Pod } from '../domain/schema/kube.js';
 import type { Subnet } from '../domain/schema/kubeovn.js';
 import { decodeRaw } from '../domain/Snapshot.js';
@@ -163,6 +164,7 @@ export class Daemon {
       request: req, provider, allocation: allocation.right,
       defaultRoute: isDefaultRouteInterface(req.ifName, pod.annotations, provider),
       routes: interfaceRoutes(req.routes, annotationRoutes.right),
+      siblingCidrs: siblingCidrs(pod.annotations, provider),
     };
     const mtu = this.subnetMtu(req.provider, allocation.right.subnet);
     if (raw.check === true) {
@@ -209,15 +211,16 @@ export class Daemon {
     const names = linkNamesOf(req.containerId, req.ifName);
     const ifaceId = ifaceIdOf(req.podName, req.podNamespace, input.provider);
     try {
-      const [hostEnd, port, interfaces, podLink] = await Promise.all([
+      const [hostEnd, port, interfaces, podLink, sourceRules] = await Promise.all([
         this.deps.netlink.readLink({ name: names.host, netns: this.options.hostNetns }),
         this.deps.ovs.portExists(names.host),
         this.deps.ovs.findPortsByIfaceId(ifaceId),
         this.deps.netlink.readLink({ name: req.ifName, netns: req.netns }),
+        req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)),
       ]);
       const host = {
         hostLink: hostEnd !== undefined, port, ifacePorts: interfaces.map((i) => i.name),
-        hostEnd, podLink, portIds: interfaces.find((i) => i.name === names.host)?.externalIds,
+        hostEnd, podLink, portIds: interfaces.find((i) => i.name === names.host)?.externalIds, sourceRules,
       };
       return planOvnAdd({ ...input, subnetMtu, host }, this.options);
     } catch (err) {
@@ -246,13 +249,14 @@ export class Daemon {
   }
 
   /** Observes the host and applies the DEL plan of the interface. */
-  private async unplug(req: Pick<ValidRequest, 'containerId' | 'ifName'>): Promise<void> {
+  private async unplug(req: Pick<ValidRequest, 'containerId' | 'ifName' | 'netns'>): Promise<void> {
     const names = linkNamesOf(req.containerId, req.ifName);
-    const [hostLink, port] = await Promise.all([
+    const [hostLink, port, sourceRules] = await Promise.all([
       this.deps.netlink.linkExists({ name: names.host, netns: this.options.hostNetns }),
       this.deps.ovs.portExists(names.host),
+      req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)),
     ]);
-    await this.apply(planDel(req, this.options, { hostLink, port }));
+    await this.apply(planDel(req, this.options, { hostLink, port, sourceRules }));
   }
 
   private async applyIpamOnly(plan: AddPlan): Promise<E.Either<DaemonError, CniResponse>> {
@@ -277,7 +281,8 @@ export class Daemon {
           case 'DeleteOvsPort': await ovs.delPort(action.bridge, action.target); break;
           case 'SetLink': await netlink.setLink(action.link, action.changes); break;
           case 'ReplaceAddresses': await netlink.replaceAddresses(action.link, action.addresses); break;
-          case 'AddRoute': await netlink.addRoute(action.link, action.route); break;
+          case 'AddRoute': await netlink.addRoute(action.link, { ...action.route, src: action.src, table: action.table }); break;
+          case 'SetSourceRules': await netlink.setSourceRules(action.netns, action.table, action.priority, action.sources); break;
           case 'DeleteDefaultRoutes': await netlink.deleteDefaultRoutes(action.netns, action.family); break;
           case 'WaitOvnInstalled': await ovs.waitInstalled(action.target, action.timeoutMs); break;
         }

@@ -32,6 +32,10 @@ export interface LinkRoute {
   /** A CIDR, or `default`. */
   readonly dst: string;
   readonly gw?: string | undefined;
+  /** The preferred source address (`src`). */
+  readonly src?: string | undefined;
+  /** A routing table other than main. */
+  readonly table?: number | undefined;
 }
 
 /** A link as it is: what ADD compares with what it would make (the node planner's view). */
@@ -52,6 +56,12 @@ export interface Netlink {
   replaceAddresses(link: LinkRef, addresses: readonly string[]): Promise<void>;
   /** Adds or replaces a route through the link. */
   addRoute(link: LinkRef, route: LinkRoute): Promise<void>;
+  /** The `from` addresses of the rules (both families) that look up `table`; none when the
+   *  namespace does not exist. */
+  readSourceRules(netns: string | undefined, table: number): Promise<readonly string[]>;
+  /** Makes `from <source> lookup <table>` at `priority` the only rules that look up `table`
+   *  (every other rule of that table, of either family, is removed; none: all are). */
+  setSourceRules(netns: string | undefined, table: number, priority: number, sources: readonly string[]): Promise<void>;
   /** Deletes every default route of `family` in the namespace (none is success). */
   deleteDefaultRoutes(netns: string | undefined, family: 4 | 6): Promise<void>;
   /** Deletes the link (a veth end takes its peer along); absent is success. */

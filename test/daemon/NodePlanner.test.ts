@@ -7,6 +7,7 @@ import { ifaceIdOf, linkNamesOf, planDel, planIpamAdd, planOvnAdd, validateReque
 import {
   allocatedProvider, defaultRouteFamilies, interfaceRoutes, isDefaultRouteInterface, parseRequestRoutes, parseRoutesAnnotation, readAllocation,
 } from '../../src/domain/cni/Routes.js';
+import { cidrsOverlap, siblingCidrs, sourceTableOf } from '../../src/domain/cni/SourceRouting.js';
 
 const CID = '0123456789abcdef0123456789abcdef';
 const NETNS = '/var/run/netns/pod-a';
@@ -292,6 +293,119 @@ describe('planIpamAdd', () => {
       reason: "the routes of net1 hold an IPv4 default route: remove the pod's current one so the main plugin can install it",
     }]);
     expect(plan.response.routes).toEqual([{ dst: '0.0.0.0/0', gw: '172.17.0.1' }]);
+  });
+});
+
+describe('source routing (seed 11: eth0 and net1 on one subnet)', () => {
+  const ANN = {
+    'ovn.kubernetes.io/allocated': 'true', 'ovn.kubernetes.io/cidr': '172.17.0.0/16',
+    'attachnet.default.ovn.kubernetes.io/allocated': 'true', 'attachnet.default.ovn.kubernetes.io/cidr': '172.17.0.0/16',
+    'macvlan.default.kubernetes.io/cidr': '10.0.0.0/8',
+    'dual.default.ovn.net2.kubernetes.io/allocated': 'true', 'dual.default.ovn.net2.kubernetes.io/cidr': '10.18.0.0/16,fd00:18::/64',
+  };
+  const [T_ETH0, T_NET1] = [1739701812, 579500891];
+  const net1 = { name: 'net1', netns: NETNS };
+  const eth0 = { name: 'eth0', netns: NETNS };
+  const net1Input = (over: Partial<OvnAddInput> = {}): OvnAddInput => ({
+    request: valid({ if_name: 'net1', provider: 'attachnet.default.ovn' }),
+    provider: 'attachnet.default.ovn',
+    allocation: { addresses: [{ family: 4, ip: '172.17.0.4', prefix: 16, cidr: '172.17.0.0/16', gateway: '172.17.0.1' }], mac: '0a:00:00:00:00:04', subnet: 'my-subnet' },
+    defaultRoute: false, routes: [], siblingCidrs: ['172.17.0.0/16'], host: { hostLink: false, port: false, ifacePorts: [] },
+    ...over,
+  });
+  const net1Reason = 'source routing: what leaves from 172.17.0.4 leaves through net1 (another interface of the pod shares its subnet)';
+
+  it.each<[string, string, readonly string[]]>([
+    ['net1 of 11 sees eth0\'s subnet (and a dual-stack net2; not an unallocated macvlan)', 'attachnet.default.ovn', ['10.18.0.0/16', 'fd00:18::/64', '172.17.0.0/16']],
+    ['eth0 of 11 sees net1\'s', 'ovn', ['172.17.0.0/16', '10.18.0.0/16', 'fd00:18::/64']],
+    ['a per-interface provider is its own', 'dual.default.ovn.net2', ['172.17.0.0/16', '172.17.0.0/16']],
+  ])('siblingCidrs: %s', (_what, provider, cidrs) => {
+    expect(siblingCidrs(ANN, provider)).toEqual(cidrs);
+  });
+
+  it.each<[string, string, boolean]>([
+    ['172.17.0.0/16', '172.17.0.0/16', true], ['172.17.0.0/16', '172.17.5.0/24', true], ['172.17.5.0/24', '172.16.0.0/12', true],
+    ['172.17.0.0/16', '172.18.0.0/16', false], ['172.17.0.0/16', 'fd00::/64', false], ['fd00::/64', 'fd00::/48', true], ['172.17.0.0/16', 'x/16', false],
+  ])('cidrsOverlap(%s, %s) is %s', (a, b, yes) => {
+    expect(cidrsOverlap(a, b)).toBe(yes);
+  });
+
+  it('derives the table from the interface name alone: 10000 + FNV-1a-32 mod 2·10⁹', () => {
+    expect([sourceTableOf('eth0'), sourceTableOf('net1'), sourceTableOf('net1')]).toEqual([T_ETH0, T_NET1, T_NET1]);
+  });
+
+  it('plugs net1 of 11 with its connected route in its own table and the rule from its address', () => {
+    const plan = planOvnAdd(net1Input(), config);
+    if (E.isLeft(plan)) throw new Error(plan.left.message);
+    expect(plan.right.actions.map((a) => a.type)).toEqual(['CreateVethPair', 'AddOvsPort', 'SetLink', 'SetLink', 'ReplaceAddresses', 'AddRoute', 'SetSourceRules']);
+    expect(plan.right.actions.slice(5)).toEqual([
+      { type: 'AddRoute', target: 'net1', reason: net1Reason, link: net1, route: { family: 4, dst: '172.17.0.0/16' }, table: T_NET1, src: '172.17.0.4' },
+      {
+        type: 'SetSourceRules', target: 'net1', netns: NETNS, table: T_NET1, priority: 30000, sources: ['172.17.0.4'],
+        reason: `another interface of the pod shares the subnet of net1: its addresses look up table ${T_NET1}`,
+      },
+    ]);
+    expect(plan.right.response.routes).toEqual([]);
+  });
+
+  it('gives eth0 of 11 its default route in its table too; only the families it shares', () => {
+    const plan = planOvnAdd(eth0Input({
+      allocation: {
+        addresses: [
+          { family: 4, ip: '172.17.0.3', prefix: 16, cidr: '172.17.0.0/16', gateway: '172.17.0.1' },
+          { family: 6, ip: 'fd00:17::3', prefix: 64, cidr: 'fd00:17::/64', gateway: 'fd00:17::1' },
+        ],
+        mac: '0a:00:00:00:00:03',
+      },
+      siblingCidrs: ['172.17.0.0/16'],
+    }), config);
+    if (E.isLeft(plan)) throw new Error(plan.left.message);
+    const reason = 'source routing: what leaves from 172.17.0.3 leaves through eth0 (another interface of the pod shares its subnet)';
+    expect(plan.right.actions.filter((a) => a.type === 'SetSourceRules' || (a.type === 'AddRoute' && a.table !== undefined))).toEqual([
+      { type: 'AddRoute', target: 'eth0', reason, link: eth0, route: { family: 4, dst: '172.17.0.0/16' }, table: T_ETH0, src: '172.17.0.3' },
+      { type: 'AddRoute', target: 'eth0', reason, link: eth0, route: { family: 4, dst: '0.0.0.0/0', gw: '172.17.0.1' }, table: T_ETH0 },
+      {
+        type: 'SetSourceRules', target: 'eth0', netns: NETNS, table: T_ETH0, priority: 30000, sources: ['172.17.0.3'],
+        reason: `another interface of the pod shares the subnet of eth0: its addresses look up table ${T_ETH0}`,
+      },
+    ]);
+  });
+
+  it('leaves rules that are as wanted alone: a finished plug plans only its routes again', () => {
+    const plan = planOvnAdd(net1Input({
+      host: {
+        hostLink: true, port: true, ifacePorts: ['01234567_net1_h'], sourceRules: ['172.17.0.4'],
+        hostEnd: { ifindex: 7, peerIfindex: 2, mac: '6e:00:00:00:00:01', mtu: 1400, up: true, addresses: [] },
+        podLink: { ifindex: 2, peerIfindex: 7, mac: '0a:00:00:00:00:04', mtu: 1400, up: true, addresses: ['172.17.0.4/16'] },
+        portIds: { 'iface-id': 'samplepod.default.attachnet.default.ovn', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '172.17.0.4' },
+      },
+    }), config);
+    expect(E.isRight(plan) && plan.right.actions).toEqual([
+      { type: 'AddRoute', target: 'net1', reason: net1Reason, link: net1, route: { family: 4, dst: '172.17.0.0/16' }, table: T_NET1, src: '172.17.0.4' },
+    ]);
+  });
+
+  it.each<[string, Partial<OvnAddInput>, readonly string[]]>([
+    ['a rule of an old address is replaced', { host: { hostLink: false, port: false, ifacePorts: [], sourceRules: ['172.17.0.9'] } }, ['172.17.0.4']],
+    ['the subnet is no longer shared: the rules go', { siblingCidrs: ['172.18.0.0/16'], host: { hostLink: false, port: false, ifacePorts: [], sourceRules: ['172.17.0.4'] } }, []],
+  ])('%s', (_what, over, sources) => {
+    const plan = planOvnAdd(net1Input(over), config);
+    expect(E.isRight(plan) && plan.right.actions.filter((a) => a.type === 'SetSourceRules').map((a) => a.type === 'SetSourceRules' && [a.table, a.sources, a.reason])).toEqual([[
+      T_NET1, sources, sources.length === 0 ? 'no other interface of the pod shares the subnet of net1: remove its source rules' : `another interface of the pod shares the subnet of net1: its addresses look up table ${T_NET1}`,
+    ]]);
+  });
+
+  it('plans no source routing where no other interface shares the subnet', () => {
+    const plan = planOvnAdd(net1Input({ siblingCidrs: ['10.17.0.0/16'] }), config);
+    expect(E.isRight(plan) && plan.right.actions.map((a) => a.type)).toEqual(['CreateVethPair', 'AddOvsPort', 'SetLink', 'SetLink', 'ReplaceAddresses']);
+  });
+
+  it('DEL removes the rules it finds first, and none without the netns', () => {
+    expect(planDel({ containerId: CID, ifName: 'net1', netns: NETNS }, config, { hostLink: true, port: false, sourceRules: ['172.17.0.4'] })).toEqual([
+      { type: 'SetSourceRules', target: 'net1', reason: 'remove the source rules of container 0123456789ab interface net1', netns: NETNS, table: T_NET1, priority: 30000, sources: [] },
+      { type: 'DeleteLink', target: '01234567_net1_h', reason: 'remove the veth pair of container 0123456789ab interface net1', link: { name: '01234567_net1_h', netns: '/var/run/netns/ovs' } },
+    ]);
+    expect(planDel({ containerId: CID, ifName: 'net1', netns: '' }, config, { hostLink: false, port: false, sourceRules: ['172.17.0.4'] })).toEqual([]);
   });
 });
 

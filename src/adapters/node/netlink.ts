@@ -7,11 +7,17 @@
 // - IPv6 addresses are added with `nodad`: OVN (or the IPAM) has already made them unique, and
 //   a tentative address would delay the pod's first packets.
 // - Routes are `replace`d, so applying a plan twice gives the same table.
+// - Source rules of a table are set by flushing that table's rules (per family) and adding the
+//   wanted ones: `ip rule add` of a rule that exists fails ("File exists"), so flush first.
 import type { LinkChanges, LinkInfo, LinkRef, LinkRoute, Netlink } from '../../effects/nodePorts.js';
+import { NodeToolError } from '../../effects/nodePorts.js';
 import type { Ip } from './exec.js';
 import { isNotFound } from './exec.js';
 
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
+
+/** True when `ip` failed because the kernel lacks the address family (IPv6 disabled). */
+const isFamilyUnsupported = (err: unknown): boolean => err instanceof NodeToolError && /Address family not supported/i.test(err.stderr);
 
 /** The argv of `ip link set` for `changes` (empty when there is nothing to change). */
 export function linkSetArgs(name: string, changes: LinkChanges): string[] {
@@ -67,7 +73,39 @@ export function makeNetlink(ip: Ip): Netlink {
     },
 
     addRoute: async (link: LinkRef, route: LinkRoute) => {
-      await ip([`-${route.family}`, 'route', 'replace', route.dst, ...(route.gw === undefined ? [] : ['via', route.gw]), 'dev', link.name], link.netns);
+      await ip([
+        `-${route.family}`, 'route', 'replace', route.dst, ...(route.gw === undefined ? [] : ['via', route.gw]), 'dev', link.name,
+        ...(route.src === undefined ? [] : ['src', route.src]), ...(route.table === undefined ? [] : ['table', String(route.table)]),
+      ], link.netns);
+    },
+
+    readSourceRules: async (netns, table) => {
+      const perFamily = await Promise.all(([4, 6] as const).map(async (family) => {
+        try {
+          const out = await ip([`-${family}`, '-j', 'rule', 'show', 'table', String(table)], netns);
+          return (JSON.parse(out.trim() === '' ? '[]' : out) as { readonly src?: string }[]).flatMap((r) => (r.src === undefined || r.src === 'all' ? [] : [r.src]));
+        } catch (err) {
+          // No namespace, or a kernel without that family: no rules.
+          if (isNotFound(err) || isFamilyUnsupported(err)) return [];
+          throw err;
+        }
+      }));
+      return perFamily.flat();
+    },
+
+    setSourceRules: async (netns, table, priority, sources) => {
+      for (const family of [4, 6] as const) {
+        const wanted = sources.filter((s) => familyOf(s) === family);
+        try {
+          await ip([`-${family}`, 'rule', 'flush', 'table', String(table)], netns);
+        } catch (err) {
+          // A kernel without IPv6 has no IPv6 rules to flush (and none can be wanted).
+          if (!(isFamilyUnsupported(err) && wanted.length === 0)) throw err;
+        }
+        for (const source of wanted) {
+          await ip([`-${family}`, 'rule', 'add', 'from', source, 'table', String(table), 'pref', String(priority)], netns);
+        }
+      }
     },
 
     deleteDefaultRoutes: async (netns, family) => {

@@ -18,8 +18,13 @@
 // - In the pod: the container end is moved, renamed to if_name, given the MAC, MTU and `up` in
 //   one step; then the addresses with the subnet's prefix, the default route via the gateway
 //   (default-route interface only), then the routes of the NAD and the annotation.
-// - DEL removes exactly what ADD made, by name: the OVS port, then the host end (its peer goes
-//   with it). What is absent is not planned, so DEL of nothing is an empty plan.
+// - An interface whose subnet overlaps another allocated interface's of the same pod also gets
+//   source routing (SourceRouting.ts): its connected route and its routes again in a table of
+//   its own, and the rules `from <its address> lookup <table>`; the main table is unchanged.
+//   The rules are planned only when those in the pod differ (then all of that table's rules are
+//   replaced), and a DEL removes the rules it finds; the table's routes go with the link.
+// - DEL removes exactly what ADD made, by name: the source rules, the OVS port, then the host
+//   end (its peer goes with it). What is absent is not planned, so DEL of nothing is an empty plan.
 // - Every action is idempotent and carries a reason.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Family } from '../Address.js';
@@ -28,6 +33,7 @@ import type { Route } from '../schema/route.js';
 import type { CniRequest, CniResponse } from './Protocol.js';
 import type { Allocation, FamilyRoute } from './Routes.js';
 import { cniIpsOf, defaultRouteFamilies, isDefaultDst, parseRequestRoutes, protocolOf, responseIps, toCniRoutes } from './Routes.js';
+import { cidrsOverlap, fnv1a32, SOURCE_RULE_PRIORITY, sourceTableOf } from './SourceRouting.js';
 
 // ---- requests --------------------------------------------------------------------------------
 
@@ -106,20 +112,13 @@ export interface LinkNames {
 }
 
 /** FNV-1a, 32 bits, as 8 hex digits: a short stable tag for a long interface name. */
-const fnv1a32 = (text: string): string => {
-  let h = 0x811c9dc5;
-  for (const byte of utf8.encode(text)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-};
+const hashTag = (text: string): string => fnv1a32(text).toString(16).padStart(8, '0');
 
 export const linkNamesOf = (containerId: string, ifName: string): LinkNames => {
   let stem: string;
   if (ifName === 'eth0') stem = containerId.slice(0, 12);
   else if (12 - ifName.length >= 4) stem = `${containerId.slice(0, 12 - ifName.length)}_${ifName}`;
-  else stem = `${containerId.slice(0, 4)}_${fnv1a32(ifName)}`;
+  else stem = `${containerId.slice(0, 4)}_${hashTag(ifName)}`;
   return { host: `${stem}_h`, container: `${stem}_c` };
 };
 
@@ -177,6 +176,9 @@ export interface HostState {
   readonly hostEnd?: SeenLink | undefined;
   readonly podLink?: SeenLink | undefined;
   readonly portIds?: Readonly<Record<string, string>> | undefined;
+  /** The `from` addresses of the rules that look up this interface's source table
+   *  (sourceTableOf) in the pod's netns; absent: none. */
+  readonly sourceRules?: readonly string[] | undefined;
 }
 
 export type NodeAction =
@@ -186,7 +188,16 @@ export type NodeAction =
   | { readonly type: 'DeleteOvsPort'; readonly target: string; readonly reason: string; readonly bridge: string }
   | { readonly type: 'SetLink'; readonly target: string; readonly reason: string; readonly link: LinkAt; readonly changes: LinkChangeSet }
   | { readonly type: 'ReplaceAddresses'; readonly target: string; readonly reason: string; readonly link: LinkAt; readonly addresses: readonly string[] }
-  | { readonly type: 'AddRoute'; readonly target: string; readonly reason: string; readonly link: LinkAt; readonly route: FamilyRoute }
+  | {
+    readonly type: 'AddRoute'; readonly target: string; readonly reason: string; readonly link: LinkAt; readonly route: FamilyRoute;
+    /** A table other than main, and the preferred source (source routing). */
+    readonly table?: number; readonly src?: string;
+  }
+  | {
+    /** Makes `sources` the only rules `from <source> lookup <table>` in the netns (none: removes them). */
+    readonly type: 'SetSourceRules'; readonly target: string; readonly reason: string; readonly netns: string;
+    readonly table: number; readonly priority: number; readonly sources: readonly string[];
+  }
   | { readonly type: 'DeleteDefaultRoutes'; readonly target: string; readonly reason: string; readonly netns: string; readonly family: Family }
   | { readonly type: 'WaitOvnInstalled'; readonly target: string; readonly reason: string; readonly timeoutMs: number };
 
@@ -199,6 +210,8 @@ export interface AddInput {
   readonly defaultRoute: boolean;
   /** The NAD's and the annotation's routes (Routes.interfaceRoutes). */
   readonly routes: readonly FamilyRoute[];
+  /** The CIDRs of the pod's other allocated interfaces (SourceRouting.siblingCidrs); OVN only. */
+  readonly siblingCidrs?: readonly string[];
 }
 
 export interface OvnAddInput extends AddInput {
@@ -215,11 +228,20 @@ export interface AddPlan {
   readonly skipped: readonly string[];
 }
 
-/** The DEL plan of one interface: the OVS port, then the host end (its peer goes with it). */
-export const planDel = (request: Pick<ValidRequest, 'containerId' | 'ifName'>, config: NodeConfig, host: Pick<HostState, 'hostLink' | 'port'>): readonly NodeAction[] => {
+/** The DEL plan of one interface: its source rules, the OVS port, then the host end (its peer
+ *  goes with it). */
+export const planDel = (
+  request: Pick<ValidRequest, 'containerId' | 'ifName'> & { readonly netns?: string },
+  config: NodeConfig,
+  host: Pick<HostState, 'hostLink' | 'port' | 'sourceRules'>,
+): readonly NodeAction[] => {
   const names = linkNamesOf(request.containerId, request.ifName);
   const what = `container ${request.containerId.slice(0, 12)} interface ${request.ifName}`;
+  const netns = request.netns ?? '';
   return [
+    ...(netns !== '' && (host.sourceRules ?? []).length > 0
+      ? [{ type: 'SetSourceRules', target: request.ifName, reason: `remove the source rules of ${what}`, netns, table: sourceTableOf(request.ifName), priority: SOURCE_RULE_PRIORITY, sources: [] } as const]
+      : []),
     ...(host.port ? [{ type: 'DeleteOvsPort', target: names.host, reason: `unplug ${what} from ${config.bridge}`, bridge: config.bridge } as const] : []),
     ...(host.hostLink ? [{ type: 'DeleteLink', target: names.host, reason: `remove the veth pair of ${what}`, link: { name: names.host, netns: config.hostNetns } } as const] : []),
   ];
@@ -239,8 +261,27 @@ interface OvnPlug {
   /** The gateway's default routes (default-route interface only), then the other routes. */
   readonly routes: readonly FamilyRoute[];
   readonly gatewayRoutes: number;
+  /** Source routing, when another interface of the pod shares the subnet: the rules' sources
+   *  and the table's routes (the connected routes of those addresses, then `routes`). */
+  readonly source: { readonly table: number; readonly sources: readonly string[]; readonly routes: readonly { readonly route: FamilyRoute; readonly src?: string }[] } | undefined;
   readonly skipped: readonly string[];
 }
+
+/** The source routing of an interface whose subnet another interface of the pod shares. */
+const sourceOf = (input: OvnAddInput, routes: readonly FamilyRoute[]): OvnPlug['source'] => {
+  const siblings = input.siblingCidrs ?? [];
+  const shared = input.allocation.addresses.filter((a) => siblings.some((c) => cidrsOverlap(a.cidr, c)));
+  if (shared.length === 0) return undefined;
+  const families = new Set(shared.map((a) => a.family));
+  return {
+    table: sourceTableOf(input.request.ifName),
+    sources: shared.map((a) => a.ip),
+    routes: [
+      ...shared.map((a) => ({ route: { family: a.family, dst: a.cidr }, src: a.ip })),
+      ...routes.filter((r) => families.has(r.family)).map((route) => ({ route })),
+    ],
+  };
+};
 
 const ovnPlugOf = (input: OvnAddInput, config: NodeConfig, mac: string): OvnPlug => {
   const { request: req, allocation } = input;
@@ -264,6 +305,7 @@ const ovnPlugOf = (input: OvnAddInput, config: NodeConfig, mac: string): OvnPlug
     externalIds: { 'iface-id': ifaceId, vendor: 'kube-ovn', pod_name: req.podName, pod_namespace: req.podNamespace, ip: allocation.addresses.map((a) => a.ip).join(',') },
     routes: [...gatewayRoutes, ...routes],
     gatewayRoutes: gatewayRoutes.length,
+    source: sourceOf(input, [...gatewayRoutes, ...routes]),
     skipped: input.routes.filter((r) => !families.has(r.family)).map((r) => `route ${r.dst}${r.gw === undefined ? '' : ` via ${r.gw}`}: ${req.ifName} has no IPv${r.family} address`),
   };
 };
@@ -290,12 +332,34 @@ const plugActions = (p: OvnPlug, input: OvnAddInput, config: NodeConfig): NodeAc
   { type: 'ReplaceAddresses', target: input.request.ifName, reason: `the allocated addresses of ${p.what}`, link: p.podLink, addresses: p.addresses },
 ];
 
-/** The routes (`replace`d, so applying them again changes nothing), then the wait for OVN. */
-const finishActions = (p: OvnPlug, config: NodeConfig): NodeAction[] => [
+/** The source table's routes, then its rules when those in the pod differ (or are stale). */
+const sourceActions = (p: OvnPlug, host: HostState, netns: string): NodeAction[] => {
+  const seen = [...(host.sourceRules ?? [])].sort();
+  const want = [...(p.source?.sources ?? [])].sort();
+  const table = p.source?.table ?? sourceTableOf(p.podLink.name);
+  const same = seen.length === want.length && seen.every((s, i) => s === want[i]);
+  return [
+    ...(p.source?.routes ?? []).map(({ route, src }): NodeAction => ({
+      type: 'AddRoute', target: p.podLink.name, link: p.podLink, route, table, ...(src === undefined ? {} : { src }),
+      reason: `source routing: what leaves from ${p.source?.sources.join(', ') ?? ''} leaves through ${p.podLink.name} (another interface of the pod shares its subnet)`,
+    })),
+    ...(same ? [] : [{
+      type: 'SetSourceRules', target: p.podLink.name, netns, table, priority: SOURCE_RULE_PRIORITY, sources: want,
+      reason: want.length === 0
+        ? `no other interface of the pod shares the subnet of ${p.podLink.name}: remove its source rules`
+        : `another interface of the pod shares the subnet of ${p.podLink.name}: its addresses look up table ${table}`,
+    } as const]),
+  ];
+};
+
+/** The routes (`replace`d, so applying them again changes nothing), the source routing, then
+ *  the wait for OVN. */
+const finishActions = (p: OvnPlug, host: HostState, config: NodeConfig, netns: string): NodeAction[] => [
   ...p.routes.map((route, i): NodeAction => ({
     type: 'AddRoute', target: p.podLink.name, link: p.podLink, route,
     reason: i < p.gatewayRoutes ? `${p.podLink.name} is the default-route interface: default route via the gateway` : 'a route of the NetworkAttachmentDefinition or the routes annotation',
   })),
+  ...sourceActions(p, host, netns),
   ...(config.ovnInstalledTimeoutMs > 0
     ? [{ type: 'WaitOvnInstalled', target: p.names.host, reason: `wait until ovn-controller has bound ${p.ifaceId} to this chassis`, timeoutMs: config.ovnInstalledTimeoutMs } as const]
     : []),
@@ -315,8 +379,8 @@ export const planOvnAdd = (input: OvnAddInput, config: NodeConfig): E.Either<Nod
     protocol: protocolOf(ips), ips: responseIps(ips, input.defaultRoute), mac_address: p.mac, mtu: p.mtu, nicname: req.ifName, routes: toCniRoutes(p.routes),
   };
   const actions = isPlugged(host, p)
-    ? finishActions(p, config)
-    : [...clearActions(p, host, config), ...plugActions(p, input, config), ...finishActions(p, config)];
+    ? finishActions(p, host, config, req.netns)
+    : [...clearActions(p, host, config), ...plugActions(p, input, config), ...finishActions(p, host, config, req.netns)];
   return E.right({ actions, response, skipped: p.skipped });
 };
 
