@@ -121,10 +121,13 @@ export interface DaemonAnswer {
 }
 
 /** POST /api/v1/add on the daemon's socket (one connection per request, as the plugin does). */
-export const postAdd = (socket: string, req: CniRequest): Promise<DaemonAnswer> =>
+export const postAdd = (socket: string, req: CniRequest): Promise<DaemonAnswer> => postDaemon(socket, '/api/v1/add', req);
+
+/** POST `req` to `path` (`/api/v1/add`, `/api/v1/del`) on the daemon's socket, one connection per request. */
+export const postDaemon = (socket: string, path: string, req: CniRequest): Promise<DaemonAnswer> =>
   new Promise((resolve, reject) => {
     const payload = JSON.stringify(req);
-    const http = httpRequest({ socketPath: socket, path: '/api/v1/add', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+    const http = httpRequest({ socketPath: socket, path, method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() }));

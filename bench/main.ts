@@ -2,6 +2,7 @@
 import { benchCni } from './cni.js';
 import { benchController } from './controller.js';
 import { benchAgainstNaive, benchGrowth, benchMemory, benchScale } from './core.js';
+import { benchOvn } from './ovn.js';
 import { benchPlanner } from './planner.js';
 
 benchScale();
@@ -11,3 +12,4 @@ benchMemory();
 benchPlanner();
 await benchController();
 await benchCni();
+await benchOvn();

@@ -1,0 +1,102 @@
+// The one-node cluster of the OVN benchmark (bench/ovn.ts), from the test harness's real
+// components (root): etcd + kube-apiserver with the project's CRDs, Open vSwitch and OVN in
+// userspace (ovs-vswitchd in its own network namespace), the Controller in this process with
+// the real Ovn port (it writes the logical switches and ports: part of what is measured), and
+// the node daemon in this process on a temp socket, waiting for ovn-installed as production
+// does. Networks: the seed's ovn-default (provider ovn, 10.16.0.0/16), attachnet (provider
+// attachnet.default.ovn, seed 06's NAD, the Subnet of examples/ovn-attachments/00) and the
+// seed's IPAM-only macvlan NAD and Subnet (examples/macvlan-ipam/01, 02).
+//
+// Rules: every pod is on node NODE (the daemon watches only its node's pods); `stop()` stops
+// what was started in reverse order, logs (stderr) and swallows each failure so the rest still
+// stops, and is what `startOvnCluster` itself runs when starting fails.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { loadKubeConfig } from '../src/adapters/kube/config.js';
+import { makeRest, type Request } from '../src/adapters/kube/rest.js';
+import { makeOvn } from '../src/adapters/ovn.js';
+import { startNodeDaemon } from '../src/cli/daemon.js';
+import type { CniRequest } from '../src/domain/cni/Protocol.js';
+import { startApiServer, type ApiServer } from '../test/harness/apiserver.js';
+import { controllerFor, daemonConfigFor, quietLog } from '../test/harness/inProcess.js';
+import { startOvs, type OvsEnv } from '../test/harness/ovs.js';
+import { makeTempDir } from '../test/harness/tmp.js';
+import { postDaemon, type DaemonAnswer } from './cniCluster.js';
+
+const REPO = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url));
+const EXAMPLES = `${REPO}examples/`;
+export const NODE = 'bench-node';
+export const NAMESPACE = 'default';
+export const ATTACHNET = 'attachnet.default.ovn';
+export const MACVLAN = 'macvlan.default';
+/** How long the daemon waits for ovn-controller to bind a new port before it fails the ADD. */
+const OVN_INSTALLED_TIMEOUT_MS = 30_000;
+
+export interface OvnCluster {
+  readonly api: ApiServer;
+  readonly ovs: OvsEnv;
+  readonly rest: Request;
+  readonly socket: string;
+  stop(): Promise<void>;
+}
+
+const note = (text: string): void => void process.stderr.write(`bench ovn: ${text}\n`);
+
+/** The YAML documents of `file` under examples/, those named in `names` only when given. */
+const examples = (file: string, names?: readonly string[]): unknown[] =>
+  parseAllDocuments(readFileSync(`${EXAMPLES}${file}`, 'utf8')).map((d) => d.toJS() as { metadata: { name: string } })
+    .filter((o) => names === undefined || names.includes(o.metadata.name));
+
+export const startOvnCluster = async (): Promise<OvnCluster> => {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch((e: unknown) => note(`stop: ${String(e)}`));
+    stops.length = 0;
+  };
+  try {
+    // Both start even when one fails, so the other is stopped too.
+    const [api, ovs] = await Promise.allSettled([startApiServer(), startOvs()]);
+    if (api.status === 'fulfilled') stops.push(() => api.value.stop());
+    if (ovs.status === 'fulfilled') stops.push(() => ovs.value.stop());
+    if (api.status === 'rejected') throw api.reason;
+    if (ovs.status === 'rejected') throw ovs.reason;
+    const kc = loadKubeConfig(api.value.kubeconfigPath);
+    const rest = makeRest(kc);
+    const log = quietLog();
+    const controller = controllerFor(kc, { workers: 3 }, log, makeOvn({ db: ovs.value.db.nb ?? '', log }));
+    controller.start();
+    stops.push(() => controller.stop());
+    const subnets = [...examples('macvlan-ipam/00-subnet-ovn-default.yaml'), ...examples('ovn-attachments/00-subnets.yaml', ['attachnet']), ...examples('macvlan-ipam/02-subnet-macvlan.yaml')];
+    for (const body of subnets) await rest('POST', '/apis/kubeovn.io/v1/subnets', { body });
+    for (const body of [...examples('ovn-attachments/06-nad-attachnet-ovn.yaml'), ...examples('macvlan-ipam/01-nad-macvlan.yaml')]) {
+      await rest('POST', `/apis/k8s.cni.cncf.io/v1/namespaces/${NAMESPACE}/network-attachment-definitions`, { body });
+    }
+    await controller.ready;
+    const tmp = makeTempDir('bench-ovn');
+    stops.push(async () => tmp.remove());
+    const socket = `${tmp.path}/kube-ovn-daemon.sock`;
+    const running = await startNodeDaemon({
+      ...daemonConfigFor(api.value, ovs.value, NODE), socket, ovnInstalledTimeoutMs: OVN_INSTALLED_TIMEOUT_MS, defaultDeadlineMs: 60_000,
+    }, log);
+    stops.push(() => running.stop());
+    return { api: api.value, ovs: ovs.value, rest, socket, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+};
+
+/** A pod on NODE with the networks annotation `networks`; resolves when the API server answered. */
+export const createPod = async (rest: Request, name: string, networks: string): Promise<void> => {
+  await rest('POST', `/api/v1/namespaces/${NAMESPACE}/pods`, {
+    body: {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name, namespace: NAMESPACE, annotations: { 'k8s.v1.cni.cncf.io/networks': networks } },
+      spec: { nodeName: NODE, containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+    },
+  });
+};
+
+/** POST /api/v1/del on the daemon's socket; resolves with the answer (204 when done). */
+export const postDel = (socket: string, req: CniRequest): Promise<DaemonAnswer> => postDaemon(socket, '/api/v1/del', req);
