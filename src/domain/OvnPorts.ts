@@ -4,10 +4,12 @@
 // the ports OVN holds with the claims the controller holds.
 //
 // Rules of the audit (`planOvnAudit`), run by the controller's sweep and at start-up:
-// - Every durable claim on an OVN Subnet (a live pod's claim whose IP object exists: the port is
-//   written after the IP object) has its port, with exactly the claim's addresses as
-//   `addresses` and `port_security`, and our external_ids. A missing or drifted port is
-//   ensured again, with its switch: the claim is the truth, the address is not re-allocated.
+// - Every committed claim on an OVN Subnet (a live pod's claim whose IP object exists and whose
+//   pod annotations say `allocated: "true"`: both written after the port) has its port, with
+//   exactly the claim's addresses as `addresses` and `port_security`, and our external_ids. A
+//   missing or drifted port is ensured again, with its switch: the claim is the truth, the
+//   address is not re-allocated. A claim not yet committed is its pod plan's to finish (that
+//   plan writes the port before the annotations), so the audit never races a plan in flight.
 // - A port with `external_ids:vendor=kube-ovn` whose name no IP object and no claim carries is
 //   deleted. Nothing else is: a port of another vendor, or one whose IP object still exists
 //   (a StatefulSet's retained claim, or an IP object the IP sweep has yet to confirm), stays.
@@ -18,6 +20,7 @@ import type { Action } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
 import { ipName, podUidOf } from './PlanContext.js';
 import { POD_UID_LABEL, addressText, macText } from './Records.js';
+import { ALLOCATED_TRUE, annotationKey } from './schema/annotations.js';
 import type { IP } from './schema/kubeovn.js';
 import type { Subnet } from './Subnet.js';
 import { isGone } from './Workloads.js';
@@ -76,7 +79,7 @@ const wantedPorts = (ctx: PlanContext, ipam: IpamState): Map<string, WantedPort>
     const pod = ctx.snapshot.pods.get(podKey)?.object;
     if (pod === undefined || pod.spec.hostNetwork === true || isGone(pod) || podUidOf(pod) !== claim.key.podUid) continue;
     const name = ipName(claim.owner.name, claim.owner.namespace, claim.key.provider);
-    if (!ctx.snapshot.ips.has(name)) continue;
+    if (!ctx.snapshot.ips.has(name) || pod.metadata.annotations?.[annotationKey(claim.key.provider, 'allocated')] !== ALLOCATED_TRUE) continue;
     const action = ensurePortOf(name, podKey, claim.key.podUid, s.right, claim, `plug ${name} (pod ${podKey}: ${addressText(claim)} in ${s.right.name}) into OVN`);
     if (action.type === 'EnsureLogicalSwitchPort') out.set(name, { name, subnet: s.right, action });
   }

@@ -86,6 +86,8 @@ export class Controller {
   private readonly firstSeen = new Map<string, { readonly uid: string | undefined; readonly at: number }>();
   /** When each subnet's status was last written. */
   private readonly statusWritten = new Map<string, number>();
+  /** Pods whose plan is being applied (their intended writes are in the snapshot). */
+  private readonly inFlight = new Set<string>();
   /** The errors of each pod's last plan, so an unchanged failure is reported once. */
   private readonly lastErrors = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -309,17 +311,23 @@ export class Controller {
       return { kind: 'done' };
     }
     const released = actions.flatMap((a) => (a.type === 'DeleteIP' ? [snap.ips.get(a.target)?.object.spec.subnet] : [])).filter((x): x is string => x !== undefined);
-    this.live.applyIntended(actions);
-    const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
+    this.inFlight.add(key);
+    let result: ApplyResult;
+    try {
+      this.live.applyIntended(actions);
+      result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
+      if (result.kind !== 'applied') {
+        this.planner = undefined;
+        await this.refresh(key, actions);
+      }
+    } finally {
+      this.inFlight.delete(key);
+    }
     if (released.length > 0) {
       for (const subnet of released) this.subnets.add(subnet);
       for (const p of this.unsettled) this.pods.add(p);
     }
-    if (result.kind !== 'applied') {
-      this.planner = undefined;
-      await this.refresh(key, actions);
-    }
-    else {
+    if (result.kind === 'applied') {
       for (const a of plan.allocations) {
         if (a.source === 'existing') continue;
         this.deps.log.info('allocated', { pod: a.pod, interface: a.interface, provider: a.provider, subnet: a.subnet, address: a.ipAddress, mac: a.macAddress, source: a.source });
@@ -388,7 +396,7 @@ export class Controller {
       this.planner = undefined;
     }
     const ovn = this.deps.ovn;
-    if (ovn !== undefined) await auditOvn({ ...this.deps, ovn, live: this.live, fault: this.options.fault }, () => this.plannerState());
+    if (ovn !== undefined) await auditOvn({ ...this.deps, ovn, live: this.live, fault: this.options.fault, busy: (k) => this.inFlight.has(k) }, () => this.plannerState());
   }
 
   private async ownerAlive(ip: IP): Promise<boolean> {

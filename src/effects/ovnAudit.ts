@@ -8,8 +8,10 @@
 //   the snapshot still shows none (a stale cache must never unplug a live pod); when the read
 //   fails the port stays until the next sweep.
 // - An ensure is applied only while its IP object is in the snapshot as the server wrote it (a
-//   resourceVersion: not merely intended by a plan in flight, whose own port write follows the
-//   IP object's), so the audit never puts a port before its IP object.
+//   resourceVersion) and no plan of its pod is in flight (`busy`): the snapshot holds a plan's
+//   intended writes before they land, so a pod whose plan is being applied may look committed
+//   when it is not. Its own plan writes its ports; the audit never puts a port before its IP
+//   object, nor races a plan.
 // - Every repair is logged with its reason; a failed ovn-nbctl is logged and left to the next
 //   sweep.
 import type { SeenPort } from '../domain/OvnPorts.js';
@@ -25,8 +27,14 @@ export interface AuditResult {
   readonly deleted: number;
 }
 
+export interface AuditDeps extends ApplyDeps {
+  readonly ovn: Ovn;
+  /** Whether a plan of this pod (`ns/name`) is being applied now. */
+  readonly busy: (podKey: string) => boolean;
+}
+
 /** One audit of OVN's ports. `state` is called after the NB was read. */
-export async function auditOvn(deps: ApplyDeps & { readonly ovn: Ovn }, state: () => PlannerState): Promise<AuditResult> {
+export async function auditOvn(deps: AuditDeps, state: () => PlannerState): Promise<AuditResult> {
   let seen: readonly SeenPort[];
   try {
     seen = await deps.ovn.listPorts();
@@ -45,8 +53,11 @@ export async function auditOvn(deps: ApplyDeps & { readonly ovn: Ovn }, state: (
     confirmed.push(a);
   }
   // Ensures last checked now: the snapshot may have moved while the deletes were confirmed.
-  const written = (name: string): boolean => deps.live.snapshot.ips.get(name)?.object.metadata.resourceVersion !== undefined;
-  const actions = confirmed.filter((a) => a.type !== 'EnsureLogicalSwitchPort' || written(a.target));
+  const settled = (a: Extract<Action, { type: 'EnsureLogicalSwitchPort' }>): boolean =>
+    deps.live.snapshot.ips.get(a.target)?.object.metadata.resourceVersion !== undefined && !deps.busy(a.port.externalIds['pod'] ?? '');
+  const ports = confirmed.filter((a) => a.type !== 'EnsureLogicalSwitchPort' || settled(a));
+  const switches = new Set(ports.flatMap((a) => (a.type === 'EnsureLogicalSwitchPort' ? [a.port.logicalSwitch] : [])));
+  const actions = ports.filter((a) => a.type !== 'EnsureLogicalSwitch' || switches.has(a.target));
   if (actions.length === 0) return { ensured: 0, deleted: 0 };
   for (const a of actions) deps.log.info('OVN audit: repair', { action: a.type, target: a.target, reason: a.reason });
   const result = await applyActions(deps, actions);

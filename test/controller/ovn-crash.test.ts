@@ -145,7 +145,7 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
     Object.fromEntries(w.ips.filter((ip) => ip.spec.namespace === ns).map((ip) => [ip.metadata.name, `${ip.spec.macAddress} ${ip.spec.ipAddress}`]));
 
   beforeAll(async () => {
-    [ovs] = await Promise.all([startOvs({ ovn: true }), buildCli(), (async () => { api = await startApiServer(); })()]);
+    [ovs] = await Promise.all([startOvs({ ovn: 'nb-only' }), buildCli(), (async () => { api = await startApiServer(); })()]);
     await api.kubectlOk(['apply', '-f', '-'], { input: SUBNETS });
     await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(NAD_06, 'utf8') });
   }, 180_000);
@@ -167,12 +167,14 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
       expect(await faulted.waitForExit(30_000)).toEqual({ code: null, signal: 'SIGKILL' });
       const crashed = await world();
       const left = leftIn(crashed, ns);
+      const writes = faulted.lines.filter((l) => l.msg === 'applied' || l.msg.startsWith('OVN audit')).map((l) => `${String(l.fields['action'])} ${String(l.fields['target'])}`);
       // One pod was being written: both its IP objects, `ports` of its ports, no annotation.
       expect(left.allocated).toEqual([]);
       expect(left.ips).toHaveLength(2);
       const pod = left.ips[0]!.split('.')[0]!;
       expect(left.ips).toEqual([`${pod}.${ns}`, `${pod}.${ns}.${ATTACHNET}`]);
-      expect(left.ports).toEqual([`${pod}.${ns}`, `${pod}.${ns}.${ATTACHNET}`].slice(0, ports));
+      // (The killed controller's writes are shown when this fails.)
+      expect({ ports: left.ports, writes }).toEqual({ ports: [`${pod}.${ns}`, `${pod}.${ns}.${ATTACHNET}`].slice(0, ports), writes });
 
       const next = start();
       const w = await converged();

@@ -1,5 +1,5 @@
 // The controller keeping OVN's northbound database in step (issue 7, first slice), with real
-// components (root): kube-apiserver + etcd, OVS/OVN in userspace from the harness, and the
+// components (root): kube-apiserver + etcd, OVN's NB database from the harness (nb-only), and the
 // controller in-process with the Ovn adapter pointed at the harness's NB database.
 //
 // A pod on ovn-default gets the logical switch `ovn-default` and the port `<pod>.<ns>`; an OVN
@@ -93,7 +93,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
     }, { timeoutMs: 15_000 });
 
   beforeAll(async () => {
-    [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
+    [api, ovs] = await Promise.all([startApiServer(), startOvs({ ovn: 'nb-only' })]);
     const kc = loadKubeConfig(api.kubeconfigPath);
     const real = makeOvn({ db: ovs.db.nb!, log: quiet });
     const tap = (a: Action) => void applied.push(a);

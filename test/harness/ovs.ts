@@ -36,8 +36,10 @@ export interface OvsOptions {
   readonly isolation?: 'netns' | 'host';
   /** The integration bridge; default `br-int`. */
   readonly bridge?: string;
-  /** Start OVN (NB, SB, northd, ovn-controller) too; default true. */
-  readonly ovn?: boolean;
+  /** Start OVN (NB, SB, northd, ovn-controller) too; default true. 'nb-only': OVN's northbound
+   *  database alone, and nothing else (no Open vSwitch, no chassis), for tests that only read
+   *  and write the NB (the controller's logical switches and ports). */
+  readonly ovn?: boolean | 'nb-only';
   /** The chassis name; default `kovt-<pid>-<n>`. */
   readonly systemId?: string;
   /** Per readiness step; default 30 s. */
@@ -81,7 +83,8 @@ const CMD_TIMEOUT_S = 30;
 export async function startOvs(options: OvsOptions = {}): Promise<OvsEnv> {
   const isolation = options.isolation ?? 'netns';
   const bridge = options.bridge ?? 'br-int';
-  const withOvn = options.ovn ?? true;
+  const withOvn = options.ovn !== false;
+  const nbOnly = options.ovn === 'nb-only';
   const timeoutMs = options.timeoutMs ?? 30_000;
   const systemId = options.systemId ?? `kovt-${process.pid}-${uniqueNumber()}`;
   for (const [what, value] of [['bridge', bridge], ['systemId', systemId]] as const) {
@@ -99,7 +102,7 @@ export async function startOvs(options: OvsOptions = {}): Promise<OvsEnv> {
   const db = {
     ovs: `unix:${dir}/db.sock`,
     nb: withOvn ? `unix:${dir}/ovnnb_db.sock` : undefined,
-    sb: withOvn ? `unix:${dir}/ovnsb_db.sock` : undefined,
+    sb: withOvn && !nbOnly ? `unix:${dir}/ovnsb_db.sock` : undefined,
   };
   const daemons: (Daemon & { readonly startTime: string; readonly trackId: number })[] = [];
   let netns: string | undefined;
@@ -184,6 +187,12 @@ export async function startOvs(options: OvsOptions = {}): Promise<OvsEnv> {
   };
 
   try {
+    if (nbOnly) {
+      await runOk(['ovsdb-tool', 'create', `${dir}/ovnnb_db.db`, OVN_NB_SCHEMA], { env });
+      await startDaemon('ovnnb_db', ['ovsdb-server', `${dir}/ovnnb_db.db`, `--remote=punix:${dir}/ovnnb_db.sock`]);
+      await nbctl('show');
+      return environment();
+    }
     if (isolation === 'netns') netns = await createNetns();
     await runOk(['ovsdb-tool', 'create', `${dir}/conf.db`, OVS_SCHEMA], { env });
     await startDaemon('ovsdb-server', ['ovsdb-server', `${dir}/conf.db`, `--remote=punix:${dir}/db.sock`]);
@@ -226,22 +235,16 @@ export async function startOvs(options: OvsOptions = {}): Promise<OvsEnv> {
     await stop().catch(() => undefined);
     throw new Error(`startOvs failed: ${e instanceof Error ? e.message : String(e)}\n${logs}`, { cause: e });
   }
+  return environment();
 
-  return {
-    runDir: dir,
-    env,
-    bridge,
-    netns,
-    systemId,
-    db,
-    daemons: daemons.map(({ name, pid, ctl }) => ({ name, pid, ctl })),
-    portEnd: (name) => ({ name, netns }),
-    vsctl,
-    nbctl,
-    sbctl,
-    appctl,
-    stop,
-  };
+  function environment(): OvsEnv {
+    return {
+      runDir: dir, env, bridge, netns, systemId, db,
+      daemons: daemons.map(({ name, pid, ctl }) => ({ name, pid, ctl })),
+      portEnd: (name) => ({ name, netns }),
+      vsctl, nbctl, sbctl, appctl, stop,
+    };
+  }
 }
 
 /** The last lines of every daemon log in `dir`, for failure messages. */
