@@ -6,13 +6,14 @@
 // - Every call names its database (`--db=`) and bounds its own wait (`--timeout=`); our SIGKILL
 //   a few seconds later is the backstop. It is logged at debug with argv, duration and outcome.
 // - A call that does not exit 0 rejects with an OvnError carrying the argv and stderr.
-// - Each ensure is ONE ovn-nbctl transaction (`-- … -- …`): `--may-exist` creates, `set`
-//   writes every column we own. Writing a value a row already holds changes nothing, so the
-//   same ensure twice leaves the database as it was. Deletes are `--if-exists`.
+// - A batch of actions is ONE ovn-nbctl transaction (`-- … -- …`, in order; a switch made by an
+//   earlier command is visible to a later one): `--may-exist` creates, `set` writes every
+//   column we own. Writing a value a row already holds changes nothing, so the same ensure
+//   twice leaves the database as it was. Deletes are `--if-exists`.
 import { spawn } from 'node:child_process';
 import type { SeenPort } from '../domain/OvnPorts.js';
 import { OVN_VENDOR } from '../domain/OvnPorts.js';
-import type { LogicalSwitchPortView, LogicalSwitchView } from '../domain/Plan.js';
+import type { LogicalSwitchPortView, LogicalSwitchView, OvnAction } from '../domain/Plan.js';
 import type { Log, Ovn } from '../effects/ports.js';
 import { OvnError } from '../effects/ports.js';
 
@@ -89,6 +90,15 @@ export const portArgs = (name: string, port: LogicalSwitchPortView): string[] =>
   '--', 'set', 'logical_switch_port', name, ...Object.entries(port.externalIds).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => pair('external_ids', k, v)),
 ];
 
+/** The arguments of one action inside a transaction. */
+export const actionArgs = (a: OvnAction): string[] => {
+  switch (a.type) {
+    case 'EnsureLogicalSwitch': return switchArgs(a.target, a.logicalSwitch);
+    case 'EnsureLogicalSwitchPort': return portArgs(a.target, a.port);
+    case 'DeleteLogicalSwitchPort': return ['--', '--if-exists', 'lsp-del', a.target];
+  }
+};
+
 /** An OVSDB JSON value (`--format=json`): an atom, `["set", [...]]` or `["map", [[k, v], ...]]`. */
 type Datum = string | number | boolean | ['uuid' | 'named-uuid', string] | ['set', unknown[]] | ['map', [string, string][]];
 
@@ -107,8 +117,8 @@ export function makeOvn(options: OvnOptions): Ovn {
   const nbctl = makeNbctl(options);
   return {
     listPorts: async () => parsePorts(await nbctl(['--format=json', '--columns=name,addresses,port_security,external_ids', 'find', 'Logical_Switch_Port', `external_ids:vendor=${OVN_VENDOR}`])),
-    ensureSwitch: async (name, ls) => void (await nbctl(switchArgs(name, ls))),
-    ensurePort: async (name, port) => void (await nbctl(portArgs(name, port))),
-    deletePort: async (name) => void (await nbctl(['--if-exists', 'lsp-del', name])),
+    transact: async (actions) => {
+      if (actions.length > 0) await nbctl(actions.flatMap(actionArgs));
+    },
   };
 }

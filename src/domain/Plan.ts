@@ -117,6 +117,12 @@ export type Action =
 
 export type ActionType = Action['type'];
 
+/** The actions on OVN's northbound database. */
+export type OvnAction = Extract<Action, { readonly type: 'EnsureLogicalSwitch' | 'EnsureLogicalSwitchPort' | 'DeleteLogicalSwitchPort' }>;
+
+export const isOvnAction = (a: Action): a is OvnAction =>
+  a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort' || a.type === 'DeleteLogicalSwitchPort';
+
 export interface Plan {
   readonly allocations: readonly AllocationView[];
   readonly actions: readonly Action[];

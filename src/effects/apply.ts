@@ -4,11 +4,14 @@
 // - `replan`: the world was not what the plan assumed (409, 404): refresh, plan again now;
 // - `retry`: the API server did not answer or failed (network, 429, 5xx): plan again later;
 // - `terminal`: the server refused the write (400, 422, 403): retrying the same plan cannot help.
-// OVN actions (logical switches and ports) go through the Ovn port: a failed ovn-nbctl is
-// `retry`; an OVN action without an Ovn port configured is `terminal` (a plan/config mismatch).
+// OVN actions (logical switches and ports) go through the Ovn port, a run of consecutive ones as
+// one transaction (a pod's switches and ports land together or not at all): a failed
+// ovn-nbctl is `retry`; an OVN action without an Ovn port configured is `terminal` (a
+// plan/config mismatch).
 // A write is only attempted while `canWrite()` holds (the leader's fence). Events are best
 // effort: a failed Event is logged and the plan goes on.
-import type { Action, ActionType } from '../domain/Plan.js';
+import type { Action, ActionType, OvnAction } from '../domain/Plan.js';
+import { isOvnAction } from '../domain/Plan.js';
 import type { LiveSnapshot } from './LiveSnapshot.js';
 import type { Kube, Log, Ovn } from './ports.js';
 import { KubeApiError, OvnError } from './ports.js';
@@ -65,13 +68,9 @@ const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
       live.recordWrite('subnets', a.target, await kube.patchSubnetStatus(a.target, a.status));
       return;
     case 'EnsureLogicalSwitch':
-      await ovnOf(deps, a).ensureSwitch(a.target, a.logicalSwitch);
-      return;
     case 'EnsureLogicalSwitchPort':
-      await ovnOf(deps, a).ensurePort(a.target, a.port);
-      return;
     case 'DeleteLogicalSwitchPort':
-      await ovnOf(deps, a).deletePort(a.target);
+      await ovnOf(deps, a).transact([a]);
       return;
     case 'EmitEvent': {
       const [ns, name] = splitKey(a.target);
@@ -84,18 +83,46 @@ const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
   }
 };
 
-/** Runs of consecutive IP object writes go out together (they are independent claims); every
- *  other action waits for everything before it. The order between kinds (IP objects, then the
- *  pod's annotations, then status) is kept. */
-const steps = (actions: readonly Action[]): Action[][] => {
-  const out: Action[][] = [];
+/** A step of a plan: IP object writes that go out together (independent claims), OVN actions
+ *  that go out as one transaction, or one other action. Each step waits for the one before, so
+ *  the order between kinds (IP objects, then OVN, then the pod's annotations, then status) is
+ *  kept. */
+type Step = { readonly kind: 'parallel'; readonly actions: Action[] } | { readonly kind: 'ovn'; readonly actions: OvnAction[] };
+
+const steps = (actions: readonly Action[]): Step[] => {
+  const out: Step[] = [];
   for (const a of actions) {
     const last = out[out.length - 1];
-    const parallel = a.type === 'CreateIP' || a.type === 'UpdateIP';
-    if (parallel && last !== undefined && last.every((b) => b.type === 'CreateIP' || b.type === 'UpdateIP')) last.push(a);
-    else out.push([a]);
+    if (isOvnAction(a)) {
+      if (last?.kind === 'ovn') last.actions.push(a);
+      else out.push({ kind: 'ovn', actions: [a] });
+      continue;
+    }
+    const together = a.type === 'CreateIP' || a.type === 'UpdateIP';
+    if (together && last?.kind === 'parallel' && last.actions.every((b) => b.type === 'CreateIP' || b.type === 'UpdateIP')) last.actions.push(a);
+    else out.push({ kind: 'parallel', actions: [a] });
   }
   return out;
+};
+
+/** One OVN transaction; the fault hook sees each of its actions before and after it. */
+const applyOvn = async (deps: ApplyDeps, actions: readonly OvnAction[]): Promise<ApplyResult | undefined> => {
+  const first = actions[0]!;
+  if (!deps.canWrite()) return { kind: 'fenced', action: first, error: 'not the leader (or the lease could not be renewed in time)' };
+  for (const a of actions) deps.fault?.('before', a.type, a.target);
+  try {
+    await ovnOf(deps, first).transact(actions);
+  } catch (err) {
+    const kind = err instanceof NoOvnError ? 'terminal' : 'retry';
+    const message = err instanceof Error ? err.message : String(err);
+    deps.log.warn('write failed', { action: first.type, target: first.target, transaction: actions.length, outcome: kind, error: message });
+    return { kind, action: first, error: message };
+  }
+  for (const a of actions) {
+    deps.fault?.('after', a.type, a.target);
+    deps.log.info('applied', { action: a.type, target: a.target, reason: a.reason });
+  }
+  return undefined;
 };
 
 const applyOne = async (deps: ApplyDeps, a: Action): Promise<ApplyResult | undefined> => {
@@ -122,10 +149,10 @@ const applyOne = async (deps: ApplyDeps, a: Action): Promise<ApplyResult | undef
 export const applyActions = async (deps: ApplyDeps, actions: readonly Action[]): Promise<ApplyResult> => {
   let count = 0;
   for (const step of steps(actions)) {
-    const results = await Promise.all(step.map((a) => applyOne(deps, a)));
+    const results = step.kind === 'ovn' ? [await applyOvn(deps, step.actions)] : await Promise.all(step.actions.map((a) => applyOne(deps, a)));
     const failed = results.find((r) => r !== undefined);
     if (failed !== undefined) return failed;
-    count += step.length;
+    count += step.actions.length;
   }
   return { kind: 'applied', count };
 };

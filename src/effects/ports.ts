@@ -1,7 +1,7 @@
 // Capability ports: every piece of I/O the effects layer does goes through one of these
 // records of async functions (DESIGN §2). The real implementations live in src/adapters; tests
 // of the effects layer pass real adapters against real components, never mocks.
-import type { IpObject, LogicalSwitchPortView, LogicalSwitchView, SubnetStatusView } from '../domain/Plan.js';
+import type { IpObject, OvnAction, SubnetStatusView } from '../domain/Plan.js';
 import type { SeenPort } from '../domain/OvnPorts.js';
 
 /** Kinds the controller watches, by their Snapshot map name. */
@@ -100,16 +100,15 @@ export interface Log {
 }
 
 /**
- * OVN's northbound database (over `ovn-nbctl`). Every call is one idempotent transaction: an
- * ensure creates what is missing and sets every column it owns; a delete of what is absent
- * resolves. Failures reject with an OvnError carrying the argv and stderr.
+ * OVN's northbound database (over `ovn-nbctl`). Failures reject with an OvnError carrying the
+ * argv and stderr.
  */
 export interface Ovn {
-  /** The logical switch `name` with `other_config:subnet`/`ipv6_prefix` and `exclude_ips`. */
-  ensureSwitch(name: string, ls: LogicalSwitchView): Promise<void>;
-  /** The port `name` on its switch, with addresses, port security and external_ids. */
-  ensurePort(name: string, port: LogicalSwitchPortView): Promise<void>;
-  deletePort(name: string): Promise<void>;
+  /** Applies the actions, in order, as ONE transaction: all of them or none. Each is
+   *  idempotent: an ensure creates what is missing and sets every column it owns (a switch's
+   *  `other_config:subnet`/`ipv6_prefix`/`exclude_ips`; a port's switch, addresses, port
+   *  security and external_ids); a delete of what is absent succeeds. */
+  transact(actions: readonly OvnAction[]): Promise<void>;
   /** Every logical switch port with `external_ids:vendor=kube-ovn`, in name order. */
   listPorts(): Promise<readonly SeenPort[]>;
 }

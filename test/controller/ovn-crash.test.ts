@@ -1,7 +1,8 @@
 // Crash safety of the controller's OVN writes (DESIGN §3.5, issue 7): the built CLI with
 // `--ovn-nb` against a real kube-apiserver and a real OVN NB database; the test-only fault hook
-// (KUBE_OVN_IPAM_FAULT) SIGKILLs it around a logical switch port write of a pod plan (after the
-// IP objects, before the annotation patch); a fresh controller must converge with:
+// (KUBE_OVN_IPAM_FAULT) SIGKILLs it around the OVN write of a pod plan (after the IP objects,
+// before the annotation patch; a pod's switches and ports are one transaction, so they land
+// together or not at all); a fresh controller must converge with:
 // - every live pod network allocated, with its IP object saying what the pod says;
 // - no address given twice in a subnet (annotations and IP objects);
 // - exactly one port per IP object (all our subnets here are OVN ones) and no other port of
@@ -156,12 +157,13 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
   }, 60_000);
 
   describe.each([
-    // One pod's plan: CreateIP ×2, EnsureLogicalSwitch ×2, EnsureLogicalSwitchPort ×2 (eth0, net1), PatchPodAnnotations.
-    { fault: 'after:EnsureLogicalSwitchPort:1', ns: 'ovn-crash-1', ports: 1 },
-    { fault: 'after:EnsureLogicalSwitchPort:2', ns: 'ovn-crash-2', ports: 2 },
-    { fault: 'before:EnsureLogicalSwitchPort:1', ns: 'ovn-crash-3', ports: 0 },
+    // One pod's plan: CreateIP ×2, then one OVN transaction (EnsureLogicalSwitch ×2,
+    // EnsureLogicalSwitchPort ×2 for eth0 and net1), then PatchPodAnnotations.
+    { fault: 'before:EnsureLogicalSwitchPort', ns: 'ovn-crash-1', ports: 0 },
+    { fault: 'after:EnsureLogicalSwitchPort', ns: 'ovn-crash-2', ports: 2 },
+    { fault: 'before:PatchPodAnnotations', ns: 'ovn-crash-3', ports: 2 },
   ])('$fault', ({ fault, ns, ports }) => {
-    it('leaves a pod with its IP objects, some of its ports and no annotations; the next controller converges with no orphan port and no duplicate', async () => {
+    it('leaves a pod with its IP objects, all or none of its ports and no annotations; the next controller converges with no orphan port and no duplicate', async () => {
       await applyPods(ns);
       const faulted = start(fault);
       expect(await faulted.waitForExit(30_000)).toEqual({ code: null, signal: 'SIGKILL' });
@@ -189,7 +191,7 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
   it('a pod deleted while the controller is down, after its ports were written and before its annotations: no port and no IP object of it survive the restart', async () => {
     const ns = 'ovn-crash-4';
     await applyPods(ns);
-    const faulted = start('after:EnsureLogicalSwitchPort:2');
+    const faulted = start('after:EnsureLogicalSwitchPort');
     expect(await faulted.waitForExit(30_000)).toEqual({ code: null, signal: 'SIGKILL' });
     const left = leftIn(await world(), ns);
     expect(left.ports).toHaveLength(2);

@@ -98,9 +98,10 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
     const real = makeOvn({ db: ovs.db.nb!, log: quiet });
     const tap = (a: Action) => void applied.push(a);
     ovn = {
-      ensureSwitch: async (name, ls) => { await real.ensureSwitch(name, ls); tap({ type: 'EnsureLogicalSwitch', target: name, reason: '', logicalSwitch: ls }); },
-      ensurePort: async (name, port) => { await real.ensurePort(name, port); tap({ type: 'EnsureLogicalSwitchPort', target: name, reason: '', port }); },
-      deletePort: async (name) => { await real.deletePort(name); tap({ type: 'DeleteLogicalSwitchPort', target: name, reason: '' }); },
+      transact: async (actions) => {
+        await real.transact(actions);
+        for (const a of actions) tap(a);
+      },
       listPorts: () => real.listPorts(),
     };
     newController = () => new Controller(
