@@ -11,8 +11,8 @@
 //   column we own. Writing a value a row already holds changes nothing, so the same ensure
 //   twice leaves the database as it was. Deletes are `--if-exists`.
 import { spawn } from 'node:child_process';
-import type { SeenPort } from '../domain/OvnPorts.js';
-import { OVN_VENDOR } from '../domain/OvnPorts.js';
+import type { SeenPort, SeenSwitch } from '../domain/OvnPorts.js';
+import { OVN_VENDOR, SWITCH_CONFIG_KEYS, switchOtherConfig } from '../domain/OvnPorts.js';
 import type { LogicalSwitchPortView, LogicalSwitchView, OvnAction } from '../domain/Plan.js';
 import type { Log, Ovn } from '../effects/ports.js';
 import { OvnError } from '../effects/ports.js';
@@ -64,21 +64,17 @@ export function makeNbctl(options: OvnOptions): Nbctl {
 /** `column:"key"="value"`: keys and values quoted, so `/`, `.` and spaces survive ovsdb's parser. */
 const pair = (column: string, key: string, value: string): string => `${column}:${JSON.stringify(key)}=${JSON.stringify(value)}`;
 
-/** The arguments of one ensure of a logical switch: one transaction. */
+/** The arguments of one ensure of a logical switch: `--may-exist ls-add`, then every
+ *  other_config key we own set (or removed when it has no value) and our vendor mark. */
 export const switchArgs = (name: string, ls: LogicalSwitchView): string[] => {
-  const cidrs = ls.cidr.split(',').map((c) => c.trim()).filter((c) => c !== '');
-  const v4 = cidrs.find((c) => !c.includes(':'));
-  const v6 = cidrs.find((c) => c.includes(':'));
-  // OVN's exclude_ips is IPv4 only, space separated, ranges as `a..b` (as Kube-OVN writes them).
-  const excluded = ls.excludeIps.filter((e) => !e.includes(':')).join(' ');
-  const other = (key: string, value: string | undefined): string[] =>
-    value === undefined || value === '' ? ['--', 'remove', 'logical_switch', name, 'other_config', key] : ['--', 'set', 'logical_switch', name, pair('other_config', key, value)];
+  const config = switchOtherConfig(ls);
   return [
     '--', '--may-exist', 'ls-add', name,
-    ...other('subnet', v4),
-    ...other('ipv6_prefix', v6?.split('/')[0]),
-    ...other('exclude_ips', v4 === undefined ? undefined : excluded),
-    '--', 'set', 'logical_switch', name, pair('external_ids', 'vendor', 'kube-ovn'),
+    ...SWITCH_CONFIG_KEYS.flatMap((key) => {
+      const value = config[key];
+      return value === undefined ? ['--', 'remove', 'logical_switch', name, 'other_config', key] : ['--', 'set', 'logical_switch', name, pair('other_config', key, value)];
+    }),
+    '--', 'set', 'logical_switch', name, pair('external_ids', 'vendor', OVN_VENDOR),
   ];
 };
 
@@ -96,6 +92,7 @@ export const actionArgs = (a: OvnAction): string[] => {
     case 'EnsureLogicalSwitch': return switchArgs(a.target, a.logicalSwitch);
     case 'EnsureLogicalSwitchPort': return portArgs(a.target, a.port);
     case 'DeleteLogicalSwitchPort': return ['--', '--if-exists', 'lsp-del', a.target];
+    case 'DeleteLogicalSwitch': return ['--', '--if-exists', 'ls-del', a.target];
   }
 };
 
@@ -113,10 +110,20 @@ export const parsePorts = (json: string): SeenPort[] => {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 };
 
+/** The rows of `find Logical_Switch` (columns name, other_config, external_ids, ports). */
+export const parseSwitches = (json: string): SeenSwitch[] => {
+  const table = JSON.parse(json) as { data: [Datum, Datum, Datum, Datum][] };
+  const count = (d: Datum): number => (Array.isArray(d) && d[0] === 'set' ? d[1].length : Array.isArray(d) ? 1 : 0);
+  return table.data
+    .map(([name, other, ids, ports]) => ({ name: String(name), otherConfig: mapOf(other), externalIds: mapOf(ids), ports: count(ports) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+};
+
 export function makeOvn(options: OvnOptions): Ovn {
   const nbctl = makeNbctl(options);
   return {
     listPorts: async () => parsePorts(await nbctl(['--format=json', '--columns=name,addresses,port_security,external_ids', 'find', 'Logical_Switch_Port', `external_ids:vendor=${OVN_VENDOR}`])),
+    listSwitches: async () => parseSwitches(await nbctl(['--format=json', '--columns=name,other_config,external_ids,ports', 'find', 'Logical_Switch', `external_ids:vendor=${OVN_VENDOR}`])),
     transact: async (actions) => {
       if (actions.length > 0) await nbctl(actions.flatMap(actionArgs));
     },

@@ -54,7 +54,8 @@ const actionOrder: Readonly<Record<ActionType, number>> = {
   DeleteLogicalSwitchPort: 5,
   DeleteIP: 6,
   UpdateSubnetStatus: 7,
-  EmitEvent: 8,
+  DeleteLogicalSwitch: 8,
+  EmitEvent: 9,
 };
 
 /** `3 CreateIP, 1 PatchPodAnnotations` */

@@ -13,10 +13,14 @@
 // - A port with `external_ids:vendor=kube-ovn` whose name no IP object and no claim carries is
 //   deleted. Nothing else is: a port of another vendor, or one whose IP object still exists
 //   (a StatefulSet's retained claim, or an IP object the IP sweep has yet to confirm), stays.
-// - Actions come sorted by target: ensures (switch, then port), then deletes.
+// - Every valid OVN Subnet has its logical switch with exactly its `other_config` (`subnet`,
+//   `ipv6_prefix`, `exclude_ips`: see switchOtherConfig); a switch of ours
+//   (`external_ids:vendor=kube-ovn`) whose Subnet is gone (or no longer a valid OVN one) is
+//   deleted once it has no port left (deleting a switch would take its ports along).
+// - Actions come sorted by target: switch ensures, port ensures, port deletes, switch deletes.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Claim, IpamState } from './IpamState.js';
-import type { Action } from './Plan.js';
+import type { Action, LogicalSwitchView } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
 import { ipName, podUidOf } from './PlanContext.js';
 import { POD_UID_LABEL, addressText, macText } from './Records.js';
@@ -36,6 +40,33 @@ export interface SeenPort {
   readonly portSecurity: string;
   readonly externalIds: Readonly<Record<string, string>>;
 }
+
+/** A logical switch as read from the NB database. */
+export interface SeenSwitch {
+  readonly name: string;
+  readonly otherConfig: Readonly<Record<string, string>>;
+  readonly externalIds: Readonly<Record<string, string>>;
+  /** How many ports it has (of anyone). */
+  readonly ports: number;
+}
+
+export const SWITCH_CONFIG_KEYS = ['subnet', 'ipv6_prefix', 'exclude_ips'] as const;
+export type SwitchConfigKey = (typeof SWITCH_CONFIG_KEYS)[number];
+
+/** The `other_config` keys we own of a switch, as OVN wants them: `subnet` (the IPv4 CIDR),
+ *  `ipv6_prefix` (the IPv6 network address), `exclude_ips` (IPv4 only, space separated, ranges
+ *  as `a..b`, as Kube-OVN writes them). A key without a value is absent. */
+export const switchOtherConfig = (ls: LogicalSwitchView): Partial<Record<SwitchConfigKey, string>> => {
+  const cidrs = ls.cidr.split(',').map((c) => c.trim()).filter((c) => c !== '');
+  const v4 = cidrs.find((c) => !c.includes(':'));
+  const v6 = cidrs.find((c) => c.includes(':'));
+  const excluded = ls.excludeIps.filter((e) => !e.includes(':')).join(' ');
+  return {
+    ...(v4 === undefined ? {} : { subnet: v4 }),
+    ...(v6 === undefined ? {} : { ipv6_prefix: v6.split('/')[0] ?? '' }),
+    ...(v4 === undefined || excluded === '' ? {} : { exclude_ips: excluded }),
+  };
+};
 
 export const ensureSwitchOf = (subnet: Subnet): Action => ({
   type: 'EnsureLogicalSwitch', target: subnet.name, reason: `the logical switch of OVN subnet ${subnet.name} (${subnet.cidrBlock})`,
@@ -98,11 +129,47 @@ const drift = (want: WantedPort, seen: SeenPort | undefined): string | undefined
 
 const byTarget = (a: Action, b: Action): number => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0);
 
-/** The actions that bring OVN's ports in line with the claims (see the rules above). */
-export const planOvnAudit = (ctx: PlanContext, ipam: IpamState, seen: readonly SeenPort[]): readonly Action[] => {
+/** The valid OVN Subnets, by name. */
+const ovnSubnets = (ctx: PlanContext): Map<string, Subnet> =>
+  new Map(ctx.subnetOrder.flatMap((name) => {
+    const s = ctx.subnets.get(name);
+    return s !== undefined && E.isRight(s) && s.right.isOvn ? [[name, s.right] as const] : [];
+  }));
+
+/** The switch a Subnet wants: an ensure for a valid OVN Subnet, else undefined. */
+export const switchOfSubnet = (ctx: PlanContext, name: string): Action | undefined => {
+  const s = ctx.subnets.get(name);
+  return s !== undefined && E.isRight(s) && s.right.isOvn && ctx.snapshot.subnets.has(name) ? ensureSwitchOf(s.right) : undefined;
+};
+
+/** Why a switch OVN holds is not the one the Subnet wants, or undefined when it is. */
+const switchDrift = (subnet: Subnet, seen: SeenSwitch | undefined): string | undefined => {
+  if (seen === undefined) return 'it is missing from OVN';
+  const want = switchOtherConfig({ cidr: subnet.cidrBlock, excludeIps: subnet.excludeIps });
+  const wrong = SWITCH_CONFIG_KEYS.filter((k) => seen.otherConfig[k] !== want[k]);
+  if (wrong.length > 0) return `its other_config ${wrong.join(', ')} differ`;
+  return seen.externalIds['vendor'] === OVN_VENDOR ? undefined : 'it lacks external_ids:vendor=kube-ovn';
+};
+
+/** What the NB database holds of ours, as the audit reads it. */
+export interface SeenOvn {
+  readonly ports: readonly SeenPort[];
+  readonly switches: readonly SeenSwitch[];
+}
+
+/** The actions that bring OVN's switches and ports in line with the Subnets and the claims
+ *  (see the rules above). */
+export const planOvnAudit = (ctx: PlanContext, ipam: IpamState, seenOvn: SeenOvn): readonly Action[] => {
+  const seen = seenOvn.ports;
   const wanted = wantedPorts(ctx, ipam);
   const seenByName = new Map(seen.map((p) => [p.name, p]));
+  const subnets = ovnSubnets(ctx);
+  const seenSwitches = new Map(seenOvn.switches.map((s) => [s.name, s]));
   const switches = new Map<string, Action>();
+  for (const subnet of subnets.values()) {
+    const why = switchDrift(subnet, seenSwitches.get(subnet.name));
+    if (why !== undefined) switches.set(subnet.name, { ...ensureSwitchOf(subnet), reason: `${ensureSwitchOf(subnet).reason}: ${why}` });
+  }
   const ensures: Action[] = [];
   for (const want of wanted.values()) {
     const why = drift(want, seenByName.get(want.name));
@@ -113,5 +180,9 @@ export const planOvnAudit = (ctx: PlanContext, ipam: IpamState, seen: readonly S
   const deletes: Action[] = seen
     .filter((p) => p.externalIds['vendor'] === OVN_VENDOR && !wanted.has(p.name) && !ctx.snapshot.ips.has(p.name))
     .map((p) => ({ type: 'DeleteLogicalSwitchPort', target: p.name, reason: `no claim: no IP object is named ${p.name} (the port says pod ${p.externalIds['pod'] ?? '?'})` }));
-  return [...[...switches.values()].sort(byTarget), ...ensures.sort(byTarget), ...deletes.sort(byTarget)];
+  // A switch whose ports this audit deletes goes at the next one, once it is seen empty.
+  const switchDeletes: Action[] = seenOvn.switches
+    .filter((sw) => sw.externalIds['vendor'] === OVN_VENDOR && !subnets.has(sw.name) && sw.ports === 0)
+    .map((sw) => ({ type: 'DeleteLogicalSwitch', target: sw.name, reason: `no OVN subnet ${sw.name}: the Subnet is gone or not a valid OVN subnet, and the switch has no port left` }));
+  return [...[...switches.values()].sort(byTarget), ...ensures.sort(byTarget), ...deletes.sort(byTarget), ...switchDeletes.sort(byTarget)];
 };

@@ -113,15 +113,16 @@ export type Action =
   | { readonly type: 'UpdateSubnetStatus'; readonly target: string; readonly reason: string; readonly status: SubnetStatusView }
   | { readonly type: 'EnsureLogicalSwitch'; readonly target: string; readonly reason: string; readonly logicalSwitch: LogicalSwitchView }
   | { readonly type: 'EnsureLogicalSwitchPort'; readonly target: string; readonly reason: string; readonly port: LogicalSwitchPortView }
-  | { readonly type: 'DeleteLogicalSwitchPort'; readonly target: string; readonly reason: string };
+  | { readonly type: 'DeleteLogicalSwitchPort'; readonly target: string; readonly reason: string }
+  | { readonly type: 'DeleteLogicalSwitch'; readonly target: string; readonly reason: string };
 
 export type ActionType = Action['type'];
 
 /** The actions on OVN's northbound database. */
-export type OvnAction = Extract<Action, { readonly type: 'EnsureLogicalSwitch' | 'EnsureLogicalSwitchPort' | 'DeleteLogicalSwitchPort' }>;
+export type OvnAction = Extract<Action, { readonly type: 'EnsureLogicalSwitch' | 'EnsureLogicalSwitchPort' | 'DeleteLogicalSwitchPort' | 'DeleteLogicalSwitch' }>;
 
 export const isOvnAction = (a: Action): a is OvnAction =>
-  a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort' || a.type === 'DeleteLogicalSwitchPort';
+  a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort' || a.type === 'DeleteLogicalSwitchPort' || a.type === 'DeleteLogicalSwitch';
 
 export interface Plan {
   readonly allocations: readonly AllocationView[];

@@ -25,6 +25,7 @@ import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
 import { auditOvn } from './ovnAudit.js';
+import { switchOfSubnet } from '../domain/OvnPorts.js';
 import type { Metrics } from './metrics.js';
 import type { Clock, Kube, Log, Ovn, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
 import type { Outcome } from './WorkQueue.js';
@@ -84,6 +85,8 @@ export class Controller {
   private readonly unsettled = new Set<string>();
   /** When each pod (by key and UID) was first seen: the start of its allocation latency. */
   private readonly firstSeen = new Map<string, { readonly uid: string | undefined; readonly at: number }>();
+  /** The logical switch last written per OVN Subnet (its view as JSON). */
+  private readonly switchWritten = new Map<string, string>();
   /** When each subnet's status was last written. */
   private readonly statusWritten = new Map<string, number>();
   /** Pods whose plan is being applied (their intended writes are in the snapshot). */
@@ -362,6 +365,8 @@ export class Controller {
     const since = this.deps.clock.now() - (this.statusWritten.get(name) ?? -Infinity);
     if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
     const state = this.plannerState();
+    const ensured = await this.ensureSwitch(state, name);
+    if (ensured !== undefined) return ensured;
     const status = statusViewWith(state, snap, name);
     if (status !== undefined) this.deps.metrics.subnetUsage(name, status);
     const action = subnetStatusWith(state, snap, name);
@@ -371,6 +376,19 @@ export class Controller {
       return this.outcome(await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]));
     }
     return { kind: 'done' };
+  }
+
+  /** With OVN: writes the Subnet's logical switch when it changed since the last write (at
+   *  start, once per Subnet). Returns an outcome only when that write failed. */
+  private async ensureSwitch(state: PlannerState, name: string): Promise<Outcome | undefined> {
+    const action = this.deps.ovn === undefined ? undefined : switchOfSubnet({ ...state.ctx, snapshot: this.live.snapshot }, name);
+    if (action?.type !== 'EnsureLogicalSwitch') return undefined;
+    const view = JSON.stringify(action.logicalSwitch);
+    if (this.switchWritten.get(name) === view) return undefined;
+    const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]);
+    if (result.kind !== 'applied') return this.outcome(result);
+    this.switchWritten.set(name, view);
+    return undefined;
   }
 
   /** Releases IP objects whose pod is gone, after confirming it with a fresh read. `fresh`:

@@ -14,7 +14,7 @@
 //   object, nor races a plan.
 // - Every repair is logged with its reason; a failed ovn-nbctl is logged and left to the next
 //   sweep.
-import type { SeenPort } from '../domain/OvnPorts.js';
+import type { SeenOvn } from '../domain/OvnPorts.js';
 import { planOvnAudit } from '../domain/OvnPorts.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
 import type { Action } from '../domain/Plan.js';
@@ -35,11 +35,12 @@ export interface AuditDeps extends ApplyDeps {
 
 /** One audit of OVN's ports. `state` is called after the NB was read. */
 export async function auditOvn(deps: AuditDeps, state: () => PlannerState): Promise<AuditResult> {
-  let seen: readonly SeenPort[];
+  let seen: SeenOvn;
   try {
-    seen = await deps.ovn.listPorts();
+    const [ports, switches] = await Promise.all([deps.ovn.listPorts(), deps.ovn.listSwitches()]);
+    seen = { ports, switches };
   } catch (err) {
-    deps.log.warn('OVN audit: could not list logical switch ports; next sweep', { error: String(err) });
+    deps.log.warn('OVN audit: could not list logical switches and ports; next sweep', { error: String(err) });
     return { ensured: 0, deleted: 0 };
   }
   const ps = state();
@@ -55,9 +56,7 @@ export async function auditOvn(deps: AuditDeps, state: () => PlannerState): Prom
   // Ensures last checked now: the snapshot may have moved while the deletes were confirmed.
   const settled = (a: Extract<Action, { type: 'EnsureLogicalSwitchPort' }>): boolean =>
     deps.live.snapshot.ips.get(a.target)?.object.metadata.resourceVersion !== undefined && !deps.busy(a.port.externalIds['pod'] ?? '');
-  const ports = confirmed.filter((a) => a.type !== 'EnsureLogicalSwitchPort' || settled(a));
-  const switches = new Set(ports.flatMap((a) => (a.type === 'EnsureLogicalSwitchPort' ? [a.port.logicalSwitch] : [])));
-  const actions = ports.filter((a) => a.type !== 'EnsureLogicalSwitch' || switches.has(a.target));
+  const actions = confirmed.filter((a) => a.type !== 'EnsureLogicalSwitchPort' || settled(a));
   if (actions.length === 0) return { ensured: 0, deleted: 0 };
   for (const a of actions) deps.log.info('OVN audit: repair', { action: a.type, target: a.target, reason: a.reason });
   const result = await applyActions(deps, actions);
@@ -66,8 +65,8 @@ export async function auditOvn(deps: AuditDeps, state: () => PlannerState): Prom
     return { ensured: 0, deleted: 0 };
   }
   return {
-    ensured: actions.filter((a) => a.type === 'EnsureLogicalSwitchPort').length,
-    deleted: actions.filter((a) => a.type === 'DeleteLogicalSwitchPort').length,
+    ensured: actions.filter((a) => a.type === 'EnsureLogicalSwitchPort' || a.type === 'EnsureLogicalSwitch').length,
+    deleted: actions.filter((a) => a.type === 'DeleteLogicalSwitchPort' || a.type === 'DeleteLogicalSwitch').length,
   };
 }
 

@@ -2,7 +2,7 @@
 // records of async functions (DESIGN §2). The real implementations live in src/adapters; tests
 // of the effects layer pass real adapters against real components, never mocks.
 import type { IpObject, OvnAction, SubnetStatusView } from '../domain/Plan.js';
-import type { SeenPort } from '../domain/OvnPorts.js';
+import type { SeenPort, SeenSwitch } from '../domain/OvnPorts.js';
 
 /** Kinds the controller watches, by their Snapshot map name. */
 export type WatchedKind = 'pods' | 'namespaces' | 'subnets' | 'ips' | 'ippools' | 'nads' | 'statefulsets' | 'replicasets';
@@ -111,6 +111,8 @@ export interface Ovn {
   transact(actions: readonly OvnAction[]): Promise<void>;
   /** Every logical switch port with `external_ids:vendor=kube-ovn`, in name order. */
   listPorts(): Promise<readonly SeenPort[]>;
+  /** Every logical switch with `external_ids:vendor=kube-ovn`, in name order. */
+  listSwitches(): Promise<readonly SeenSwitch[]>;
 }
 
 /** An `ovn-nbctl` call that failed: how it was called, how it ended, what it said. */

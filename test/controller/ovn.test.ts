@@ -103,6 +103,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
         for (const a of actions) tap(a);
       },
       listPorts: () => real.listPorts(),
+      listSwitches: () => real.listSwitches(),
     };
     newController = () => new Controller(
       { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet, metrics: makeMetrics(), canWrite: () => true, ovn },
@@ -151,8 +152,9 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
 
   it('applying the same OVN writes again changes nothing in the NB', async () => {
     const ensures = applied.filter((x) => x.type !== 'DeleteLogicalSwitchPort');
+    // Each switch once when its Subnet appeared, and again with every pod plan that wrote a port on it.
     expect(ensures.map((x) => `${x.type} ${x.target}`).sort()).toEqual([
-      'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch ovn-default',
+      'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch ovn-default',
       `EnsureLogicalSwitchPort multi.default`, `EnsureLogicalSwitchPort multi.default.${ATTACHNET}`, 'EnsureLogicalSwitchPort solo.default',
     ]);
     const before = await versions();
@@ -166,6 +168,37 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
     await waitFor('the ports of multi removed', async () => ((await ports()).length === 1 ? true : undefined), { timeoutMs: 15_000 });
     expect(await ports()).toEqual(['solo.default']);
     expect(await nb('--bare', '--columns=name', 'list', 'Logical_Switch')).toEqual(expect.stringContaining('attachnet'));
+  }, 60_000);
+
+  it('an OVN Subnet gets its switch as soon as it exists, pods or not, and keeps it in step with its spec; an IPAM-only Subnet gets none', async () => {
+    await api.kubectlOk(['apply', '-f', '-'], { input: `
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: spare}
+spec: {provider: spare.default.ovn, cidrBlock: '10.60.0.0/24,fd00:60::/120', gateway: '10.60.0.1,fd00:60::1', excludeIps: [10.60.0.10..10.60.0.19]}
+---
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: ipam-only}
+spec: {provider: ipam-only.default, cidrBlock: 10.61.0.0/24}
+` });
+    await waitFor('the switch spare', async () => ((await nb('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=spare')) === 'spare' ? true : undefined), { timeoutMs: 15_000 });
+    expect(await mapOf('Logical_Switch', 'spare', 'other_config')).toEqual({ subnet: '10.60.0.0/24', ipv6_prefix: 'fd00:60::', exclude_ips: '10.60.0.1 10.60.0.10..10.60.0.19' });
+    expect(await mapOf('Logical_Switch', 'spare', 'external_ids')).toEqual({ vendor: 'kube-ovn' });
+    await api.kubectlOk(['patch', 'subnet', 'spare', '--type=merge', '-p', '{"spec":{"excludeIps":["10.60.0.200..10.60.0.210"]}}']);
+    await waitFor('exclude_ips of spare updated', async () => ((await mapOf('Logical_Switch', 'spare', 'other_config'))['exclude_ips'] === '10.60.0.1 10.60.0.200..10.60.0.210' ? true : undefined), { timeoutMs: 15_000 });
+    expect(await nb('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=ipam-only')).toEqual('');
+  }, 60_000);
+
+  it('a deleted Subnet: the sweep removes its switch once it has no port, and no other switch', async () => {
+    await api.kubectlOk(['delete', 'subnet', 'spare', 'ipam-only', '--wait=true']);
+    await nb('lsp-add', 'spare', 'someone.elses');
+    await controller.sweep();
+    expect(await nb('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=spare')).toEqual('spare');
+    await nb('lsp-del', 'someone.elses');
+    await controller.sweep();
+    expect(await nb('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=spare')).toEqual('');
+    expect((await nb('--bare', '--columns=name', 'list', 'Logical_Switch')).split('\n').filter((x) => x !== '').sort()).toEqual(['attachnet', 'ovn-default']);
   }, 60_000);
 
   it('the sweep puts back a port deleted behind our back, and one whose port security was changed, with the same addresses', async () => {

@@ -4,8 +4,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
 import { prepare } from '../../../src/domain/IncrementalPlanner.js';
-import type { SeenPort } from '../../../src/domain/OvnPorts.js';
-import { planOvnAudit } from '../../../src/domain/OvnPorts.js';
+import type { SeenPort, SeenSwitch } from '../../../src/domain/OvnPorts.js';
+import { planOvnAudit, switchOtherConfig } from '../../../src/domain/OvnPorts.js';
 import type { Action } from '../../../src/domain/Plan.js';
 import type { Snapshot } from '../../../src/domain/Snapshot.js';
 import { applyActions } from './apply.js';
@@ -24,16 +24,20 @@ const macvlanNad = () => objects('nad-macvlan.yaml', {
 });
 
 /** A cluster where pod `a` (eth0, an OVN attachment, a macvlan one) is allocated and written. */
-const allocated = (): { readonly snapshot: Snapshot; readonly ports: SeenPort[] } => {
+const allocated = (): { readonly snapshot: Snapshot; readonly ports: SeenPort[]; readonly switches: SeenSwitch[] } => {
   const before = snapshotOf(subnets(), seed('06-nad-attachnet-ovn.yaml'), macvlanNad(), pod('a', { uid: 'uid-a', annotations: { 'k8s.v1.cni.cncf.io/networks': 'default/attachnet, default/macvlan' } }));
   const plan = planAll(before, OVN);
   const ports = plan.actions.flatMap((a) => (a.type === 'EnsureLogicalSwitchPort' ? [{ name: a.target, addresses: a.port.addresses, portSecurity: a.port.addresses, externalIds: a.port.externalIds }] : []));
-  return { snapshot: applyActions(before, plan.actions), ports };
+  const switches = plan.actions.flatMap((a) => (a.type === 'EnsureLogicalSwitch' ? [{
+    name: a.target, otherConfig: switchOtherConfig(a.logicalSwitch), externalIds: { vendor: 'kube-ovn' }, ports: ports.filter((p) => p.externalIds['ls'] === a.target).length,
+  }] : []));
+  return { snapshot: applyActions(before, plan.actions), ports, switches: [...new Map(switches.map((s) => [s.name, s])).values()] };
 };
 
-const audit = (snapshot: Snapshot, ports: readonly SeenPort[]): readonly Action[] => {
+/** The audit, with the switches of a converged cluster unless told. */
+const audit = (snapshot: Snapshot, ports: readonly SeenPort[], switches: readonly SeenSwitch[] = allocated().switches): readonly Action[] => {
   const state = prepare(snapshot, OVN);
-  return planOvnAudit({ ...state.ctx, snapshot }, state.ipam, ports);
+  return planOvnAudit({ ...state.ctx, snapshot }, state.ipam, { ports, switches });
 };
 const listed = (actions: readonly Action[]): string[] => actions.map((a) => `${a.type} ${a.target}`);
 const handMade = (name: string, externalIds: Record<string, string>): SeenPort => ({ name, addresses: '0a:00:00:00:00:01 10.16.0.77', portSecurity: '', externalIds });
@@ -98,6 +102,30 @@ describe('the OVN audit', () => {
     const { snapshot } = allocated();
     const unpatched = { ...snapshot, pods: new Map([...snapshot.pods].map(([k, e]) => [k, { ...e, object: { ...e.object, metadata: { ...e.object.metadata, annotations: { 'k8s.v1.cni.cncf.io/networks': 'default/attachnet, default/macvlan' } } } }])) };
     expect(audit(unpatched, [])).toEqual([]);
+  });
+
+  it('every valid OVN Subnet has its switch: a missing one is made, a drifted other_config is put back, saying which keys', () => {
+    const { snapshot, ports, switches } = allocated();
+    const missing = audit(snapshot, ports, switches.filter((sw) => sw.name !== 'ovn-default'));
+    expect(missing).toEqual([
+      { type: 'EnsureLogicalSwitch', target: 'ovn-default', reason: 'the logical switch of OVN subnet ovn-default (10.16.0.0/24): it is missing from OVN', logicalSwitch: { cidr: '10.16.0.0/24', excludeIps: ['10.16.0.1'] } },
+    ]);
+    const drifted = switches.map((sw) => (sw.name === 'attach' ? { ...sw, otherConfig: { ...sw.otherConfig, exclude_ips: '172.17.0.1 172.17.0.9', extra: 'theirs' } } : sw));
+    expect(audit(snapshot, ports, drifted).map((a) => a.reason)).toEqual(['the logical switch of OVN subnet attach (172.17.0.0/24): its other_config exclude_ips differ']);
+    expect(switchOtherConfig({ cidr: '10.16.0.0/24,fd00::/120', excludeIps: ['10.16.0.1', '10.16.0.5..10.16.0.9', 'fd00::1'] }))
+      .toEqual({ subnet: '10.16.0.0/24', ipv6_prefix: 'fd00::', exclude_ips: '10.16.0.1 10.16.0.5..10.16.0.9' });
+  });
+
+  it('a switch of ours whose Subnet is gone is deleted once it has no port; one with ports, or not ours, stays', () => {
+    const { snapshot, ports, switches } = allocated();
+    const extra: SeenSwitch[] = [
+      { name: 'gone-empty', otherConfig: { subnet: '10.99.0.0/24' }, externalIds: { vendor: 'kube-ovn' }, ports: 0 },
+      { name: 'gone-busy', otherConfig: { subnet: '10.98.0.0/24' }, externalIds: { vendor: 'kube-ovn' }, ports: 1 },
+      { name: 'theirs', otherConfig: {}, externalIds: {}, ports: 0 },
+    ];
+    expect(audit(snapshot, ports, [...switches, ...extra])).toEqual([
+      { type: 'DeleteLogicalSwitch', target: 'gone-empty', reason: 'no OVN subnet gone-empty: the Subnet is gone or not a valid OVN subnet, and the switch has no port left' },
+    ]);
   });
 
   it('a pod recreated under the same name (another UID, not yet allocated): the old pod\'s ports are neither taken over nor deleted while its IP objects exist', () => {
