@@ -18,11 +18,11 @@ import { holderOf, holdPod, orphans, planPodWith, prepare, releaseOrphan, releas
 import type { Pod } from '../domain/schema/kube.js';
 import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
-import type { Snapshot } from '../domain/Snapshot.js';
 import { keyOf } from '../domain/Snapshot.js';
 import { POD_UID_LABEL } from '../domain/Records.js';
 import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
+import { fingerprint, fingerprintAll } from './fingerprints.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
 import { auditOvn } from './ovnAudit.js';
 import { switchOfSubnet } from '../domain/OvnPorts.js';
@@ -50,24 +50,6 @@ export interface ControllerDeps {
   /** OVN's NB database: when present, plans keep logical switches and ports in step. */
   readonly ovn?: Ovn | undefined;
 }
-
-/** The part of an object the planner state depends on (status writes do not change it). */
-const fingerprint = (kind: WatchedKind, o: unknown): string => {
-  const v = o as { metadata?: { uid?: string; deletionTimestamp?: string; annotations?: Record<string, string> }; spec?: unknown };
-  switch (kind) {
-    case 'namespaces': return v.metadata?.annotations?.['ovn.kubernetes.io/logical_switch'] ?? '';
-    case 'statefulsets': return JSON.stringify([v.spec, v.metadata?.uid, v.metadata?.deletionTimestamp]);
-    default: return JSON.stringify(v.spec);
-  }
-};
-
-const fingerprintAll = (snap: Snapshot): Map<string, string> => {
-  const out = new Map<string, string>();
-  for (const kind of ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets'] as const) {
-    for (const [key, e] of snap[kind]) out.set(`${kind}/${key}`, fingerprint(kind, e.object));
-  }
-  return out;
-};
 
 /** Status writes per subnet are at least this far apart. */
 const STATUS_EVERY_MS = 250;
