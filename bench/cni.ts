@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CniRequest } from '../src/domain/cni/Protocol.js';
 import { createPod, NAMESPACE, PLUGIN, postAdd, PROVIDER, startCniCluster, timeProcess, watchAllocations, type CniCluster } from './cniCluster.js';
-import { report } from './report.js';
+import { percentile, report } from './report.js';
 
 const ADDS = 500;
 const PROCESS_RUNS = 30;
@@ -28,11 +28,6 @@ const WAIT_LIMIT_MS = 30_000;
 const POLL_STEP_MS = 1000;
 
 const note = (text: string): void => void process.stderr.write(`bench cni: ${text}\n`);
-
-const percentile = (values: readonly number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
 
 /** What the plugin sends for macvlan's IPAM; without a UID, as the pod does not exist yet. */
 const request = (name: string): CniRequest => ({

@@ -35,7 +35,7 @@ import type { CniRequest } from '../src/domain/cni/Protocol.js';
 import { createNetns, destroyAll, netnsPath } from '../test/harness/netns.js';
 import { postAdd, type DaemonAnswer } from './cniCluster.js';
 import { ATTACHNET, createPod, MACVLAN, NAMESPACE, postDel, startOvnCluster, type OvnCluster } from './ovnCluster.js';
-import { report } from './report.js';
+import { percentile, report } from './report.js';
 
 const PODS = 200;
 const IN_FLIGHT = 10;
@@ -48,11 +48,6 @@ const DEADLINE_MS = 60_000;
 const DEL_LIMIT_MS = 30_000;
 
 const note = (text: string): void => void process.stderr.write(`bench ovn: ${text}\n`);
-
-const percentile = (values: readonly number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
 
 const summary = (values: readonly number[]): string =>
   `min ${Math.min(...values).toFixed(1)} ms, p50 ${percentile(values, 50).toFixed(1)}, p90 ${percentile(values, 90).toFixed(1)}, ` +

@@ -15,6 +15,12 @@ export const report = (figure: Figure): void => {
   process.stdout.write(JSON.stringify(rounded) + '\n');
 };
 
+/** The p-th percentile (nearest rank) of unsorted values; NaN for none. */
+export const percentile = (values: readonly number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+};
+
 const round = (n: number): number => Math.round(n * 1000) / 1000;
 
 export const gc = (): void => {
