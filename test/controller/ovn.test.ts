@@ -152,9 +152,10 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
 
   it('applying the same OVN writes again changes nothing in the NB', async () => {
     const ensures = applied.filter((x) => x.type !== 'DeleteLogicalSwitchPort');
-    // Each switch once when its Subnet appeared, and again with every pod plan that wrote a port on it.
-    expect(ensures.map((x) => `${x.type} ${x.target}`).sort()).toEqual([
-      'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitch ovn-default',
+    // Each switch when its Subnet appeared and with every pod plan that wrote a port on it (a plan
+    // whose patch met a conflict is applied again), so how often varies; what was written does not.
+    expect([...new Set(ensures.map((x) => `${x.type} ${x.target}`))].sort()).toEqual([
+      'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch ovn-default',
       `EnsureLogicalSwitchPort multi.default`, `EnsureLogicalSwitchPort multi.default.${ATTACHNET}`, 'EnsureLogicalSwitchPort solo.default',
     ]);
     const before = await versions();
