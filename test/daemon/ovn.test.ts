@@ -3,9 +3,11 @@
 // ovs-vswitchd runs in its own network namespace, so the daemon's host ends go there:
 // `hostNetns`), network namespaces as pods, and the daemon in-process on a temp socket.
 //
-// The logical switches and ports are made here with ovn-nbctl (the controller does not write
-// OVN yet), before the ADDs, so the daemon's wait for ovn-installed is exercised and two pods
-// it plugged can ping each other (over IPv4 and IPv6: the default network is dual-stack). Example 07's NAD gives net1 its routes; its Subnet is
+// The controller writes the logical switches and ports (makeOvn on the harness's NB) before the
+// pods' annotations, so the daemon's wait for ovn-installed is exercised and two pods it plugged
+// can ping each other (over IPv4 and IPv6: the default network is dual-stack); pod-d's port is
+// then deleted by hand (no sweep runs here), so its ADD meets the ovn-installed deadline.
+// Example 07's NAD (applied with kubectl as written) gives net1 its routes; its Subnet is
 // 19.10.0.0/24 as in the seed's output, whose `ip route` the pod's table must match.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import { makeKube } from '../../src/adapters/kube/kube.js';
 import { makeWatcher } from '../../src/adapters/kube/watcher.js';
 import { makeMetrics } from '../../src/adapters/metrics.js';
+import { makeOvn } from '../../src/adapters/ovn.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { CniRequest } from '../../src/domain/cni/Protocol.js';
 import { Controller } from '../../src/effects/Controller.js';
@@ -119,7 +122,7 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
     [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
     const kc = loadKubeConfig(api.kubeconfigPath);
     controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: memoryLog(), metrics: makeMetrics(), canWrite: () => true },
+      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: memoryLog(), metrics: makeMetrics(), canWrite: () => true, ovn: makeOvn({ db: ovs.db.nb!, log: memoryLog() }) },
       { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
     );
     controller.start();
@@ -135,14 +138,8 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
       }, { timeoutMs: 15_000 }));
       netns.set(pod, await createNetns());
     }
-    // The logical switches and ports the controller will own one day (none for pod-d).
-    await ovs.nbctl('ls-add', 'ovn-default', '--', 'ls-add', 'attachnet');
-    for (const pod of ['pod-a', 'pod-b', 'pod-c']) {
-      await ovs.nbctl('lsp-add', 'ovn-default', `${pod}.default`, '--', 'lsp-set-addresses', `${pod}.default`,
-        `${ann(pod, 'ovn.kubernetes.io/mac_address')} ${ann(pod, 'ovn.kubernetes.io/ip_address').replace(',', ' ')}`);
-    }
-    await ovs.nbctl('lsp-add', 'attachnet', `pod-a.default.${ATTACHNET}`, '--', 'lsp-set-addresses', `pod-a.default.${ATTACHNET}`,
-      `${ann('pod-a', `${ATTACHNET}.kubernetes.io/mac_address`)} ${ann('pod-a', `${ATTACHNET}.kubernetes.io/ip_address`)}`);
+    // pod-d has no logical switch port: ovn-controller never binds it.
+    await ovs.nbctl('lsp-del', 'pod-d.default');
     tmp = makeTempDir('daemon-ovn');
     socket = `${tmp.path}/kube-ovn-daemon.sock`;
     running = await startNodeDaemon({
