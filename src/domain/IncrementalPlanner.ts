@@ -96,6 +96,7 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
   const namespace = pod.metadata.namespace ?? 'default';
   const d = new Draft(ps.ipam);
   const actions: Action[] = [];
+  const unplug: Action[] = [];
   const ips = [...snapshot.ips.values()].map((e) => e.object).filter((ip) => {
     const label = ip.metadata.labels?.[POD_UID_LABEL];
     return ip.spec.podName === pod.metadata.name && ip.spec.namespace === namespace && (label === undefined || label === uid);
@@ -115,9 +116,11 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
     }
     const gone = `pod ${namespace}/${pod.metadata.name} is gone`;
     const port = options.ovn === true ? portDeleteOf(ctx, ip, `unplug it from OVN: ${gone}`) : undefined;
-    if (port !== undefined) actions.push(port);
+    if (port !== undefined) unplug.push(port);
     actions.push({ type: 'DeleteIP', target: ip.metadata.name, reason: `release its addresses: ${gone}` });
   }
+  // Every port goes before any IP object (one OVN transaction), so no port outlives its claim.
+  actions.unshift(...unplug);
   for (const claim of claimsOfPod(d.commit(), uid)) if (!kept.has(claim.id)) releaseIn(d, claim.id, options.now);
   const state = { ...ps, ipam: d.commit() };
   const subnets = new Set(ips.map((ip) => ip.spec.subnet));

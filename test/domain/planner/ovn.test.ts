@@ -91,15 +91,15 @@ describe('OVN logical switches and ports in the plan', () => {
     expect(actionsOfType(plan, 'EnsureLogicalSwitchPort')[0]!.port.addresses).toEqual('00:00:00:aa:bb:cc 10.16.0.9');
   });
 
-  it('a deleted pod: each OVN port goes before its IP object; an IPAM-only network has no port', () => {
+  it('a deleted pod: its OVN ports go first (one transaction), then its IP objects; an IPAM-only network has no port', () => {
     const before = snapshotOf(...docs());
     const applied = applyActions(before, planAll(before, OVN).actions);
     const state = prepare(applied, OVN);
     const released = releasePodWith(state, without(applied, 'default/a'), podObject('a', { uid: 'uid-a' }) as Pod, OVN);
     expect(actionList(released.plan).filter((a) => !a.startsWith('UpdateSubnetStatus'))).toEqual([
       'DeleteLogicalSwitchPort a.default',
-      'DeleteIP a.default',
       'DeleteLogicalSwitchPort a.default.attachnet.default.ovn',
+      'DeleteIP a.default',
       'DeleteIP a.default.attachnet.default.ovn',
       'DeleteIP a.default.macvlan.default',
     ]);
