@@ -244,6 +244,8 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     const writes = ipActions.some((a) => a.target === live.ipName) || Object.keys(diff).length > 0;
     if (ovn && subnet.isOvn && writes) {
       if (!switches.some((a) => a.target === subnet.name)) switches.push(ensureSwitchOf(subnet));
+      // A port cannot change switch in place: it goes, and comes back on the new one (one transaction).
+      if (existing !== undefined && existing.spec.subnet !== subnet.name) ports.push({ type: 'DeleteLogicalSwitchPort', target: live.ipName, reason: `move it from ${existing.spec.subnet} to ${subnet.name}` });
       ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, `plug ${what} into OVN`));
     }
   }

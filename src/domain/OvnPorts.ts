@@ -17,7 +17,10 @@
 //   `ipv6_prefix`, `exclude_ips`: see switchOtherConfig); a switch of ours
 //   (`external_ids:vendor=kube-ovn`) whose Subnet is gone (or no longer a valid OVN one) is
 //   deleted once it has no port left (deleting a switch would take its ports along).
-// - Actions come sorted by target: switch ensures, port ensures, port deletes, switch deletes.
+// - A port whose claim moved to another switch is deleted and made again on the new one, in
+//   the same transaction (OVN cannot move a port in place).
+// - Actions come sorted by target: switch ensures, port ensures (each after its move's delete),
+//   port deletes, switch deletes.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Claim, IpamState } from './IpamState.js';
 import type { Action, LogicalSwitchView } from './Plan.js';
@@ -172,9 +175,13 @@ export const planOvnAudit = (ctx: PlanContext, ipam: IpamState, seenOvn: SeenOvn
   }
   const ensures: Action[] = [];
   for (const want of wanted.values()) {
-    const why = drift(want, seenByName.get(want.name));
+    const seenPort = seenByName.get(want.name);
+    const why = drift(want, seenPort);
     if (why === undefined) continue;
     switches.set(want.subnet.name, ensureSwitchOf(want.subnet));
+    const from = seenPort?.externalIds['ls'];
+    // A port on another switch goes first (a port cannot change switch in place); the stable sort keeps it first.
+    if (seenPort !== undefined && from !== want.subnet.name) ensures.push({ type: 'DeleteLogicalSwitchPort', target: want.name, reason: `move it from ${from ?? 'an unknown switch'} to ${want.subnet.name}` });
     ensures.push({ ...want.action, reason: `${want.action.reason}: ${why}` });
   }
   const deletes: Action[] = seen

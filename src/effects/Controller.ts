@@ -73,6 +73,8 @@ export class Controller {
   private readonly statusWritten = new Map<string, number>();
   /** Pods whose plan is being applied (their intended writes are in the snapshot). */
   private readonly inFlight = new Set<string>();
+  /** Pods the sweep is writing for (an orphan's release, an OVN repair): their plans wait. */
+  private readonly held = new Set<string>();
   /** The errors of each pod's last plan, so an unchanged failure is reported once. */
   private readonly lastErrors = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -265,6 +267,7 @@ export class Controller {
   }
 
   private async reconcilePod(key: string): Promise<Outcome> {
+    if (this.held.has(key)) return { kind: 'after', ms: 100 };
     const snap = this.live.snapshot;
     const entry = snap.pods.get(key);
     const alive = entry !== undefined && entry.object.spec.hostNetwork !== true && !isGone(entry.object);
@@ -342,22 +345,24 @@ export class Controller {
 
   private async reconcileSubnet(name: string): Promise<Outcome> {
     const snap = this.live.snapshot;
-    if (!snap.subnets.has(name)) return { kind: 'done' };
+    if (!snap.subnets.has(name)) {
+      this.switchWritten.delete(name);
+      return { kind: 'done' };
+    }
     // At most one status write per subnet per STATUS_EVERY_MS: a burst of pods costs a few.
     const since = this.deps.clock.now() - (this.statusWritten.get(name) ?? -Infinity);
     if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
     const state = this.plannerState();
-    const ensured = await this.ensureSwitch(state, name);
-    if (ensured !== undefined) return ensured;
     const status = statusViewWith(state, snap, name);
     if (status !== undefined) this.deps.metrics.subnetUsage(name, status);
     const action = subnetStatusWith(state, snap, name);
+    let outcome: Outcome = { kind: 'done' };
     if (action?.type === 'UpdateSubnetStatus') {
       this.statusWritten.set(name, this.deps.clock.now());
       this.live.applyIntended([action]);
-      return this.outcome(await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]));
+      outcome = this.outcome(await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]));
     }
-    return { kind: 'done' };
+    return (await this.ensureSwitch(state, name)) ?? outcome;
   }
 
   /** With OVN: writes the Subnet's logical switch when it changed since the last write (at
@@ -386,17 +391,34 @@ export class Controller {
     for (const { target, actions } of releases) {
       const ip = snap.ips.get(target)?.object;
       if (ip === undefined) continue;
-      if (await this.ownerAlive(ip)) {
-        this.deps.log.info('sweep: kept an IP object whose pod the cache did not show', { ip: target });
-        continue;
+      const { taken, release } = this.hold([`${ip.spec.namespace}/${ip.spec.podName}`]);
+      if (taken.size === 0) continue; // a pod of that name is being planned: next sweep
+      try {
+        if (await this.ownerAlive(ip)) {
+          this.deps.log.info('sweep: kept an IP object whose pod the cache did not show', { ip: target });
+          continue;
+        }
+        this.live.applyIntended(actions);
+        const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
+        if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
+        this.planner = undefined;
+      } finally {
+        release();
       }
-      this.live.applyIntended(actions);
-      const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
-      if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
-      this.planner = undefined;
     }
     const ovn = this.deps.ovn;
-    if (ovn !== undefined) await auditOvn({ ...this.deps, ovn, live: this.live, fault: this.options.fault, busy: (k) => this.inFlight.has(k) }, () => this.plannerState());
+    if (ovn === undefined) return;
+    const audit = await auditOvn({
+      ...this.deps, ovn, live: this.live, fault: this.options.fault, hold: (keys) => this.hold(keys), plansInFlight: () => this.inFlight.size > 0,
+    }, () => this.plannerState());
+    for (const name of audit.switchesDeleted) this.switchWritten.delete(name);
+  }
+
+  /** Holds the pods whose plan is not in flight (see `held`); the rest are not taken. */
+  private hold(keys: readonly string[]): { readonly taken: ReadonlySet<string>; readonly release: () => void } {
+    const taken = new Set(keys.filter((k) => !this.inFlight.has(k) && !this.held.has(k)));
+    for (const k of taken) this.held.add(k);
+    return { taken, release: () => { for (const k of taken) this.held.delete(k); } };
   }
 
   private async ownerAlive(ip: IP): Promise<boolean> {

@@ -248,15 +248,23 @@ export class Daemon {
     return E.right(plan.response);
   }
 
-  /** Observes the host and applies the DEL plan of the interface. */
+  /** Observes the host and applies the DEL plan of the interface. The pod's source rules are
+   *  best effort: they live in its netns and go with it, so a netns that cannot be read or
+   *  changed any more (being torn down) never fails a DEL. */
   private async unplug(req: Pick<ValidRequest, 'containerId' | 'ifName' | 'netns'>): Promise<void> {
     const names = linkNamesOf(req.containerId, req.ifName);
+    const bestEffort = <T>(what: string, fallback: T) => (err: unknown): T => {
+      this.deps.log.warn(`DEL: could not ${what} in the pod's netns; they go with it`, { netns: req.netns, ifName: req.ifName, error: describe(err) });
+      return fallback;
+    };
     const [hostLink, port, sourceRules] = await Promise.all([
       this.deps.netlink.linkExists({ name: names.host, netns: this.options.hostNetns }),
       this.deps.ovs.portExists(names.host),
-      req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)),
+      req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)).catch(bestEffort('read the source rules', [] as readonly string[])),
     ]);
-    await this.apply(planDel(req, this.options, { hostLink, port, sourceRules }));
+    const plan = planDel(req, this.options, { hostLink, port, sourceRules });
+    await this.apply(plan.filter((a) => a.type !== 'SetSourceRules'));
+    await this.apply(plan.filter((a) => a.type === 'SetSourceRules')).catch(bestEffort('remove the source rules', undefined));
   }
 
   private async applyIpamOnly(plan: AddPlan): Promise<E.Either<DaemonError, CniResponse>> {

@@ -12,8 +12,12 @@
 //   intended writes before they land, so a pod whose plan is being applied may look committed
 //   when it is not. Its own plan writes its ports; the audit never puts a port before its IP
 //   object, nor races a plan.
-// - Every repair is logged with its reason; a failed ovn-nbctl is logged and left to the next
-//   sweep.
+// - The pods it writes for are held: no plan of theirs starts until the audit is done, and a
+//   pod whose plan is in flight is left to that plan. A switch is deleted only while no plan is
+//   in flight and its Subnet is still gone.
+// - Every repair is logged with its reason; repairs go CHUNK to a transaction, and a failed
+//   chunk is retried one repair at a time, so one bad row never blocks the rest; what still
+//   fails is logged and left to the next sweep.
 import type { SeenOvn } from '../domain/OvnPorts.js';
 import { planOvnAudit } from '../domain/OvnPorts.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
@@ -25,50 +29,97 @@ import type { Ovn } from './ports.js';
 export interface AuditResult {
   readonly ensured: number;
   readonly deleted: number;
+  /** The logical switches the audit deleted. */
+  readonly switchesDeleted: readonly string[];
 }
 
 export interface AuditDeps extends ApplyDeps {
   readonly ovn: Ovn;
-  /** Whether a plan of this pod (`ns/name`) is being applied now. */
-  readonly busy: (podKey: string) => boolean;
+  /** Takes the pods (`ns/name`) the audit is about to write for: no plan of theirs starts until
+   *  `release`. A pod whose plan is being applied is not taken (the audit leaves it alone). */
+  readonly hold: (podKeys: readonly string[]) => { readonly taken: ReadonlySet<string>; readonly release: () => void };
+  /** Whether any pod plan is being applied now. */
+  readonly plansInFlight: () => boolean;
 }
 
-/** One audit of OVN's ports. `state` is called after the NB was read. */
+/** At most this many actions per ovn-nbctl transaction (its command line must fit). */
+const CHUNK = 50;
+
+/** One audit of OVN's switches and ports. `state` is called after the NB was read. */
 export async function auditOvn(deps: AuditDeps, state: () => PlannerState): Promise<AuditResult> {
+  const none: AuditResult = { ensured: 0, deleted: 0, switchesDeleted: [] };
   let seen: SeenOvn;
   try {
     const [ports, switches] = await Promise.all([deps.ovn.listPorts(), deps.ovn.listSwitches()]);
     seen = { ports, switches };
   } catch (err) {
     deps.log.warn('OVN audit: could not list logical switches and ports; next sweep', { error: String(err) });
-    return { ensured: 0, deleted: 0 };
+    return none;
   }
   const ps = state();
   const planned = planOvnAudit({ ...ps.ctx, snapshot: deps.live.snapshot }, ps.ipam, seen);
-  const confirmed: Action[] = [];
-  for (const a of planned) {
-    if (a.type === 'DeleteLogicalSwitchPort' && !(await ipObjectGone(deps, a.target))) {
-      deps.log.info('OVN audit: kept a port whose IP object the cache did not show', { port: a.target });
+  if (planned.length === 0) return none;
+  const seenPod = new Map(seen.ports.map((p) => [p.name, p.externalIds['pod']]));
+  const podOf = (a: Action): string | undefined =>
+    a.type === 'EnsureLogicalSwitchPort' ? a.port.externalIds['pod'] : a.type === 'DeleteLogicalSwitchPort' ? seenPod.get(a.target) : undefined;
+  // A port delete followed by an ensure of the same port is a move, not an orphan's removal.
+  const ensured = new Set(planned.flatMap((a) => (a.type === 'EnsureLogicalSwitchPort' ? [a.target] : [])));
+  const { taken, release } = deps.hold([...new Set(planned.flatMap((a) => podOf(a) ?? []))]);
+  try {
+    const confirmed: Action[] = [];
+    for (const a of planned) {
+      const pod = podOf(a);
+      if (pod !== undefined && !taken.has(pod)) continue; // its plan is in flight: that plan writes its ports
+      if (a.type === 'DeleteLogicalSwitchPort' && !ensured.has(a.target) && !(await ipObjectGone(deps, a.target))) {
+        deps.log.info('OVN audit: kept a port whose IP object the cache did not show', { port: a.target });
+        continue;
+      }
+      confirmed.push(a);
+    }
+    // Checked last, now: the snapshot may have moved while the deletes were confirmed.
+    const written = (name: string): boolean => deps.live.snapshot.ips.get(name)?.object.metadata.resourceVersion !== undefined;
+    const actions = confirmed.filter((a) =>
+      a.type === 'EnsureLogicalSwitchPort' ? written(a.target)
+      : a.type === 'DeleteLogicalSwitch' ? !deps.live.snapshot.subnets.has(a.target) && !deps.plansInFlight()
+      : true);
+    const applied = await applyInChunks(deps, actions);
+    return {
+      ensured: applied.filter((a) => a.type === 'EnsureLogicalSwitchPort' || a.type === 'EnsureLogicalSwitch').length,
+      deleted: applied.filter((a) => a.type === 'DeleteLogicalSwitchPort').length,
+      switchesDeleted: applied.flatMap((a) => (a.type === 'DeleteLogicalSwitch' ? [a.target] : [])),
+    };
+  } finally {
+    release();
+  }
+}
+
+/** Applies the repairs, CHUNK actions per transaction; a chunk that fails is applied again one
+ *  repair at a time, so one bad row never holds up the others. A move (a port's delete and its
+ *  ensure on the new switch) always stays in one transaction. Resolves with what was applied. */
+const applyInChunks = async (deps: AuditDeps, actions: readonly Action[]): Promise<Action[]> => {
+  const units: Action[][] = [];
+  for (const a of actions) {
+    const last = units[units.length - 1]?.at(-1);
+    if (a.type === 'EnsureLogicalSwitchPort' && last?.type === 'DeleteLogicalSwitchPort' && last.target === a.target) units[units.length - 1]!.push(a);
+    else units.push([a]);
+  }
+  const applied: Action[] = [];
+  for (let i = 0; i < units.length;) {
+    const chunk: Action[][] = [];
+    while (i < units.length && (chunk.length === 0 || chunk.flat().length + units[i]!.length <= CHUNK)) chunk.push(units[i++]!);
+    for (const a of chunk.flat()) deps.log.info('OVN audit: repair', { action: a.type, target: a.target, reason: a.reason });
+    if ((await applyActions(deps, chunk.flat())).kind === 'applied') {
+      applied.push(...chunk.flat());
       continue;
     }
-    confirmed.push(a);
+    for (const unit of chunk) {
+      const result = await applyActions(deps, unit);
+      if (result.kind === 'applied') applied.push(...unit);
+      else deps.log.warn('OVN audit: a repair failed; next sweep', { action: result.action.type, target: result.action.target, error: result.error });
+    }
   }
-  // Ensures last checked now: the snapshot may have moved while the deletes were confirmed.
-  const settled = (a: Extract<Action, { type: 'EnsureLogicalSwitchPort' }>): boolean =>
-    deps.live.snapshot.ips.get(a.target)?.object.metadata.resourceVersion !== undefined && !deps.busy(a.port.externalIds['pod'] ?? '');
-  const actions = confirmed.filter((a) => a.type !== 'EnsureLogicalSwitchPort' || settled(a));
-  if (actions.length === 0) return { ensured: 0, deleted: 0 };
-  for (const a of actions) deps.log.info('OVN audit: repair', { action: a.type, target: a.target, reason: a.reason });
-  const result = await applyActions(deps, actions);
-  if (result.kind !== 'applied') {
-    deps.log.warn('OVN audit: a repair failed; next sweep', { action: result.action.type, target: result.action.target, error: result.error });
-    return { ensured: 0, deleted: 0 };
-  }
-  return {
-    ensured: actions.filter((a) => a.type === 'EnsureLogicalSwitchPort' || a.type === 'EnsureLogicalSwitch').length,
-    deleted: actions.filter((a) => a.type === 'DeleteLogicalSwitchPort' || a.type === 'DeleteLogicalSwitch').length,
-  };
-}
+  return applied;
+};
 
 const ipObjectGone = async (deps: ApplyDeps, name: string): Promise<boolean> => {
   if (deps.live.snapshot.ips.has(name)) return false;

@@ -193,6 +193,7 @@ spec: {provider: ipam-only.default, cidrBlock: 10.61.0.0/24}
 
   it('a deleted Subnet: the sweep removes its switch once it has no port, and no other switch', async () => {
     await api.kubectlOk(['delete', 'subnet', 'spare', 'ipam-only', '--wait=true']);
+    await waitFor('the controller sees spare gone', async () => (controller.live.snapshot.subnets.has('spare') ? undefined : true), { timeoutMs: 15_000 });
     await nb('lsp-add', 'spare', 'someone.elses');
     await controller.sweep();
     expect(await nb('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=spare')).toEqual('spare');
@@ -218,6 +219,12 @@ spec: {provider: ipam-only.default, cidrBlock: 10.61.0.0/24}
     expect(await column('Logical_Switch_Port', `keep.default.${ATTACHNET}`, 'port_security')).toEqual(net1);
     // The claim stayed what it was: no new address, no annotation written.
     expect((JSON.parse(await api.kubectlOk(['get', 'pod', 'keep', '-o', 'json'])) as Pod).metadata.annotations).toEqual(a);
+    // A port found on another switch is moved back (deleted and made again, one transaction).
+    await nb('lsp-del', 'keep.default', '--', 'lsp-add', 'attachnet', 'keep.default', '--', 'set', 'logical_switch_port', 'keep.default', 'external_ids:vendor=kube-ovn', 'external_ids:ls=attachnet');
+    await controller.sweep();
+    expect(await nb('lsp-get-ls', 'keep.default')).toMatch(/\(ovn-default\)$/);
+    expect(await column('Logical_Switch_Port', 'keep.default', 'addresses')).toEqual(eth0);
+    expect(await externalIds('keep.default')).toEqual({ pod: 'default/keep', ls: 'ovn-default', vendor: 'kube-ovn', [UID_LABEL]: pod.metadata.uid });
   }, 60_000);
 
   it('the sweep removes a hand-made port with our external_ids and no claim, and leaves every other port as it was', async () => {

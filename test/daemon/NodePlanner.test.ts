@@ -400,10 +400,10 @@ describe('source routing (seed 11: eth0 and net1 on one subnet)', () => {
     expect(E.isRight(plan) && plan.right.actions.map((a) => a.type)).toEqual(['CreateVethPair', 'AddOvsPort', 'SetLink', 'SetLink', 'ReplaceAddresses']);
   });
 
-  it('DEL removes the rules it finds first, and none without the netns', () => {
+  it('DEL removes the host side, then the rules it finds, and no rules without the netns', () => {
     expect(planDel({ containerId: CID, ifName: 'net1', netns: NETNS }, config, { hostLink: true, port: false, sourceRules: ['172.17.0.4'] })).toEqual([
-      { type: 'SetSourceRules', target: 'net1', reason: 'remove the source rules of container 0123456789ab interface net1', netns: NETNS, table: T_NET1, priority: 30000, sources: [] },
       { type: 'DeleteLink', target: '01234567_net1_h', reason: 'remove the veth pair of container 0123456789ab interface net1', link: { name: '01234567_net1_h', netns: '/var/run/netns/ovs' } },
+      { type: 'SetSourceRules', target: 'net1', reason: 'remove the source rules of container 0123456789ab interface net1', netns: NETNS, table: T_NET1, priority: 30000, sources: [] },
     ]);
     expect(planDel({ containerId: CID, ifName: 'net1', netns: '' }, config, { hostLink: false, port: false, sourceRules: ['172.17.0.4'] })).toEqual([]);
   });

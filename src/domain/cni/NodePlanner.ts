@@ -238,12 +238,13 @@ export const planDel = (
   const names = linkNamesOf(request.containerId, request.ifName);
   const what = `container ${request.containerId.slice(0, 12)} interface ${request.ifName}`;
   const netns = request.netns ?? '';
+  // The host side first: the pod's rules are the only thing in its netns, and they go with it.
   return [
+    ...(host.port ? [{ type: 'DeleteOvsPort', target: names.host, reason: `unplug ${what} from ${config.bridge}`, bridge: config.bridge } as const] : []),
+    ...(host.hostLink ? [{ type: 'DeleteLink', target: names.host, reason: `remove the veth pair of ${what}`, link: { name: names.host, netns: config.hostNetns } } as const] : []),
     ...(netns !== '' && (host.sourceRules ?? []).length > 0
       ? [{ type: 'SetSourceRules', target: request.ifName, reason: `remove the source rules of ${what}`, netns, table: sourceTableOf(request.ifName), priority: SOURCE_RULE_PRIORITY, sources: [] } as const]
       : []),
-    ...(host.port ? [{ type: 'DeleteOvsPort', target: names.host, reason: `unplug ${what} from ${config.bridge}`, bridge: config.bridge } as const] : []),
-    ...(host.hostLink ? [{ type: 'DeleteLink', target: names.host, reason: `remove the veth pair of ${what}`, link: { name: names.host, netns: config.hostNetns } } as const] : []),
   ];
 };
 

@@ -128,6 +128,19 @@ describe('OVN logical switches and ports in the plan', () => {
     expect(sweep({ now: 0 })).toEqual([['DeleteIP x.default'], ['DeleteIP x.default.macvlan.default']]);
   });
 
+  it('a claim that moves to another OVN switch (its logical_switch changed): the port is deleted and made again on the new switch, in one OVN step', () => {
+    const snapshot = snapshotOf(
+      objects('s.yaml', subnetObject('ovn-default', '10.16.0.0/24', 'ovn'), subnetObject('other', '10.17.0.0/24', 'ovn')),
+      pod('m', { uid: 'uid-m', annotations: { 'ovn.kubernetes.io/logical_switch': 'other' } }),
+      ip('m.default', 'm', 'ovn-default', '10.16.0.9', { podUid: 'uid-m', mac: '00:00:00:aa:bb:cc' }));
+    const plan = planAll(snapshot, OVN);
+    expect(actionList(plan).filter((a) => !a.startsWith('UpdateSubnetStatus'))).toEqual([
+      'UpdateIP m.default', 'EnsureLogicalSwitch other', 'DeleteLogicalSwitchPort m.default', 'EnsureLogicalSwitchPort m.default', 'PatchPodAnnotations default/m',
+    ]);
+    expect(actionsOfType(plan, 'DeleteLogicalSwitchPort')[0]!.reason).toEqual('move it from ovn-default to other');
+    expect(actionsOfType(plan, 'EnsureLogicalSwitchPort')[0]!.port.logicalSwitch).toEqual('other');
+  });
+
   it('the incremental planner plans the same OVN actions as the full one', () => {
     const snapshot = snapshotOf(...docs());
     const incremental = planPodWith(prepare(snapshot, OVN), snapshot, 'default/a', OVN).plan;

@@ -74,6 +74,13 @@ describe('the OVN audit', () => {
     expect(actions[1]!.reason).toContain(`into OVN: ${why}`);
   });
 
+  it('a port on another switch than its claim\'s: deleted, then made again on the right one', () => {
+    const { snapshot, ports } = allocated();
+    const moved = ports.map((p) => (p.name === ATTACH ? { ...p, externalIds: { ...p.externalIds, ls: 'ovn-default' } } : p));
+    expect(listed(audit(snapshot, moved))).toEqual(['EnsureLogicalSwitch attach', `DeleteLogicalSwitchPort ${ATTACH}`, `EnsureLogicalSwitchPort ${ATTACH}`]);
+    expect(audit(snapshot, moved)[1]!.reason).toEqual('move it from ovn-default to attach');
+  });
+
   it('a port of ours that no IP object names is deleted; a port of another vendor, or with no external_ids, is left alone', () => {
     const { snapshot, ports } = allocated();
     const extra = [
