@@ -6,7 +6,8 @@
 //   reads IP objects and pod annotations together, in the planner).
 // - A pod plan's intended writes enter the snapshot before they are written, so the next plan
 //   (for any pod) already sees the claim; on failure the touched objects are read afresh.
-// - Subnet status has its own queue, so many pods in one subnet cost one status write.
+// - Subnets have their own queue (SubnetReconciler.ts: status, and with OVN the logical
+//   switch), so many pods in one subnet cost one status write.
 // - The sweep deletes IP objects whose pod is gone, only after reading the pod afresh from the
 //   API server (a stale cache must never free a live pod's address); with OVN it then audits
 //   the NB's ports against the claims (ovnAudit.ts). It runs once at start-up and every
@@ -14,7 +15,7 @@
 import type { Action } from '../domain/Plan.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
-import { holderOf, holdPod, orphans, planPodWith, prepare, releaseOrphan, releasePodWith, statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
+import { holderOf, holdPod, orphans, planPodWith, prepare, releaseOrphan, releasePodWith } from '../domain/IncrementalPlanner.js';
 import type { Pod } from '../domain/schema/kube.js';
 import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
@@ -25,7 +26,7 @@ import { applyActions } from './apply.js';
 import { fingerprint, fingerprintAll } from './fingerprints.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
 import { auditOvn } from './ovnAudit.js';
-import { switchOfSubnet } from '../domain/OvnPorts.js';
+import { outcomeOf, SubnetReconciler } from './SubnetReconciler.js';
 import type { Metrics } from './metrics.js';
 import type { Clock, Kube, Log, Ovn, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
 import type { Outcome } from './WorkQueue.js';
@@ -51,15 +52,13 @@ export interface ControllerDeps {
   readonly ovn?: Ovn | undefined;
 }
 
-/** Status writes per subnet are at least this far apart. */
-const STATUS_EVERY_MS = 250;
-
 const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'ips', 'pods'];
 
 export class Controller {
   readonly live: LiveSnapshot;
   private readonly pods: WorkQueue;
   private readonly subnets: WorkQueue;
+  private readonly subnetReconciler: SubnetReconciler;
   private readonly handles: WatchHandle[] = [];
   private readonly synced = new Set<WatchedKind>();
   private readonly lastSeen = new Map<string, Pod>();
@@ -67,10 +66,6 @@ export class Controller {
   private readonly unsettled = new Set<string>();
   /** When each pod (by key and UID) was first seen: the start of its allocation latency. */
   private readonly firstSeen = new Map<string, { readonly uid: string | undefined; readonly at: number }>();
-  /** The logical switch last written per OVN Subnet (its view as JSON). */
-  private readonly switchWritten = new Map<string, string>();
-  /** When each subnet's status was last written. */
-  private readonly statusWritten = new Map<string, number>();
   /** Pods whose plan is being applied (their intended writes are in the snapshot). */
   private readonly inFlight = new Set<string>();
   /** Pods the sweep is writing for (an orphan's release, an OVN repair): their plans wait. */
@@ -93,7 +88,8 @@ export class Controller {
     });
     const backoff = { workers: options.workers, initialBackoffMs: 200, maxBackoffMs: 30_000 };
     this.pods = new WorkQueue((k) => this.reconcilePod(k), deps.clock, backoff, hooks('pods'));
-    this.subnets = new WorkQueue((k) => this.reconcileSubnet(k), deps.clock, { ...backoff, workers: 1 }, hooks('subnets'));
+    this.subnetReconciler = new SubnetReconciler({ ...deps, live: this.live, fault: options.fault }, () => this.plannerState());
+    this.subnets = new WorkQueue((k) => this.subnetReconciler.reconcile(k), deps.clock, { ...backoff, workers: 1 }, hooks('subnets'));
   }
 
   get isReady(): boolean {
@@ -243,16 +239,6 @@ export class Controller {
     }
   }
 
-  private outcome(result: ApplyResult): Outcome {
-    switch (result.kind) {
-      case 'applied': return { kind: 'done' };
-      case 'replan': return { kind: 'after', ms: 0 };
-      case 'retry': return { kind: 'retry', reason: result.error };
-      case 'fenced': return { kind: 'after', ms: 1000 };
-      case 'terminal': return { kind: 'done' };
-    }
-  }
-
   /** Reads the objects a failed plan touched afresh, so the next plan starts from the truth. */
   private async refresh(podKey: string, actions: readonly Action[]): Promise<void> {
     const [ns, name] = [podKey.slice(0, podKey.indexOf('/')), podKey.slice(podKey.indexOf('/') + 1)];
@@ -329,7 +315,7 @@ export class Controller {
       }
     }
     for (const subnet of new Set([...plan.allocations.map((a) => a.subnet), ...this.subnetsOf(actions)])) this.subnets.add(subnet);
-    return this.outcome(result);
+    return outcomeOf(result);
   }
 
   /** Drops what is kept per pod once it is gone. */
@@ -341,41 +327,6 @@ export class Controller {
 
   private subnetsOf(actions: readonly Action[]): string[] {
     return actions.flatMap((a) => (a.type === 'CreateIP' || a.type === 'UpdateIP' ? [a.ip.spec.subnet] : []));
-  }
-
-  private async reconcileSubnet(name: string): Promise<Outcome> {
-    const snap = this.live.snapshot;
-    if (!snap.subnets.has(name)) {
-      this.switchWritten.delete(name);
-      return { kind: 'done' };
-    }
-    // At most one status write per subnet per STATUS_EVERY_MS: a burst of pods costs a few.
-    const since = this.deps.clock.now() - (this.statusWritten.get(name) ?? -Infinity);
-    if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
-    const state = this.plannerState();
-    const status = statusViewWith(state, snap, name);
-    if (status !== undefined) this.deps.metrics.subnetUsage(name, status);
-    const action = subnetStatusWith(state, snap, name);
-    let outcome: Outcome = { kind: 'done' };
-    if (action?.type === 'UpdateSubnetStatus') {
-      this.statusWritten.set(name, this.deps.clock.now());
-      this.live.applyIntended([action]);
-      outcome = this.outcome(await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]));
-    }
-    return (await this.ensureSwitch(state, name)) ?? outcome;
-  }
-
-  /** With OVN: writes the Subnet's logical switch when it changed since the last write (at
-   *  start, once per Subnet). Returns an outcome only when that write failed. */
-  private async ensureSwitch(state: PlannerState, name: string): Promise<Outcome | undefined> {
-    const action = this.deps.ovn === undefined ? undefined : switchOfSubnet({ ...state.ctx, snapshot: this.live.snapshot }, name);
-    if (action?.type !== 'EnsureLogicalSwitch') return undefined;
-    const view = JSON.stringify(action.logicalSwitch);
-    if (this.switchWritten.get(name) === view) return undefined;
-    const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, [action]);
-    if (result.kind !== 'applied') return this.outcome(result);
-    this.switchWritten.set(name, view);
-    return undefined;
   }
 
   /** Releases IP objects whose pod is gone, after confirming it with a fresh read. `fresh`:
@@ -411,7 +362,7 @@ export class Controller {
     const audit = await auditOvn({
       ...this.deps, ovn, live: this.live, fault: this.options.fault, hold: (keys) => this.hold(keys), plansInFlight: () => this.inFlight.size > 0,
     }, () => this.plannerState());
-    for (const name of audit.switchesDeleted) this.switchWritten.delete(name);
+    for (const name of audit.switchesDeleted) this.subnetReconciler.forgetSwitch(name);
   }
 
   /** Holds the pods whose plan is not in flight (see `held`); the rest are not taken. */

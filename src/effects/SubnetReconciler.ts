@@ -1,0 +1,84 @@
+// The controller's Subnet key (DESIGN §3.3, §1): a Subnet's status from the planner state, and
+// with OVN its logical switch.
+// Rules:
+// - At most one status write per Subnet every STATUS_EVERY_MS: a burst of pods costs a few.
+// - The status is written before the switch, so OVN being down never stops status.
+// - The switch is written when its view (CIDR, excludeIps) differs from the last one written:
+//   once per Subnet at start, then at each change; a Subnet that goes is forgotten, so one
+//   made again under the name gets its switch again.
+import type { PlannerState } from '../domain/IncrementalPlanner.js';
+import { statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
+import { switchOfSubnet } from '../domain/OvnPorts.js';
+import type { ApplyDeps, ApplyResult } from './apply.js';
+import { applyActions } from './apply.js';
+import type { Metrics } from './metrics.js';
+import type { Clock } from './ports.js';
+import type { Outcome } from './WorkQueue.js';
+
+/** Status writes per subnet are at least this far apart. */
+export const STATUS_EVERY_MS = 250;
+
+export interface SubnetDeps extends ApplyDeps {
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+}
+
+/** What the work queue does after an apply's result. */
+export const outcomeOf = (result: ApplyResult): Outcome => {
+  switch (result.kind) {
+    case 'applied': return { kind: 'done' };
+    case 'replan': return { kind: 'after', ms: 0 };
+    case 'retry': return { kind: 'retry', reason: result.error };
+    case 'fenced': return { kind: 'after', ms: 1000 };
+    case 'terminal': return { kind: 'done' };
+  }
+};
+
+export class SubnetReconciler {
+  /** The logical switch last written per OVN Subnet (its view as JSON). */
+  private readonly switchWritten = new Map<string, string>();
+  /** When each subnet's status was last written. */
+  private readonly statusWritten = new Map<string, number>();
+
+  constructor(private readonly deps: SubnetDeps, private readonly plannerState: () => PlannerState) {}
+
+  async reconcile(name: string): Promise<Outcome> {
+    const { clock, live } = this.deps;
+    const snap = live.snapshot;
+    if (!snap.subnets.has(name)) {
+      this.forgetSwitch(name);
+      return { kind: 'done' };
+    }
+    const since = clock.now() - (this.statusWritten.get(name) ?? -Infinity);
+    if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
+    const state = this.plannerState();
+    const status = statusViewWith(state, snap, name);
+    if (status !== undefined) this.deps.metrics.subnetUsage(name, status);
+    const action = subnetStatusWith(state, snap, name);
+    let outcome: Outcome = { kind: 'done' };
+    if (action?.type === 'UpdateSubnetStatus') {
+      this.statusWritten.set(name, clock.now());
+      live.applyIntended([action]);
+      outcome = outcomeOf(await applyActions(this.deps, [action]));
+    }
+    return (await this.ensureSwitch(state, name)) ?? outcome;
+  }
+
+  /** After a switch was deleted (the audit): the next reconcile of its name writes it again. */
+  forgetSwitch(name: string): void {
+    this.switchWritten.delete(name);
+  }
+
+  /** With OVN: writes the Subnet's logical switch when it changed since the last write.
+   *  Returns an outcome only when that write failed. */
+  private async ensureSwitch(state: PlannerState, name: string): Promise<Outcome | undefined> {
+    const action = this.deps.ovn === undefined ? undefined : switchOfSubnet({ ...state.ctx, snapshot: this.deps.live.snapshot }, name);
+    if (action?.type !== 'EnsureLogicalSwitch') return undefined;
+    const view = JSON.stringify(action.logicalSwitch);
+    if (this.switchWritten.get(name) === view) return undefined;
+    const result = await applyActions(this.deps, [action]);
+    if (result.kind !== 'applied') return outcomeOf(result);
+    this.switchWritten.set(name, view);
+    return undefined;
+  }
+}
