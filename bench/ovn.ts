@@ -1,8 +1,8 @@
 // Benchmark of issue 7 (OVN attachments): time from pod create to ADD answered, p50/p99 over
 // PODS pods with eth0 + one OVN attachment, beside the same pods on an IPAM-only network, on
 // the one-node cluster of ovnCluster.ts (real kube-apiserver, real OVS/OVN in userspace, the
-// Controller with its Ovn port and the node daemon in this process, the daemon's unix socket
-// POSTed to directly as the plugin does). Root only.
+// Controller with its Ovn port in this process, the node daemon in a process of its own, its
+// unix socket POSTed to directly as the plugin does). Root only.
 //
 // Both runs: PODS pods, IN_FLIGHT of them in flight at any time (a fixed pool of workers, each
 // taking the next pod when its last one is done, as a kubelet starts sandboxes side by side),

@@ -2,8 +2,9 @@
 // components (root): etcd + kube-apiserver with the project's CRDs, Open vSwitch and OVN in
 // userspace (ovs-vswitchd in its own network namespace), the Controller in this process with
 // the real Ovn port (it writes the logical switches and ports: part of what is measured), and
-// the node daemon in this process on a temp socket, waiting for ovn-installed as production
-// does. Networks: the seed's ovn-default (provider ovn, 10.16.0.0/16), attachnet (provider
+// the node daemon in a process of its own (daemonProcess.ts: as in production, where it is its
+// own pod, so its process starts do not stall the controller's event loop or the other way
+// round) on a temp socket, waiting for ovn-installed as production does. Networks: the seed's ovn-default (provider ovn, 10.16.0.0/16), attachnet (provider
 // attachnet.default.ovn, seed 06's NAD, the Subnet of examples/ovn-attachments/00) and the
 // seed's IPAM-only macvlan NAD and Subnet (examples/macvlan-ipam/01, 02).
 //
@@ -16,12 +17,14 @@ import { parseAllDocuments } from 'yaml';
 import { loadKubeConfig } from '../src/adapters/kube/config.js';
 import { makeRest, type Request } from '../src/adapters/kube/rest.js';
 import { makeOvn } from '../src/adapters/ovn.js';
-import { startNodeDaemon } from '../src/cli/daemon.js';
+import type { NodeDaemonConfig } from '../src/cli/daemon.js';
 import type { CniRequest } from '../src/domain/cni/Protocol.js';
 import { startApiServer, type ApiServer } from '../test/harness/apiserver.js';
 import { controllerFor, daemonConfigFor, quietLog } from '../test/harness/inProcess.js';
 import { startOvs, type OvsEnv } from '../test/harness/ovs.js';
+import { processStartTime, track, untrack } from '../test/harness/reaper.js';
 import { makeTempDir } from '../test/harness/tmp.js';
+import { spawn } from 'node:child_process';
 import { postDaemon, type DaemonAnswer } from './cniCluster.js';
 
 const REPO = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url));
@@ -76,15 +79,47 @@ export const startOvnCluster = async (): Promise<OvnCluster> => {
     const tmp = makeTempDir('bench-ovn');
     stops.push(async () => tmp.remove());
     const socket = `${tmp.path}/kube-ovn-daemon.sock`;
-    const running = await startNodeDaemon({
+    const daemon = await startDaemonProcess({
       ...daemonConfigFor(api.value, ovs.value, NODE), socket, ovnInstalledTimeoutMs: OVN_INSTALLED_TIMEOUT_MS, defaultDeadlineMs: 60_000,
-    }, log);
-    stops.push(() => running.stop());
+    });
+    stops.push(() => daemon.stop());
     return { api: api.value, ovs: ovs.value, rest, socket, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+};
+
+/** Starts daemonProcess.ts with `config`; resolves once it serves its socket. The process is
+ *  registered with the harness's reaper, so a killed bench leaves no daemon behind. */
+const startDaemonProcess = async (config: NodeDaemonConfig): Promise<{ stop(): Promise<void> }> => {
+  const script = fileURLToPath(new URL('./daemonProcess.js', import.meta.url));
+  const child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${script}`);
+  const id = track({ kind: 'process', pid, startTime: processStartTime(pid), name: 'bench daemon' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the daemon process did not say ready within 30 s')), 30_000);
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+      if (out.includes('ready\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => reject(new Error('the daemon process exited before it was ready')));
+  });
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+      untrack(id);
+    },
+  };
 };
 
 /** A pod on NODE with the networks annotation `networks`; resolves when the API server answered. */
