@@ -1,5 +1,6 @@
-// The OVN half of the sweep (DESIGN §3.5, issue 7): reads the NB's ports of ours, plans the
-// audit against the controller's claims (domain/OvnPorts.ts), confirms each delete and applies.
+// The OVN half of the sweep (DESIGN §3.5, issue 7): reads the NB's switches and ports of ours,
+// plans the audit against the Subnets and the controller's claims (domain/OvnPorts.ts),
+// confirms each delete and applies.
 // Rules:
 // - The NB is read before the snapshot is looked at. A port is only ever created after its IP
 //   object is in the snapshot (intended writes enter it first), so a port listed here with no
@@ -7,13 +8,11 @@
 // - A delete is applied only when a fresh GET of the IP object of that name finds nothing and
 //   the snapshot still shows none (a stale cache must never unplug a live pod); when the read
 //   fails the port stays until the next sweep.
-// - An ensure is applied only while its IP object is in the snapshot as the server wrote it (a
-//   resourceVersion) and no plan of its pod is in flight (`busy`): the snapshot holds a plan's
-//   intended writes before they land, so a pod whose plan is being applied may look committed
-//   when it is not. Its own plan writes its ports; the audit never puts a port before its IP
-//   object, nor races a plan.
-// - The pods it writes for are held: no plan of theirs starts until the audit is done, and a
-//   pod whose plan is in flight is left to that plan. A switch is deleted only while no plan is
+// - A port ensure is applied only while its IP object is in the snapshot as the server wrote it
+//   (a resourceVersion), so the audit never puts a port before its IP object.
+// - The pods it writes for are held: no plan of theirs starts until the audit is done. A pod
+//   whose plan is in flight is left to that plan (the snapshot holds a plan's intended writes
+//   before they land, so such a pod may look committed when it is not). A switch is deleted only while no plan is
 //   in flight and its Subnet is still gone.
 // - Every repair is logged with its reason; repairs go CHUNK to a transaction, and a failed
 //   chunk is retried one repair at a time, so one bad row never blocks the rest; what still
