@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { buildCli, startController, type ControllerProcess } from '../harness/controllerProcess.js';
-import { waitFor } from '../harness/exec.js';
+import { waitForNoProblems } from '../harness/exec.js';
 
 const EXAMPLES = new URL('../../examples/macvlan-ipam/', import.meta.url);
 const MACVLAN = 'macvlan.default';
@@ -118,18 +118,8 @@ const problemsOf = (w: World): string[] => {
 };
 
 /** Waits until the world has no problem; fails with the last list of problems. */
-const converged = async (timeoutMs = 20_000): Promise<World> => {
-  let last: string[] = [];
-  try {
-    return await waitFor('convergence', async () => {
-      const w = await world();
-      last = problemsOf(w);
-      return last.length === 0 ? w : undefined;
-    }, { timeoutMs, intervalMs: 200 });
-  } catch (e) {
-    throw new Error(`${e instanceof Error ? e.message : String(e)}; still wrong:\n${last.join('\n')}\n${controllers.at(-1)?.tail() ?? ''}`, { cause: e });
-  }
-};
+const converged = (timeoutMs = 20_000): Promise<World> =>
+  waitForNoProblems(world, problemsOf, { timeoutMs, intervalMs: 200, context: () => controllers.at(-1)?.tail() ?? '' });
 
 const podDoc = (namespace: string, name: string, annotations: Record<string, string>): object => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, annotations: { 'k8s.v1.cni.cncf.io/networks': 'default/macvlan', ...annotations } },

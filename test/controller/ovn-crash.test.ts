@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { buildCli, startController, type ControllerProcess } from '../harness/controllerProcess.js';
-import { waitFor } from '../harness/exec.js';
+import { waitForNoProblems } from '../harness/exec.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 
@@ -111,18 +111,9 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
     return problems;
   };
 
-  const converged = async (timeoutMs = 30_000): Promise<World> => {
-    let last: string[] = [];
-    try {
-      return await waitFor('convergence', async () => {
-        const w = await world();
-        last = problemsOf(w);
-        return last.length === 0 ? w : undefined;
-      }, { timeoutMs, intervalMs: 250 });
-    } catch (e) {
-      throw new Error(`${e instanceof Error ? e.message : String(e)}; still wrong:\n${last.join('\n')}\n${controllers.at(-1)?.tail() ?? ''}`, { cause: e });
-    }
-  };
+  const converged = (timeoutMs = 30_000): Promise<World> =>
+    waitForNoProblems(world, problemsOf, { timeoutMs, intervalMs: 250, context: () => controllers.at(-1)?.tail() ?? '' });
+
 
   const applyPods = (ns: string): Promise<string> => api.kubectlOk(['apply', '-f', '-'], {
     input: JSON.stringify({

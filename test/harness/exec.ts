@@ -110,3 +110,22 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/** Reads the world until `problemsOf` finds nothing in it, and resolves with that world; at the
+ *  deadline fails with the last list of problems and `context()` (e.g. a process's log tail). */
+export async function waitForNoProblems<W>(
+  read: () => Promise<W>,
+  problemsOf: (world: W) => readonly string[],
+  { timeoutMs = 30_000, intervalMs = 250, context = () => '' }: { timeoutMs?: number; intervalMs?: number; context?: () => string } = {},
+): Promise<W> {
+  let last: readonly string[] = [];
+  try {
+    return await waitFor('convergence', async () => {
+      const world = await read();
+      last = problemsOf(world);
+      return last.length === 0 ? world : undefined;
+    }, { timeoutMs, intervalMs });
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; still wrong:\n${last.join('\n')}\n${context()}`, { cause: e });
+  }
+}
