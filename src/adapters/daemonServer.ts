@@ -20,8 +20,8 @@ import type { CniRequest, CniResponse } from '../domain/cni/Protocol.js';
 import { CniCode } from '../domain/cni/Protocol.js';
 import { decodeObject } from '../domain/schema/decode.js';
 import { struct } from '../domain/schema/primitives.js';
-import type { DaemonError } from '../effects/Daemon.js';
-import { cniErrorOf } from '../effects/Daemon.js';
+import type { DaemonError } from '../effects/DaemonErrors.js';
+import { cniErrorOf } from '../effects/DaemonErrors.js';
 import type { Log } from '../effects/ports.js';
 
 export const ADD_PATH = '/api/v1/add';

@@ -17,48 +17,22 @@
 // - After a successful ADD the IP object gets this node (spec.nodeName and the node-name
 //   label); that write is logged when it fails, never fatal, and stop() waits for it.
 // - ADDs and DELs of one container interface run one at a time, in arrival order.
-// - Errors are values (DaemonError), mapped to HTTP status and CNI code by cniErrorOf.
+// - Errors are values (DaemonError), mapped to HTTP status and CNI code by cniErrorOf
+//   (DaemonErrors.ts); plans are applied by applyNode.ts.
 import * as E from 'fp-ts/lib/Either.js';
-import type { AddInput, AddPlan, NodeAction, NodeConfig, NodeError, ValidRequest } from '../domain/cni/NodePlanner.js';
+import type { AddInput, AddPlan, NodeConfig, ValidRequest } from '../domain/cni/NodePlanner.js';
 import { ifaceIdOf, linkNamesOf, planDel, planIpamAdd, planOvnAdd, validateRequest } from '../domain/cni/NodePlanner.js';
 import type { CniRequest, CniResponse } from '../domain/cni/Protocol.js';
-import { CniCode } from '../domain/cni/Protocol.js';
 import { allocatedProvider, interfaceRoutes, isDefaultRouteInterface, parseRoutesAnnotation, readAllocation } from '../domain/cni/Routes.js';
 import { siblingCidrs, sourceTableOf } from '../domain/cni/SourceRouting.js';
 import type { Pod } from '../domain/schema/kube.js';
 import type { Subnet } from '../domain/schema/kubeovn.js';
 import { decodeRaw } from '../domain/Snapshot.js';
 import { isOvnProvider } from '../domain/Subnet.js';
+import { applyNodeActions } from './applyNode.js';
+import type { DaemonError } from './DaemonErrors.js';
 import type { Netlink, NodeKube, Ovs } from './nodePorts.js';
 import type { Clock, Log, WatchEvent, WatchHandle, Watcher } from './ports.js';
-
-/** The plugin's code for a failed CHECK (a plugin-specific code, as the spec allows: >= 100). */
-const CHECK_FAILED = 100;
-
-export type DaemonError =
-  | NodeError
-  | { readonly code: 'NotAllocated'; readonly message: string }
-  | { readonly code: 'PlumbingFailed'; readonly message: string }
-  | { readonly code: 'Unavailable'; readonly message: string }
-  | { readonly code: 'CheckFailed'; readonly message: string };
-
-/** The HTTP status and the CniResponse of an error. */
-export const cniErrorOf = (e: DaemonError): { readonly status: number; readonly response: CniResponse } => {
-  switch (e.code) {
-    case 'InvalidRequest':
-    case 'UnknownProvider':
-      return { status: 400, response: { error: e.message, code: CniCode.InvalidConfig } };
-    case 'InvalidAllocation':
-      return { status: 500, response: { error: e.message, code: CniCode.InvalidConfig } };
-    case 'NotAllocated':
-    case 'PlumbingFailed':
-      return { status: 500, response: { error: e.message, code: CniCode.TryAgainLater } };
-    case 'Unavailable':
-      return { status: 503, response: { error: e.message, code: CniCode.TryAgainLater } };
-    case 'CheckFailed':
-      return { status: 409, response: { error: e.message, code: CHECK_FAILED } };
-  }
-};
 
 export interface DaemonDeps {
   readonly netlink: Netlink;
@@ -93,12 +67,6 @@ interface SubnetView {
 interface Allocated {
   readonly pod: PodView;
   readonly provider: string;
-}
-
-class ActionFailed extends Error {
-  constructor(readonly action: NodeAction, cause: unknown) {
-    super(`${action.type} ${action.target} (${action.reason}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
 }
 
 const origin = { file: 'cluster', document: 0 } as const;
@@ -234,7 +202,7 @@ export class Daemon {
     const plan = planned.right;
     for (const why of plan.skipped) this.deps.log.warn('route skipped', { pod: `${req.podNamespace}/${req.podName}`, ifName: req.ifName, why });
     try {
-      await this.apply(plan.actions);
+      await applyNodeActions(this.deps, plan.actions);
     } catch (err) {
       this.deps.log.error('ADD failed; removing what it made', { pod: `${req.podNamespace}/${req.podName}`, ifName: req.ifName, error: describe(err) });
       try {
@@ -263,40 +231,16 @@ export class Daemon {
       req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)).catch(bestEffort('read the source rules', [] as readonly string[])),
     ]);
     const plan = planDel(req, this.options, { hostLink, port, sourceRules });
-    await this.apply(plan.filter((a) => a.type !== 'SetSourceRules'));
-    await this.apply(plan.filter((a) => a.type === 'SetSourceRules')).catch(bestEffort('remove the source rules', undefined));
+    await applyNodeActions(this.deps, plan.filter((a) => a.type !== 'SetSourceRules'));
+    await applyNodeActions(this.deps, plan.filter((a) => a.type === 'SetSourceRules')).catch(bestEffort('remove the source rules', undefined));
   }
 
   private async applyIpamOnly(plan: AddPlan): Promise<E.Either<DaemonError, CniResponse>> {
     try {
-      await this.apply(plan.actions);
+      await applyNodeActions(this.deps, plan.actions);
       return E.right(plan.response);
     } catch (err) {
       return E.left({ code: 'PlumbingFailed', message: describe(err) });
-    }
-  }
-
-  /** Applies the actions in order; the first failure stops it (an ActionFailed). */
-  private async apply(actions: readonly NodeAction[]): Promise<void> {
-    const { netlink, ovs } = this.deps;
-    for (const action of actions) {
-      this.deps.log.debug('apply', { type: action.type, target: action.target, reason: action.reason });
-      try {
-        switch (action.type) {
-          case 'DeleteLink': await netlink.deleteLink(action.link); break;
-          case 'CreateVethPair': await netlink.addVethPair(action.host, action.peer, action.mtu); break;
-          case 'AddOvsPort': await ovs.addPort(action.bridge, action.target, action.externalIds); break;
-          case 'DeleteOvsPort': await ovs.delPort(action.bridge, action.target); break;
-          case 'SetLink': await netlink.setLink(action.link, action.changes); break;
-          case 'ReplaceAddresses': await netlink.replaceAddresses(action.link, action.addresses); break;
-          case 'AddRoute': await netlink.addRoute(action.link, { ...action.route, src: action.src, table: action.table }); break;
-          case 'SetSourceRules': await netlink.setSourceRules(action.netns, action.table, action.priority, action.sources); break;
-          case 'DeleteDefaultRoutes': await netlink.deleteDefaultRoutes(action.netns, action.family); break;
-          case 'WaitOvnInstalled': await ovs.waitInstalled(action.target, action.timeoutMs); break;
-        }
-      } catch (err) {
-        throw new ActionFailed(action, err);
-      }
     }
   }
 
