@@ -17,7 +17,7 @@
 //   sharing a table has a chance of about one in 2·10⁹.
 // - The rules sit at SOURCE_RULE_PRIORITY, after `local` (0) and before `main` (32766).
 import * as E from 'fp-ts/lib/Either.js';
-import { familyBits, parseAddress, type Family } from '../Address.js';
+import { parseStrictCidr } from '../RangeSet.js';
 import { ALLOCATED_TRUE, annotationKey } from '../schema/keys.js';
 
 export const SOURCE_TABLE_BASE = 10_000;
@@ -49,27 +49,8 @@ export const siblingCidrs = (annotations: Readonly<Record<string, string>>, prov
     return (annotations[annotationKey(other, 'cidr')] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
   });
 
-interface Block {
-  readonly family: Family;
-  readonly start: bigint;
-  readonly end: bigint;
-}
-
-const blockOf = (cidr: string): Block | undefined => {
-  const [net = '', prefixText = ''] = cidr.split('/');
-  const a = parseAddress(net);
-  const prefix = Number(prefixText);
-  if (E.isLeft(a) || prefixText === '' || !Number.isInteger(prefix)) return undefined;
-  const bits = familyBits(a.right.family);
-  if (prefix < 0 || prefix > bits) return undefined;
-  const size = 1n << BigInt(bits - prefix);
-  const start = a.right.value - (a.right.value % size);
-  return { family: a.right.family, start, end: start + size - 1n };
-};
-
 /** Do two CIDRs share an address? (False when either is not a CIDR.) */
 export const cidrsOverlap = (a: string, b: string): boolean => {
-  const x = blockOf(a);
-  const y = blockOf(b);
-  return x !== undefined && y !== undefined && x.family === y.family && x.start <= y.end && y.start <= x.end;
+  const [x, y] = [parseStrictCidr(a), parseStrictCidr(b)];
+  return E.isRight(x) && E.isRight(y) && x.right.family === y.right.family && x.right.start <= y.right.end && y.right.start <= x.right.end;
 };
