@@ -2,7 +2,7 @@
 // northbound database goes through `nbctl` here.
 //
 // Rules:
-// - No shell: argv goes to spawn as it is; stdin is closed; stdout and stderr are collected.
+// - Through runTool (spawn.ts): no shell, stdin closed, stdout and stderr collected.
 // - Every call names its database (`--db=`) and bounds its own wait (`--timeout=`); our SIGKILL
 //   a few seconds later is the backstop. It is logged at debug with argv, duration and outcome.
 // - A call that does not exit 0 rejects with an OvnError carrying the argv and stderr.
@@ -10,12 +10,12 @@
 //   earlier command is visible to a later one): `--may-exist` creates, `set` writes every
 //   column we own. Writing a value a row already holds changes nothing, so the same ensure
 //   twice leaves the database as it was. Deletes are `--if-exists`.
-import { spawn } from 'node:child_process';
 import type { SeenPort, SeenSwitch } from '../domain/OvnPorts.js';
 import { OVN_VENDOR, SWITCH_CONFIG_KEYS, switchOtherConfig } from '../domain/OvnPorts.js';
 import type { LogicalSwitchPortView, LogicalSwitchView, OvnAction } from '../domain/Plan.js';
 import type { Log, Ovn } from '../effects/ports.js';
 import { OvnError } from '../effects/ports.js';
+import { runTool } from './spawn.js';
 
 export interface OvnOptions {
   /** The NB database: `unix:/run/ovn/ovnnb_db.sock`, `tcp:host:6641`, … */
@@ -32,31 +32,13 @@ export function makeNbctl(options: OvnOptions): Nbctl {
   const seconds = Math.max(1, Math.ceil((options.timeoutMs ?? 10_000) / 1000));
   return async (args) => {
     const argv = ['ovn-nbctl', `--db=${options.db}`, `--timeout=${seconds}`, ...args];
-    const started = Date.now();
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, seconds * 1000 + 5_000);
-      child.stdout.on('data', (c: Buffer) => out.push(c));
-      child.stderr.on('data', (c: Buffer) => err.push(c));
-      const finish = (code: number | null, extra: string): void => {
-        clearTimeout(timer);
-        resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') + extra, timedOut });
-      };
-      child.on('error', (e) => finish(null, `could not run ovn-nbctl: ${e.message}`));
-      child.on('close', (code) => finish(code, ''));
-    });
-    const ms = Date.now() - started;
+    // ovn-nbctl ends itself at --timeout; our kill is the backstop.
+    const result = await runTool(argv, seconds * 1000 + 5_000);
     if (result.code === 0) {
-      options.log.debug('exec', { tool: 'ovn-nbctl', argv, ms });
+      options.log.debug('exec', { tool: 'ovn-nbctl', argv, ms: result.ms });
       return result.stdout;
     }
-    options.log.debug('exec failed', { tool: 'ovn-nbctl', argv, ms, code: result.code, timedOut: result.timedOut, stderr: result.stderr.trim() });
+    options.log.debug('exec failed', { tool: 'ovn-nbctl', argv, ms: result.ms, code: result.code, timedOut: result.timedOut, stderr: result.stderr.trim() });
     throw new OvnError(argv, result.code, result.stderr, result.timedOut);
   };
 }

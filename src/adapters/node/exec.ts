@@ -2,18 +2,17 @@
 // daemon runs goes through `makeIp` or `makeVsctl`.
 //
 // Rules:
-// - No shell: argv goes to spawn as it is. stdin is closed; stdout and stderr are collected.
-// - Every call has a timeout (SIGKILL on expiry) and is logged at debug with its argv, its
-//   duration and how it ended.
+// - Every call goes through runTool (../spawn.ts: no shell, stdin closed, output collected,
+//   SIGKILL at its timeout) and is logged at debug with its argv, duration and outcome.
 // - A call that does not exit 0 rejects with a NodeToolError carrying the argv and stderr;
 //   deciding that a failure means "already absent" is the caller's business (see isNotFound).
 // - `ip` inside another network namespace runs as `nsenter --net=<path> -- ip …`: `ip -n`
 //   takes only names under /var/run/netns, while a runtime may pass /proc/<pid>/ns/net.
 // - `ovs-vsctl` always names its database (`--db=`, from the daemon's config, else
 //   `unix:$OVS_RUNDIR/db.sock`, else ovs-vsctl's default) and bounds its own wait (`--timeout`).
-import { spawn } from 'node:child_process';
 import type { Log } from '../../effects/ports.js';
 import { NodeToolError } from '../../effects/nodePorts.js';
+import { runTool } from '../spawn.js';
 
 export interface ExecOptions {
   /** Default 10 000 ms. */
@@ -23,33 +22,12 @@ export interface ExecOptions {
 
 /** Runs argv and resolves with stdout; rejects with a NodeToolError naming `tool`. */
 async function execTool(tool: string, argv: readonly string[], timeoutMs: number, log: Log): Promise<string> {
-  const [file, ...args] = argv;
-  if (file === undefined) throw new NodeToolError(tool, argv, null, 'empty argv', false);
-  const started = Date.now();
-  const result = await new Promise<{ code: number | null; signal: string | undefined; stdout: string; stderr: string; timedOut: boolean }>((resolve) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const finish = (code: number | null, signal: string | null, extra: string): void => {
-      clearTimeout(timer);
-      resolve({ code, signal: signal ?? undefined, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') + extra, timedOut });
-    };
-    child.on('error', (e) => finish(null, null, `could not run ${file}: ${e.message}`));
-    child.on('close', (code, signal) => finish(code, signal, ''));
-  });
-  const ms = Date.now() - started;
+  const result = await runTool(argv, timeoutMs);
   if (result.code === 0) {
-    log.debug('exec', { tool, argv, ms });
+    log.debug('exec', { tool, argv, ms: result.ms });
     return result.stdout;
   }
-  log.debug('exec failed', { tool, argv, ms, code: result.code, signal: result.signal, timedOut: result.timedOut, stderr: result.stderr.trim() });
+  log.debug('exec failed', { tool, argv, ms: result.ms, code: result.code, signal: result.signal, timedOut: result.timedOut, stderr: result.stderr.trim() });
   throw new NodeToolError(tool, argv, result.code, result.stderr, result.timedOut, result.timedOut ? undefined : result.signal);
 }
 
