@@ -14,7 +14,7 @@ import type { Action, ActionType, OvnAction } from '../domain/Plan.js';
 import { isOvnAction } from '../domain/Plan.js';
 import type { LiveSnapshot } from './LiveSnapshot.js';
 import type { Kube, Log, Ovn } from './ports.js';
-import { KubeApiError, OvnError } from './ports.js';
+import { KubeApiError } from './ports.js';
 
 export type ApplyResult =
   | { readonly kind: 'applied'; readonly count: number }
@@ -46,7 +46,10 @@ const splitKey = (key: string): [string, string] => {
   return [key.slice(0, i), key.slice(i + 1)];
 };
 
-const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
+/** The actions that go to the API server, one call each (OVN's go through applyOvn). */
+type KubeAction = Exclude<Action, OvnAction>;
+
+const write = async (deps: ApplyDeps, a: KubeAction): Promise<void> => {
   const { kube, live } = deps;
   switch (a.type) {
     case 'CreateIP':
@@ -67,11 +70,6 @@ const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
     case 'UpdateSubnetStatus':
       live.recordWrite('subnets', a.target, await kube.patchSubnetStatus(a.target, a.status));
       return;
-    case 'EnsureLogicalSwitch':
-    case 'EnsureLogicalSwitchPort':
-    case 'DeleteLogicalSwitchPort':
-      await ovnOf(deps, a).transact([a]);
-      return;
     case 'EmitEvent': {
       const [ns, name] = splitKey(a.target);
       const uid = (live.snapshot.pods.get(a.target)?.object.metadata.uid);
@@ -87,7 +85,7 @@ const write = async (deps: ApplyDeps, a: Action): Promise<void> => {
  *  that go out as one transaction, or one other action. Each step waits for the one before, so
  *  the order between kinds (IP objects, then OVN, then the pod's annotations, then status) is
  *  kept. */
-type Step = { readonly kind: 'parallel'; readonly actions: Action[] } | { readonly kind: 'ovn'; readonly actions: OvnAction[] };
+type Step = { readonly kind: 'parallel'; readonly actions: KubeAction[] } | { readonly kind: 'ovn'; readonly actions: OvnAction[] };
 
 const steps = (actions: readonly Action[]): Step[] => {
   const out: Step[] = [];
@@ -125,17 +123,12 @@ const applyOvn = async (deps: ApplyDeps, actions: readonly OvnAction[]): Promise
   return undefined;
 };
 
-const applyOne = async (deps: ApplyDeps, a: Action): Promise<ApplyResult | undefined> => {
+const applyOne = async (deps: ApplyDeps, a: KubeAction): Promise<ApplyResult | undefined> => {
   if (a.type !== 'EmitEvent' && !deps.canWrite()) return { kind: 'fenced', action: a, error: 'not the leader (or the lease could not be renewed in time)' };
   deps.fault?.('before', a.type, a.target);
   try {
     await write(deps, a);
   } catch (err) {
-    if (err instanceof NoOvnError || err instanceof OvnError) {
-      const kind = err instanceof NoOvnError ? 'terminal' : 'retry';
-      deps.log.warn('write failed', { action: a.type, target: a.target, outcome: kind, error: err.message });
-      return { kind, action: a, error: err.message };
-    }
     const e = err instanceof KubeApiError ? err : new KubeApiError('Other', 0, a.type, String(err));
     const kind = e.kind === 'Conflict' || e.kind === 'NotFound' ? 'replan' : e.kind === 'Invalid' || e.kind === 'Forbidden' ? 'terminal' : 'retry';
     deps.log.warn('write failed', { action: a.type, target: a.target, outcome: kind, status: e.status, error: e.message });
