@@ -15,9 +15,9 @@ import { makeKube } from '../../src/adapters/kube/kube.js';
 import { makeWatcher } from '../../src/adapters/kube/watcher.js';
 import { makeMetrics } from '../../src/adapters/metrics.js';
 import { Controller } from '../../src/effects/Controller.js';
-import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { sleep, waitFor } from '../harness/exec.js';
+import { memoryLog } from '../harness/inProcess.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/macvlan-ipam/', import.meta.url));
 const OVN = 'ovn.kubernetes.io';
@@ -33,14 +33,6 @@ interface Ip {
   readonly spec: { readonly podName: string; readonly ipAddress: string; readonly macAddress: string; readonly subnet: string; readonly podType: string };
 }
 interface SubnetStatus { readonly v4usingIPs?: number; readonly v4availableIPs?: number; readonly v4usingIPrange?: string }
-
-const memoryLog = (): Log & { readonly lines: string[] } => {
-  const lines: string[] = [];
-  const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => {
-    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  };
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: () => undefined };
-};
 
 const podDoc = (name: string, annotations: Record<string, string>): string => JSON.stringify({
   apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', annotations },

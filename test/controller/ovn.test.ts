@@ -14,16 +14,14 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { makeOvn } from '../../src/adapters/ovn.js';
 import { applyActions } from '../../src/effects/apply.js';
-import { Controller } from '../../src/effects/Controller.js';
-import type { Log, Ovn } from '../../src/effects/ports.js';
+import type { Controller } from '../../src/effects/Controller.js';
+import type { Ovn } from '../../src/effects/ports.js';
 import type { Action } from '../../src/domain/Plan.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
-import { runOk, sleep, waitFor } from '../harness/exec.js';
+import { runOk, waitFor } from '../harness/exec.js';
+import { controllerFor, quietLog } from '../harness/inProcess.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 
@@ -53,8 +51,6 @@ ${networks === undefined ? '' : `  annotations:\n    k8s.v1.cni.cncf.io/networks
   containers: [{name: c, image: alpine}]
 `;
 
-const quiet: Log = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
-
 interface Pod { readonly metadata: { readonly uid: string; readonly annotations?: Record<string, string> } }
 
 describeAsRoot('controller-ovn')('controller: logical switches and ports in a real OVN NB', () => {
@@ -63,6 +59,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
   let controller: Controller;
   let ovn: Ovn;
   let newController: () => Controller;
+  const quiet = quietLog();
   /** Every OVN action the controller applied, in order: a tap on the real adapter, not a mock. */
   const applied: Action[] = [];
 
@@ -105,10 +102,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
       listPorts: () => real.listPorts(),
       listSwitches: () => real.listSwitches(),
     };
-    newController = () => new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: quiet, metrics: makeMetrics(), canWrite: () => true, ovn },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    newController = () => controllerFor(kc, {}, quiet, ovn);
     controller = newController();
     controller.start();
     await api.kubectlOk(['apply', '-f', '-'], { input: SUBNETS });

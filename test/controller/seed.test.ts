@@ -16,9 +16,9 @@ import { makeKube } from '../../src/adapters/kube/kube.js';
 import { makeWatcher } from '../../src/adapters/kube/watcher.js';
 import { makeMetrics } from '../../src/adapters/metrics.js';
 import { Controller } from '../../src/effects/Controller.js';
-import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { waitFor } from '../harness/exec.js';
+import { memoryLog } from '../harness/inProcess.js';
 import { parseTable } from '../harness/kubectl.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/macvlan-ipam/', import.meta.url));
@@ -40,14 +40,6 @@ interface Ip {
 }
 
 /** A Log that keeps every line (the controller's warnings are asserted on, and shown on failure). */
-const memoryLog = (): Log & { readonly lines: string[] } => {
-  const lines: string[] = [];
-  const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => {
-    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  };
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: () => undefined };
-};
-
 /** When the independent watch first saw each pod (by UID), and first saw it allocated. */
 interface Seen { name: string; firstSeen: number; allocatedAt?: number; creationTimestamp: string }
 

@@ -4,12 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { runCli } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { buildCli, CLI_MAIN } from '../harness/controllerProcess.js';
 import { waitFor } from '../harness/exec.js';
+import { postJson } from '../harness/inProcess.js';
 import { processStartTime, track, untrack } from '../harness/reaper.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -17,23 +17,6 @@ const captured = (): CliIo & { out: string; err: string } => {
   const io = { out: '', err: '', stdout: (t: string) => void (io.out += t), stderr: (t: string) => void (io.err += t), readStdin: async () => '' };
   return io;
 };
-
-function post(socketPath: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = httpRequest({ socketPath, path, method: 'POST', headers: { 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) as unknown });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 describe('kube-ovn-ipam daemon flags', () => {
   it('prints its help', async () => {
@@ -88,7 +71,7 @@ describe('kube-ovn-ipam daemon process', () => {
     const started = stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'daemon started');
     expect(started).toMatchObject({ level: 30, component: 'kube-ovn-ipam-daemon', node: 'node-a', socket, bridge: 'br-int', mtu: 1400 });
 
-    const waiting = post(socket, '/api/v1/add', {
+    const waiting = postJson(socket, '/api/v1/add', {
       cni_type: 'kube-ovn', pod_name: 'later', pod_namespace: 'default', container_id: 'abc', net_ns: '', if_name: 'eth0', provider: 'ovn', deadline_ms: 20_000,
     });
     await new Promise((r) => setTimeout(r, 300));

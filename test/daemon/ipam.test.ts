@@ -18,9 +18,10 @@ import { makeMetrics } from '../../src/adapters/metrics.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { CniRequest } from '../../src/domain/cni/Protocol.js';
 import { Controller } from '../../src/effects/Controller.js';
-import type { Log, WatchHandle } from '../../src/effects/ports.js';
+import type { WatchHandle } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { sleep, waitFor } from '../harness/exec.js';
+import { memoryLog } from '../harness/inProcess.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
 const EXAMPLES = new URL('../../examples/macvlan-ipam/', import.meta.url);
@@ -47,12 +48,6 @@ function post(socketPath: string, path: string, body: unknown, raw?: string): Pr
   });
 }
 
-const silentLog = (): Log & { readonly lines: string[] } => {
-  const lines: string[] = [];
-  const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => void lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: () => undefined };
-};
-
 const cniRequest = (over: Partial<CniRequest> = {}): CniRequest => ({
   cni_type: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', container_id: 'c0ffee0000000000000000000000000000000001',
   net_ns: '', if_name: 'net1', provider: 'macvlan.default', ...over,
@@ -68,13 +63,13 @@ describe('daemon socket, IPAM-only provider (macvlan.default)', () => {
   let running: RunningDaemon;
   let tmp: TempDir;
   let socket: string;
-  const log = silentLog();
+  const log = memoryLog();
 
   beforeAll(async () => {
     api = await startApiServer();
     const kc = loadKubeConfig(api.kubeconfigPath);
     controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: silentLog(), metrics: makeMetrics(), canWrite: () => true },
+      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: memoryLog(), metrics: makeMetrics(), canWrite: () => true },
       { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
     );
     controller.start();

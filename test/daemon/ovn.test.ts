@@ -11,18 +11,14 @@
 // 19.10.0.0/24 as in the seed's output, whose `ip route` the pod's table must match.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
 import { makeOvn } from '../../src/adapters/ovn.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { CniRequest } from '../../src/domain/cni/Protocol.js';
-import { Controller } from '../../src/effects/Controller.js';
-import type { Log } from '../../src/effects/ports.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
-import { sleep, waitFor } from '../harness/exec.js';
+import { waitFor } from '../harness/exec.js';
+import { controllerFor, daemonConfigFor, memoryLog, postJson, quietLog } from '../harness/inProcess.js';
 import { createNetns, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, ping } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
@@ -66,31 +62,6 @@ ${networks === undefined ? '' : `  annotations:\n    k8s.v1.cni.cncf.io/networks
   containers: [{name: c, image: alpine}]
 `;
 
-interface Answer { readonly status: number; readonly body: unknown }
-
-function post(socketPath: string, path: string, body: unknown): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = httpRequest({ socketPath, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) as unknown });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-const memoryLog = (): Log & { readonly lines: string[] } => {
-  const lines: string[] = [];
-  const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => void lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: () => undefined };
-};
-
 describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', () => {
   let api: ApiServer;
   let controller: Controller;
@@ -104,13 +75,13 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
   const nadRoutes = (JSON.parse((/config: '([\s\S]*)'/.exec(readFileSync(NAD_07, 'utf8')) ?? [])[1] ?? '{}') as { routes: { dst: string; gw?: string }[] }).routes;
 
   const cid = (pod: string, n = 1): string => `${pod.replace(/[^a-z]/g, '')}${String(n).padStart(2, '0')}`.padEnd(64, '0');
-  const add = (pod: string, ifName: string, provider: string, over: Partial<CniRequest> = {}): Promise<Answer> =>
-    post(socket, '/api/v1/add', {
+  const add = (pod: string, ifName: string, provider: string, over: Partial<CniRequest> = {}): Promise<{ readonly status: number; readonly body: unknown }> =>
+    postJson(socket, '/api/v1/add', {
       cni_type: 'kube-ovn', pod_name: pod, pod_namespace: 'default', container_id: cid(pod), net_ns: netnsPath(netns.get(pod) ?? ''),
       if_name: ifName, provider, ...(provider === ATTACHNET ? { routes: nadRoutes } : {}), ...over,
     });
-  const del = (pod: string, ifName: string, provider: string): Promise<Answer> =>
-    post(socket, '/api/v1/del', { cni_type: 'kube-ovn', pod_name: pod, pod_namespace: 'default', container_id: cid(pod), net_ns: netnsPath(netns.get(pod) ?? ''), if_name: ifName, provider });
+  const del = (pod: string, ifName: string, provider: string): Promise<{ readonly status: number; readonly body: unknown }> =>
+    postJson(socket, '/api/v1/del', { cni_type: 'kube-ovn', pod_name: pod, pod_namespace: 'default', container_id: cid(pod), net_ns: netnsPath(netns.get(pod) ?? ''), if_name: ifName, provider });
   const ann = (pod: string, key: string): string => annotations.get(pod)?.[key] ?? '';
   const externalIds = async (port: string): Promise<Record<string, string>> => {
     const out = JSON.parse(await ovs.vsctl('--format=json', '--columns=external_ids', 'list', 'Interface', port)) as { data: [[['map', [string, string][]]]] };
@@ -121,10 +92,7 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
   beforeAll(async () => {
     [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log: memoryLog(), metrics: makeMetrics(), canWrite: () => true, ovn: makeOvn({ db: ovs.db.nb!, log: memoryLog() }) },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc, {}, quietLog(), makeOvn({ db: ovs.db.nb!, log: quietLog() }));
     controller.start();
     await api.kubectlOk(['apply', '-f', '-'], { input: SUBNETS });
     await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(NAD_07, 'utf8') });
@@ -142,10 +110,7 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
     await ovs.nbctl('lsp-del', 'pod-d.default');
     tmp = makeTempDir('daemon-ovn');
     socket = `${tmp.path}/kube-ovn-daemon.sock`;
-    running = await startNodeDaemon({
-      kubeconfig: api.kubeconfigPath, nodeName: NODE, socket, mtu: 1400, ovsDb: ovs.db.ovs, bridge: ovs.bridge,
-      hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 20_000, defaultDeadlineMs: 10_000,
-    }, log);
+    running = await startNodeDaemon({ ...daemonConfigFor(api, ovs, NODE), socket, ovnInstalledTimeoutMs: 20_000, defaultDeadlineMs: 10_000 }, log);
   }, 120_000);
 
   afterAll(async () => {
@@ -254,12 +219,11 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
 
   it('gives up when ovn-controller does not bind the port in time, and undoes the ADD', async () => {
     const impatient = await startNodeDaemon({
-      kubeconfig: api.kubeconfigPath, nodeName: NODE, socket: `${tmp.path}/impatient.sock`, mtu: 1400, ovsDb: ovs.db.ovs, bridge: ovs.bridge,
-      hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 1_000, defaultDeadlineMs: 10_000,
+      ...daemonConfigFor(api, ovs, NODE), socket: `${tmp.path}/impatient.sock`, ovnInstalledTimeoutMs: 1_000, defaultDeadlineMs: 10_000,
     }, memoryLog());
     try {
       const started = Date.now();
-      const answer = await post(`${tmp.path}/impatient.sock`, '/api/v1/add', {
+      const answer = await postJson(`${tmp.path}/impatient.sock`, '/api/v1/add', {
         cni_type: 'kube-ovn', pod_name: 'pod-d', pod_namespace: 'default', container_id: cid('pod-d'), net_ns: netnsPath(netns.get('pod-d') ?? ''), if_name: 'eth0', provider: 'ovn',
       });
       expect(Date.now() - started).toBeLessThan(5_000);

@@ -1,5 +1,6 @@
 // The controller in the test process, wired to the real adapters against a test API server.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { request as httpRequest } from 'node:http';
 import type { NodeDaemonConfig } from '../../src/cli/daemon.js';
 import { makeKube } from '../../src/adapters/kube/kube.js';
 import { makeWatcher } from '../../src/adapters/kube/watcher.js';
@@ -27,3 +28,29 @@ export const daemonConfigFor = (api: ApiServer, ovs: OvsEnv, nodeName: string): 
   kubeconfig: api.kubeconfigPath, nodeName, mtu: 1400, ovsDb: ovs.db.ovs, bridge: ovs.bridge,
   hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 0, defaultDeadlineMs: 20_000,
 });
+
+/** A log that keeps `<level> <msg> <fields as JSON>` lines (debug dropped), for tests that read
+ *  what was logged. */
+export const memoryLog = (): Log & { readonly lines: string[] } => {
+  const lines: string[] = [];
+  const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => void lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: () => undefined };
+};
+
+/** POSTs `body` as JSON to the daemon's unix socket; resolves with the status and the parsed
+ *  body (undefined when empty). */
+export const postJson = (socketPath: string, path: string, body: unknown): Promise<{ readonly status: number; readonly body: unknown }> =>
+  new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = httpRequest({ socketPath, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) as unknown });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
