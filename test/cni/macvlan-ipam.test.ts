@@ -5,7 +5,7 @@
 // for the Controller's allocation (in-process) on a real kube-apiserver: each version's pod
 // asks, by its `routes` annotation, for a default route and one more, so macvlan installs
 // routes that our result carries.
-import { controllerFor } from '../harness/inProcess.js';
+import { controllerFor, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,7 +16,7 @@ import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk } from '../harness/cni.js';
 import { runOk, waitFor } from '../harness/exec.js';
-import { createNetns, createVethPair, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
+import { createNetns, createVethPair, inNetnsOk, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -65,13 +65,7 @@ describeAsRoot('macvlan-ipam')('reference macvlan with kube-ovn IPAM and the rea
     await createVethPair({ name: master }, { name: uniqueLinkName('p') });
   }, 200_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await api?.stop();
-    await destroyAll();
-    tmp?.remove();
-  }, 30_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, tmp }), 30_000);
 
   it.each(VERSIONS.map((v, i) => [v, i] as const))('ADD, CHECK and DEL in %s', async (version, i) => {
     const netns = await createNetns();

@@ -5,7 +5,7 @@
 // daemon in-process on a temp socket (no root needed for IPAM-only networks: the daemon touches
 // nothing on the host for them); as root also OVS/OVN in userspace and a network namespace, for
 // the plugin as the main plugin of an OVN attachment.
-import { controllerFor } from '../harness/inProcess.js';
+import { controllerFor, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,7 +15,7 @@ import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { run, runOk, waitFor, type RunResult } from '../harness/exec.js';
-import { createNetns, destroyAll, linkExists, linkState, netnsPath } from '../harness/netns.js';
+import { createNetns, linkExists, linkState, netnsPath } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot, isRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -184,12 +184,7 @@ describe('with the real daemon', () => {
     }, quiet());
   }, 120_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await Promise.all([api?.stop(), ovs?.stop()]);
-    await destroyAll();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, ovs }), 60_000);
 
   it('ADD as macvlan\'s IPAM (seed example 01): the abbreviated 0.3.0 result of the controller\'s allocation; the daemon places the IP object on its node', async () => {
     const r = await invoke({ env: addEnv({ CNI_ARGS: podArgs('samplepod', ';MAC=0a:00:00:00:00:01') }), stdin: macvlan() });

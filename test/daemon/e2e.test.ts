@@ -3,7 +3,7 @@
 // `kube-ovn` IPAM plugin (scripts/build-cni.sh's executable), which asks the daemon; the
 // `kube-ovn` main plugin asks the daemon to plug an OVN attachment. The controller allocates
 // in-process against a real kube-apiserver; OVS/OVN run in userspace.
-import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk } from '../harness/cni.js';
 import { runOk, sleep, waitFor } from '../harness/exec.js';
-import { createNetns, createVethPair, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
+import { createNetns, createVethPair, inNetnsOk, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -64,13 +64,7 @@ describeAsRoot('daemon-e2e')('the real plugins through the daemon', () => {
     await createVethPair({ name: master }, { name: uniqueLinkName('p') });
   }, 300_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await Promise.all([api?.stop(), ovs?.stop()]);
-    await destroyAll();
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, ovs, tmp }), 60_000);
 
   const cniArgs = { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'samplepod', K8S_POD_INFRA_CONTAINER_ID: containerId };
 

@@ -21,7 +21,7 @@ import { Controller } from '../../src/effects/Controller.js';
 import type { WatchHandle } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { sleep, waitFor } from '../harness/exec.js';
-import { memoryLog } from '../harness/inProcess.js';
+import { memoryLog, stopNodeCluster } from '../harness/inProcess.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
 const EXAMPLES = new URL('../../examples/macvlan-ipam/', import.meta.url);
@@ -85,12 +85,7 @@ describe('daemon socket, IPAM-only provider (macvlan.default)', () => {
     }, log);
   }, 90_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await api?.stop();
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, tmp }), 60_000);
 
   it('listens on a socket only root may use', () => {
     const stat = statSync(socket);

@@ -18,8 +18,8 @@ import type { CniRequest } from '../../src/domain/cni/Protocol.js';
 import type { Controller } from '../../src/effects/Controller.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { waitFor } from '../harness/exec.js';
-import { controllerFor, daemonConfigFor, memoryLog, postJson, quietLog } from '../harness/inProcess.js';
-import { createNetns, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, ping } from '../harness/netns.js';
+import { controllerFor, daemonConfigFor, memoryLog, postJson, quietLog, stopNodeCluster } from '../harness/inProcess.js';
+import { createNetns, inNetnsOk, linkExists, linkState, netnsPath, ping } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -113,13 +113,7 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
     running = await startNodeDaemon({ ...daemonConfigFor(api, ovs, NODE), socket, ovnInstalledTimeoutMs: 20_000, defaultDeadlineMs: 10_000 }, log);
   }, 120_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await Promise.all([api?.stop(), ovs?.stop()]);
-    await destroyAll();
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, ovs, tmp }), 60_000);
 
   it('plugs eth0 of the default network: MAC, MTU, address, default route, bound by ovn-controller', async () => {
     const mac = ann('pod-a', 'ovn.kubernetes.io/mac_address');

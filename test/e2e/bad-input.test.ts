@@ -14,7 +14,7 @@
 // after a crash) and no allocation before the deadline are 11 (try again later); a pod netns
 // that does not exist, on an OVN provider, is 11 too (the daemon's plumbing failed, and it
 // undid what it had made).
-import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, cniEnvironment, invokeCni, type CniInvocation, type CniOutcome } from '../harness/cni.js';
 import { buildCli, CLI_MAIN } from '../harness/controllerProcess.js';
 import { run, runOk, waitFor } from '../harness/exec.js';
-import { createNetns, createVethPair, deleteNetns, destroyAll, inNetnsOk, netnsPath, uniqueLinkName } from '../harness/netns.js';
+import { createNetns, createVethPair, deleteNetns, inNetnsOk, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { processStartTime, track, untrack } from '../harness/reaper.js';
 import { describeAsRoot } from '../harness/root.js';
@@ -233,13 +233,7 @@ describeAsRoot('e2e-bad-input')('bad input through the real plugin and daemon', 
     { timeoutMs: 20_000 });
   }, 300_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await Promise.all([api?.stop(), ovs?.stop()]);
-    await destroyAll();
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, ovs, tmp }), 60_000);
 
   it.each(ROWS.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
     const podNetns = await createNetns();

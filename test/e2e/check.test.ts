@@ -4,7 +4,7 @@
 // socket, OVS/OVN in userspace, a network namespace as the pod, our plugin as the main plugin
 // of example 07's OVN attachment. The IPAM-only twin (a default route from the pod's `routes`
 // annotation, which a CHECK must leave in place) is in test/cni/macvlan-ipam.test.ts.
-import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
 import { runOk, waitFor } from '../harness/exec.js';
-import { createNetns, destroyAll, inNetnsOk, netnsPath } from '../harness/netns.js';
+import { createNetns, inNetnsOk, netnsPath } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -78,13 +78,7 @@ describeAsRoot('e2e-check')('CHECK through the real plugin and daemon only looks
     added = (await invokeCniOk({ ...inv, command: 'ADD' })).result;
   }, 300_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await Promise.all([api?.stop(), ovs?.stop()]);
-    await destroyAll();
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, ovs, tmp }), 60_000);
 
   it('passes on the interface ADD made, and leaves it as it is', async () => {
     const before = await net1();

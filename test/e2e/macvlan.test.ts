@@ -13,7 +13,7 @@
 // result as prevResult (0.4.0 and later: a runtime never sends CHECK for 0.3.x, and the
 // reference plugins refuse it), and DEL twice. The ipvlan rows need a kernel that can make
 // ipvlan links; on one built without (CONFIG_IPVLAN unset) they are skipped, saying so.
-import { controllerFor } from '../harness/inProcess.js';
+import { controllerFor, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,7 @@ import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
 import { run, runOk, waitFor } from '../harness/exec.js';
-import { createNetns, createVethPair, deleteLink, deleteNetns, destroyAll, inNetnsOk, linkExists, linkState, netnsPath, ping, uniqueLinkName } from '../harness/netns.js';
+import { createNetns, createVethPair, deleteLink, deleteNetns, inNetnsOk, linkExists, linkState, netnsPath, ping, uniqueLinkName } from '../harness/netns.js';
 import { describeAsRoot, isRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -129,13 +129,7 @@ describeAsRoot('e2e-macvlan')('seed 01-04: macvlan and ipvlan with kube-ovn IPAM
     }
   }, 300_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await api?.stop();
-    await destroyAll();
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, tmp }), 60_000);
 
   const pod = (name: string): PodFacts => {
     const facts = pods.get(name);

@@ -29,8 +29,8 @@ import type { Controller } from '../../src/effects/Controller.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
 import { runOk, waitFor } from '../harness/exec.js';
-import { controllerFor, daemonConfigFor, quietLog } from '../harness/inProcess.js';
-import { createNetns, deleteNetns, destroyAll, inNetns, inNetnsOk, linkExists, linkState, netnsPath, ping } from '../harness/netns.js';
+import { controllerFor, daemonConfigFor, quietLog, stopNodeCluster } from '../harness/inProcess.js';
+import { createNetns, deleteNetns, inNetns, inNetnsOk, linkExists, linkState, netnsPath, ping } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -200,13 +200,7 @@ describeAsRoot('e2e-ovn')('seed 06-11: OVN attachments through the real plugin, 
     running = await startNodeDaemon({ ...daemonConfigFor(api, ovs, ''), nodeName: undefined, socket, ovnInstalledTimeoutMs: 20_000 }, log);
   }, 120_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await destroyAll();
-    await Promise.all([api?.stop(), ovs?.stop()]);
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, ovs, tmp }), 60_000);
 
   it('08: samplepod gets eth0 on ovn-default and net1 on attachnet, and talks to another attachnet pod over net1', async () => {
     const sample = await create('samplepod', seedFile('08-pod-attachnet-random.yaml'));

@@ -9,7 +9,7 @@
 //   every version, 1.1.0 included (macvlan does not speak 1.1.0);
 // - our plugin as the main plugin (`type: kube-ovn`, example 07's NAD, an OVN attachment):
 //   every version, 1.1.0 included.
-import { controllerFor, daemonConfigFor } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -22,7 +22,7 @@ import type { Log } from '../../src/effects/ports.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
 import { runOk, waitFor } from '../harness/exec.js';
-import { createNetns, createVethPair, deleteNetns, destroyAll, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
+import { createNetns, createVethPair, deleteNetns, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -207,13 +207,7 @@ describeAsRoot('e2e-versions')('every CNI version end to end through the real da
     await createVethPair({ name: master }, { name: uniqueLinkName('p') });
   }, 300_000);
 
-  afterAll(async () => {
-    await running?.stop();
-    await controller?.stop();
-    await Promise.all([api?.stop(), ovs?.stop()]);
-    await destroyAll();
-    tmp?.remove();
-  }, 60_000);
+  afterAll(() => stopNodeCluster({ running, controller, api, ovs, tmp }), 60_000);
 
   describe.each(VERSIONS)('%s', (version) => {
     let netns = '';

@@ -9,7 +9,7 @@ import type { ControllerOptions } from '../../src/effects/Controller.js';
 import { Controller } from '../../src/effects/Controller.js';
 import type { Log, Ovn } from '../../src/effects/ports.js';
 import type { ApiServer } from './apiserver.js';
-import { netnsPath } from './netns.js';
+import { destroyAll, netnsPath } from './netns.js';
 import type { OvsEnv } from './ovs.js';
 
 export const quietLog = (): Log => ({ info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined });
@@ -54,3 +54,20 @@ export const postJson = (socketPath: string, path: string, body: unknown): Promi
     req.on('error', reject);
     req.end(payload);
   });
+
+/** Stops what a node test started, each part only if it was: the daemon, then the controller,
+ *  then the API server and OVS together, then every network namespace and link this process
+ *  made, then the temp folder. */
+export const stopNodeCluster = async (parts: {
+  readonly running?: { stop(): Promise<void> } | undefined;
+  readonly controller?: Controller | undefined;
+  readonly api?: ApiServer | undefined;
+  readonly ovs?: OvsEnv | undefined;
+  readonly tmp?: { remove(): void } | undefined;
+}): Promise<void> => {
+  await parts.running?.stop();
+  await parts.controller?.stop();
+  await Promise.all([parts.api?.stop(), parts.ovs?.stop()]);
+  await destroyAll();
+  parts.tmp?.remove();
+};
