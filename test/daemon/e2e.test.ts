@@ -3,19 +3,18 @@
 // `kube-ovn` IPAM plugin (scripts/build-cni.sh's executable), which asks the daemon; the
 // `kube-ovn` main plugin asks the daemon to plug an OVN attachment. The controller allocates
 // in-process against a real kube-apiserver; OVS/OVN run in userspace.
-import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
+import { daemonConfigFor, startNodeCluster, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
-import { startApiServer, type ApiServer } from '../harness/apiserver.js';
+import { type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk } from '../harness/cni.js';
-import { runOk, sleep, waitFor } from '../harness/exec.js';
+import { sleep, waitFor } from '../harness/exec.js';
 import { createNetns, createVethPair, inNetnsOk, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
-import { startOvs, type OvsEnv } from '../harness/ovs.js';
+import { type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -42,19 +41,11 @@ describeAsRoot('daemon-e2e')('the real plugins through the daemon', () => {
   const containerId = 'e2e0000000000000000000000000000000000000000000000000000000000001';
 
   beforeAll(async () => {
-    await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
-    [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
-    const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = controllerFor(kc);
-    controller.start();
-    for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
-      await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL(f, MACVLAN), 'utf8') });
-    }
-    await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(NAD_07, 'utf8') });
-    await api.kubectlOk(['apply', '-f', '-'], {
-      input: 'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: attachnet}\nspec: {provider: attachnet.default.ovn, cidrBlock: 19.10.0.0/24}\n',
-    });
-    await controller.ready;
+    ({ api, ovs, controller } = await startNodeCluster([
+      ...['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml'].map((f) => readFileSync(new URL(f, MACVLAN), 'utf8')),
+      readFileSync(NAD_07, 'utf8'),
+      'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: attachnet}\nspec: {provider: attachnet.default.ovn, cidrBlock: 19.10.0.0/24}\n',
+    ]));
     tmp = makeTempDir('daemon-e2e');
     socket = `${tmp.path}/kube-ovn-daemon.sock`;
     running = await startNodeDaemon({ ...daemonConfigFor(api, ovs, NODE), socket }, quiet());

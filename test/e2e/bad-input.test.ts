@@ -14,21 +14,20 @@
 // after a crash) and no allocation before the deadline are 11 (try again later); a pod netns
 // that does not exist, on an OVN provider, is 11 too (the daemon's plumbing failed, and it
 // undid what it had made).
-import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
+import { daemonConfigFor, startNodeCluster, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
-import { startApiServer, type ApiServer } from '../harness/apiserver.js';
+import { type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, cniEnvironment, invokeCni, type CniInvocation, type CniOutcome } from '../harness/cni.js';
 import { buildCli, CLI_MAIN } from '../harness/controllerProcess.js';
 import { run, runOk, waitFor } from '../harness/exec.js';
 import { createNetns, createVethPair, deleteNetns, inNetnsOk, netnsPath, uniqueLinkName } from '../harness/netns.js';
-import { startOvs, type OvsEnv } from '../harness/ovs.js';
+import { type OvsEnv } from '../harness/ovs.js';
 import { processStartTime, track, untrack } from '../harness/reaper.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
@@ -200,15 +199,9 @@ describeAsRoot('e2e-bad-input')('bad input through the real plugin and daemon', 
   };
 
   beforeAll(async () => {
-    await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
-    [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
-    const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = controllerFor(kc);
-    controller.start();
-    for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
-      await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL(f, MACVLAN_DIR), 'utf8') });
-    }
-    await controller.ready;
+    ({ api, ovs, controller } = await startNodeCluster(
+      ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml'].map((f) => readFileSync(new URL(f, MACVLAN_DIR), 'utf8')),
+    ));
     await api.kubectlOk(['apply', '-f', '-'], { input: podYaml('samplepod', { 'k8s.v1.cni.cncf.io/networks': 'macvlan' }) });
     await api.kubectlOk(['apply', '-f', '-'], {
       input: podYaml('stuck', { 'k8s.v1.cni.cncf.io/networks': 'macvlan', 'macvlan.default.kubernetes.io/ip_address': '10.99.0.1' }),

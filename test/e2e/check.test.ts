@@ -4,20 +4,19 @@
 // socket, OVS/OVN in userspace, a network namespace as the pod, our plugin as the main plugin
 // of example 07's OVN attachment. The IPAM-only twin (a default route from the pod's `routes`
 // annotation, which a CHECK must leave in place) is in test/cni/macvlan-ipam.test.ts.
-import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
+import { daemonConfigFor, startNodeCluster, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
-import { startApiServer, type ApiServer } from '../harness/apiserver.js';
+import { type ApiServer } from '../harness/apiserver.js';
 import { invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
-import { runOk, waitFor } from '../harness/exec.js';
+import { waitFor } from '../harness/exec.js';
 import { createNetns, inNetnsOk, netnsPath } from '../harness/netns.js';
-import { startOvs, type OvsEnv } from '../harness/ovs.js';
+import { type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -45,17 +44,11 @@ describeAsRoot('e2e-check')('CHECK through the real plugin and daemon only looks
   };
 
   beforeAll(async () => {
-    await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
-    [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
-    const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = controllerFor(kc);
-    controller.start();
-    await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL('../../examples/macvlan-ipam/00-subnet-ovn-default.yaml', import.meta.url), 'utf8') });
-    await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(NAD_07, 'utf8') });
-    await api.kubectlOk(['apply', '-f', '-'], {
-      input: 'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: attachnet}\nspec: {provider: attachnet.default.ovn, cidrBlock: 19.10.0.0/24}\n',
-    });
-    await controller.ready;
+    ({ api, ovs, controller } = await startNodeCluster([
+      readFileSync(new URL('../../examples/macvlan-ipam/00-subnet-ovn-default.yaml', import.meta.url), 'utf8'),
+      readFileSync(NAD_07, 'utf8'),
+      'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: attachnet}\nspec: {provider: attachnet.default.ovn, cidrBlock: 19.10.0.0/24}\n',
+    ]));
     await api.kubectlOk(['apply', '-f', '-'], {
       input: `apiVersion: v1\nkind: Pod\nmetadata:\n  name: checked\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: default/attachnet\n` +
         `spec:\n  nodeName: ${NODE}\n  containers: [{name: c, image: alpine}]\n`,

@@ -9,21 +9,20 @@
 //   every version, 1.1.0 included (macvlan does not speak 1.1.0);
 // - our plugin as the main plugin (`type: kube-ovn`, example 07's NAD, an OVN attachment):
 //   every version, 1.1.0 included.
-import { controllerFor, daemonConfigFor, stopNodeCluster } from '../harness/inProcess.js';
+import { daemonConfigFor, startNodeCluster, stopNodeCluster } from '../harness/inProcess.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { Controller } from '../../src/effects/Controller.js';
 import type { Log } from '../../src/effects/ports.js';
-import { startApiServer, type ApiServer } from '../harness/apiserver.js';
+import { type ApiServer } from '../harness/apiserver.js';
 import { CNI_PLUGIN_DIR, invokeCni, invokeCniOk, type CniInvocation } from '../harness/cni.js';
-import { runOk, waitFor } from '../harness/exec.js';
+import { waitFor } from '../harness/exec.js';
 import { createNetns, createVethPair, deleteNetns, linkExists, linkState, netnsPath, uniqueLinkName } from '../harness/netns.js';
-import { startOvs, type OvsEnv } from '../harness/ovs.js';
+import { type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
 
@@ -178,19 +177,11 @@ describeAsRoot('e2e-versions')('every CNI version end to end through the real da
   let annotations: Record<string, string>;
 
   beforeAll(async () => {
-    await runOk(['bash', `${REPO}scripts/build-cni.sh`], { timeoutMs: 300_000 });
-    [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
-    const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = controllerFor(kc);
-    controller.start();
-    for (const f of ['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml']) {
-      await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(new URL(f, MACVLAN), 'utf8') });
-    }
-    await api.kubectlOk(['apply', '-f', '-'], { input: readFileSync(NAD_07, 'utf8') });
-    await api.kubectlOk(['apply', '-f', '-'], {
-      input: 'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: attachnet}\nspec: {provider: attachnet.default.ovn, cidrBlock: 19.10.0.0/24, mtu: 1300}\n',
-    });
-    await controller.ready;
+    ({ api, ovs, controller } = await startNodeCluster([
+      ...['00-subnet-ovn-default.yaml', '01-nad-macvlan.yaml', '02-subnet-macvlan.yaml'].map((f) => readFileSync(new URL(f, MACVLAN), 'utf8')),
+      readFileSync(NAD_07, 'utf8'),
+      'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: attachnet}\nspec: {provider: attachnet.default.ovn, cidrBlock: 19.10.0.0/24, mtu: 1300}\n',
+    ]));
     await api.kubectlOk(['apply', '-f', '-'], {
       input: `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${POD}\n  namespace: default\n  annotations:\n    k8s.v1.cni.cncf.io/networks: macvlan,default/attachnet\n` +
         `spec:\n  nodeName: ${NODE}\n  containers: [{name: c, image: alpine}]\n`,

@@ -8,9 +8,12 @@ import { makeMetrics } from '../../src/adapters/metrics.js';
 import type { ControllerOptions } from '../../src/effects/Controller.js';
 import { Controller } from '../../src/effects/Controller.js';
 import type { Log, Ovn } from '../../src/effects/ports.js';
-import type { ApiServer } from './apiserver.js';
+import { loadKubeConfig } from '../../src/adapters/kube/config.js';
+import { startApiServer, type ApiServer } from './apiserver.js';
+import { REPO_ROOT } from './controllerProcess.js';
+import { runOk } from './exec.js';
 import { destroyAll, netnsPath } from './netns.js';
-import type { OvsEnv } from './ovs.js';
+import { startOvs, type OvsEnv } from './ovs.js';
 
 export const quietLog = (): Log => ({ info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined });
 
@@ -70,4 +73,17 @@ export const stopNodeCluster = async (parts: {
   await Promise.all([parts.api?.stop(), parts.ovs?.stop()]);
   await destroyAll();
   parts.tmp?.remove();
+};
+
+/** The one-node cluster of the end-to-end node tests: the plugin built (scripts/build-cni.sh),
+ *  a real API server and OVS/OVN, the controller in-process with `manifests` (YAML texts)
+ *  applied in order, once its caches are synced. */
+export const startNodeCluster = async (manifests: readonly string[]): Promise<{ readonly api: ApiServer; readonly ovs: OvsEnv; readonly controller: Controller }> => {
+  await runOk(['bash', `${REPO_ROOT}scripts/build-cni.sh`], { timeoutMs: 300_000 });
+  const [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
+  const controller = controllerFor(loadKubeConfig(api.kubeconfigPath));
+  controller.start();
+  for (const input of manifests) await api.kubectlOk(['apply', '-f', '-'], { input });
+  await controller.ready;
+  return { api, ovs, controller };
 };
