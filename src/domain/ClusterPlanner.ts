@@ -204,6 +204,7 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
   const events: Action[] = [];
   for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
   const patch: Record<string, string | null> = {};
+  const staleDeletes: Action[] = [];
   const ipActions: Action[] = [];
   const switches: Action[] = [];
   const ports: Action[] = [];
@@ -235,10 +236,19 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     if (p.simulated !== undefined) continue;
     const diff = annotationDiff(p.pod, desiredAnnotations(net.provider, claim, subnet));
     Object.assign(patch, diff);
-    const existing = ctx.snapshot.ips.get(live.ipName)?.object;
+    const found = ctx.snapshot.ips.get(live.ipName)?.object;
+    // The IP object of an earlier pod of this name (recreated under a new UID, Kube-OVN #4304)
+    // goes first, with its port: the new claim is written under the same name.
+    const staleReason = found === undefined ? undefined : loaded.deletions.get(live.ipName);
+    const existing = staleReason === undefined ? found : undefined;
+    if (found !== undefined && staleReason !== undefined) {
+      const port = ovn ? portDeleteOf(ctx, found, `unplug it from OVN: ${staleReason}`) : undefined;
+      if (port !== undefined) staleDeletes.push(port);
+      staleDeletes.push({ type: 'DeleteIP', target: live.ipName, reason: `release its addresses: ${staleReason}` });
+    }
     const ip = desiredIpObject(live.ipName, p.pod, claim, existing, statefulSetOf(p.pod) !== undefined);
     const what = `${net.interface} of pod ${podKey}: ${addressText(claim)} in ${subnet.name}`;
-    if (existing === undefined || loaded.deletions.has(live.ipName)) ipActions.push({ type: 'CreateIP', target: live.ipName, reason: `record the claim of ${what}`, ip });
+    if (existing === undefined) ipActions.push({ type: 'CreateIP', target: live.ipName, reason: `record the claim of ${what}`, ip });
     else if (!ipObjectMatches(existing, ip)) ipActions.push({ type: 'UpdateIP', target: live.ipName, reason: `bring the IP object in line with ${what}`, ip });
     // Only an interface this plan writes gets its port ensured, so a converged pod plans nothing.
     const writes = ipActions.some((a) => a.target === live.ipName) || Object.keys(diff).length > 0;
@@ -249,7 +259,7 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
       ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, `plug ${what} into OVN`));
     }
   }
-  out.actions.push(...ipActions, ...switches, ...ports);
+  out.actions.push(...staleDeletes, ...ipActions, ...switches, ...ports);
   const keys = Object.keys(patch);
   if (keys.length > 0) {
     const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
@@ -282,18 +292,24 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   }
   const out = new PlanBuilder();
   const inScope = (p: PodItems) => scope.kind === 'all' || podKeyOf(p.pod) === scope.key;
-  if (scope.kind === 'all') {
-    for (const [name, reason] of [...loaded.deletions].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const ip = snapshot.ips.get(name)?.object;
-      const port = options.ovn === true && ip !== undefined ? portDeleteOf(ctx, ip, `unplug it from OVN: ${reason}`) : undefined;
-      if (port !== undefined) out.actions.push(port);
-      out.actions.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` });
-    }
-  }
   for (const note of loaded.notes) {
     if (scope.kind === 'all' || note.pod === scope.key) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
   }
   for (const r of resolved) if (inScope(r)) planPodIn(ctx, d, r, loaded, out, options.now, options.ovn === true);
+  if (scope.kind === 'all') {
+    // Every other IP object without a live owner goes first (a pod's plan deleted those its new
+    // claims are written over).
+    const deleted = new Set(out.actions.flatMap((a) => (a.type === 'DeleteIP' ? [a.target] : [])));
+    const releases: Action[] = [];
+    for (const [name, reason] of [...loaded.deletions].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (deleted.has(name)) continue;
+      const ip = snapshot.ips.get(name)?.object;
+      const port = options.ovn === true && ip !== undefined ? portDeleteOf(ctx, ip, `unplug it from OVN: ${reason}`) : undefined;
+      if (port !== undefined) releases.push(port);
+      releases.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` });
+    }
+    out.actions.unshift(...releases);
+  }
   const state = d.commit();
   const touched = new Set(out.allocations.map((a) => a.subnet));
   for (const name of [...snapshot.subnets.keys()].sort()) {

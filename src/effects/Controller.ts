@@ -52,6 +52,9 @@ export interface ControllerDeps {
   readonly ovn?: Ovn | undefined;
 }
 
+/** Replans in a row a pod gets at once, before it backs off. */
+const MAX_IMMEDIATE_REPLANS = 3;
+
 const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'ips', 'pods'];
 
 export class Controller {
@@ -70,6 +73,8 @@ export class Controller {
   private readonly inFlight = new Set<string>();
   /** Pods the sweep is writing for (an orphan's release, an OVN repair): their plans wait. */
   private readonly held = new Set<string>();
+  /** How many times in a row each pod's plan met a world it did not expect (409, 404). */
+  private readonly replans = new Map<string, number>();
   /** The errors of each pod's last plan, so an unchanged failure is reported once. */
   private readonly lastErrors = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -281,6 +286,7 @@ export class Controller {
     }
     if (!alive) this.forget(key);
     if (actions.length === 0) {
+      this.replans.delete(key);
       if (!alive) this.lastSeen.delete(key);
       return { kind: 'done' };
     }
@@ -315,7 +321,21 @@ export class Controller {
       }
     }
     for (const subnet of new Set([...plan.allocations.map((a) => a.subnet), ...this.subnetsOf(actions)])) this.subnets.add(subnet);
-    return outcomeOf(result);
+    return this.paced(key, result);
+  }
+
+  /** A replan is immediate (the refreshed snapshot should now be right); a pod that keeps
+   *  replanning backs off like a retry, so a conflict the plans cannot see never spins. */
+  private paced(key: string, result: ApplyResult): Outcome {
+    if (result.kind !== 'replan') {
+      this.replans.delete(key);
+      return outcomeOf(result);
+    }
+    const n = (this.replans.get(key) ?? 0) + 1;
+    this.replans.set(key, n);
+    if (n <= MAX_IMMEDIATE_REPLANS) return outcomeOf(result);
+    this.deps.log.warn('a pod keeps replanning: backing off', { pod: key, replans: n, action: `${result.action.type} ${result.action.target}`, error: result.error });
+    return { kind: 'retry', reason: result.error };
   }
 
   /** Drops what is kept per pod once it is gone. */
