@@ -204,7 +204,6 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
   const events: Action[] = [];
   for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
   const patch: Record<string, string | null> = {};
-  const staleDeletes: Action[] = [];
   const ipActions: Action[] = [];
   const switches: Action[] = [];
   const ports: Action[] = [];
@@ -236,19 +235,14 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     if (p.simulated !== undefined) continue;
     const diff = annotationDiff(p.pod, desiredAnnotations(net.provider, claim, subnet));
     Object.assign(patch, diff);
-    const found = ctx.snapshot.ips.get(live.ipName)?.object;
-    // The IP object of an earlier pod of this name (recreated under a new UID, Kube-OVN #4304)
-    // goes first, with its port: the new claim is written under the same name.
-    const staleReason = found === undefined ? undefined : loaded.deletions.get(live.ipName);
-    const existing = staleReason === undefined ? found : undefined;
-    if (found !== undefined && staleReason !== undefined) {
-      const port = ovn ? portDeleteOf(ctx, found, `unplug it from OVN: ${staleReason}`) : undefined;
-      if (port !== undefined) staleDeletes.push(port);
-      staleDeletes.push({ type: 'DeleteIP', target: live.ipName, reason: `release its addresses: ${staleReason}` });
-    }
-    const ip = desiredIpObject(live.ipName, p.pod, claim, existing, statefulSetOf(p.pod) !== undefined);
+    const existing = ctx.snapshot.ips.get(live.ipName)?.object;
+    // The IP object of an earlier pod of this name (recreated under a new UID, Kube-OVN #4304):
+    // the new claim is written over it in one update, so the name never lacks a record.
+    const stale = existing === undefined ? undefined : loaded.deletions.get(live.ipName);
+    const ip = desiredIpObject(live.ipName, p.pod, claim, stale === undefined ? existing : undefined, statefulSetOf(p.pod) !== undefined);
     const what = `${net.interface} of pod ${podKey}: ${addressText(claim)} in ${subnet.name}`;
     if (existing === undefined) ipActions.push({ type: 'CreateIP', target: live.ipName, reason: `record the claim of ${what}`, ip });
+    else if (stale !== undefined) ipActions.push({ type: 'UpdateIP', target: live.ipName, reason: `record the claim of ${what} over the earlier pod's (${stale})`, ip });
     else if (!ipObjectMatches(existing, ip)) ipActions.push({ type: 'UpdateIP', target: live.ipName, reason: `bring the IP object in line with ${what}`, ip });
     // Only an interface this plan writes gets its port ensured, so a converged pod plans nothing.
     const writes = ipActions.some((a) => a.target === live.ipName) || Object.keys(diff).length > 0;
@@ -259,7 +253,7 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
       ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, `plug ${what} into OVN`));
     }
   }
-  out.actions.push(...staleDeletes, ...ipActions, ...switches, ...ports);
+  out.actions.push(...ipActions, ...switches, ...ports);
   const keys = Object.keys(patch);
   if (keys.length > 0) {
     const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
@@ -297,9 +291,9 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   }
   for (const r of resolved) if (inScope(r)) planPodIn(ctx, d, r, loaded, out, options.now, options.ovn === true);
   if (scope.kind === 'all') {
-    // Every other IP object without a live owner goes first (a pod's plan deleted those its new
-    // claims are written over).
-    const deleted = new Set(out.actions.flatMap((a) => (a.type === 'DeleteIP' ? [a.target] : [])));
+    // Every IP object without a live owner goes first, but those a pod's new claims are written
+    // over (see planPodIn).
+    const deleted = new Set(out.actions.flatMap((a) => (a.type === 'UpdateIP' ? [a.target] : [])));
     const releases: Action[] = [];
     for (const [name, reason] of [...loaded.deletions].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (deleted.has(name)) continue;

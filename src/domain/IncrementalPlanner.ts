@@ -83,8 +83,8 @@ export const planPodWith = (ps: PlannerState, snapshot: Snapshot, podKey: string
   const notes = ps.loaded.notes.filter((n) => n.pod === podKey);
   for (const note of notes) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
   planPodIn(ctx, d, resolvePod(ctx, pod), ps.loaded, out, options.now, options.ovn === true);
-  // An earlier pod's IP object this plan deletes (to write its own under the name) is no orphan.
-  const replaced = new Set(out.actions.flatMap((a) => (a.type === 'DeleteIP' ? [a.target] : [])));
+  // An earlier pod's IP object this plan writes its own claim over is no orphan any more.
+  const replaced = new Set(out.actions.flatMap((a) => (a.type === 'UpdateIP' && ps.loaded.deletions.has(a.target) ? [a.target] : [])));
   const loaded = notes.length === 0 && replaced.size === 0 ? ps.loaded : {
     ...ps.loaded,
     notes: ps.loaded.notes.filter((n) => n.pod !== podKey),

@@ -6,6 +6,9 @@
 //   possibly for another pod, already sees the claim) and again with the server's answer.
 // - A RESET (re-list) replaces a kind wholesale, except for the controller's own writes newer
 //   than the list: a re-list that raced a write must not forget a claim.
+// - An address counts as released (reused last by the planner) only when the API server says an
+//   IP object that held it is gone or holds another address now: an intended write that failed
+//   released nothing.
 // The planner reads it synchronously, so a plan always sees one consistent state.
 import type { ReleasedAddresses } from '../domain/ClusterPlanner.js';
 import type { Action } from '../domain/Plan.js';
@@ -35,6 +38,8 @@ export class LiveSnapshot {
   private readonly own = new Map<string, OwnWrite>();
   private order = 0;
   private readonly releases: ReleasedAddresses[] = [];
+  /** Per IP object, its subnet and address as the API server last confirmed them. */
+  private readonly confirmed = new Map<string, { readonly subnet: string; readonly ipAddress: string }>();
 
   constructor(private readonly log: Log, private readonly now: () => number = () => 0) {}
 
@@ -67,18 +72,21 @@ export class LiveSnapshot {
     if (mine !== undefined && incoming !== undefined && incoming >= mine.rv) this.own.delete(id);
     if (e.type === 'DELETED') {
       this.remove(e.kind, key);
+      this.confirm(e.kind, key, undefined);
       if (incoming !== undefined) this.rvs.set(id, incoming);
       return [id];
     }
-    return this.put(e.kind, e.object) ? [id] : [];
+    return this.put(e.kind, e.object, key) ? [id] : [];
   }
 
   /** Records the server's answer to one of our writes (an object, or null after a delete). */
   recordWrite(kind: SnapshotKind, key: string, raw: unknown | null): void {
     const id = `${kind}/${key}`;
     const rv = raw === null ? (this.rvs.get(id) ?? 0n) + 1n : rvOf(raw);
-    if (raw === null) this.remove(kind, key);
-    else this.put(kind, raw);
+    if (raw === null) {
+      this.remove(kind, key);
+      this.confirm(kind, key, undefined);
+    } else this.put(kind, raw, key);
     if (rv !== undefined) this.own.set(id, { rv, raw });
   }
 
@@ -125,27 +133,38 @@ export class LiveSnapshot {
     map.set(d.key, { ...d.entry, order: map.get(d.key)?.order ?? this.order++ });
   }
 
-  private put(kind: SnapshotKind, raw: unknown): boolean {
+  /** Stores what the API server says; `key`, when known, is dropped if that does not decode
+   *  (what we held under it, say an intended write, is not what the server holds). */
+  private put(kind: SnapshotKind, raw: unknown, key?: string): boolean {
     const d = decodeRaw(raw, { file: 'cluster', document: 0 }, 0);
     if (d === undefined) return false;
     if (!d.ok) {
       this.log.warn('ignoring an object that does not decode', { kind, problem: d.problem.message });
-      return false;
+      return key !== undefined && this.maps.get(kind)!.delete(key);
     }
     const map = this.maps.get(kind)!;
     map.set(d.key, { ...d.entry, order: map.get(d.key)?.order ?? this.order++ });
+    this.confirm(kind, d.key, d.entry.object as IP);
     const rv = rvOf(raw);
     if (rv !== undefined) this.rvs.set(`${kind}/${d.key}`, rv);
     return true;
   }
 
   private remove(kind: SnapshotKind, key: string): void {
-    const gone = this.maps.get(kind)!.get(key)?.object as IP | undefined;
     this.maps.get(kind)!.delete(key);
-    if (kind === 'ips' && gone !== undefined) {
-      this.releases.push({ subnet: gone.spec.subnet, ipAddress: gone.spec.ipAddress, at: this.now() });
+  }
+
+  /** What the API server says an IP object now holds (undefined: it is gone); its earlier
+   *  address, if it held another, is released. */
+  private confirm(kind: SnapshotKind, key: string, ip: IP | undefined): void {
+    if (kind !== 'ips') return;
+    const before = this.confirmed.get(key);
+    if (before !== undefined && (ip === undefined || ip.spec.subnet !== before.subnet || ip.spec.ipAddress !== before.ipAddress)) {
+      this.releases.push({ ...before, at: this.now() });
       if (this.releases.length > MAX_RELEASES) this.releases.splice(0, this.releases.length - MAX_RELEASES);
     }
+    if (ip === undefined) this.confirmed.delete(key);
+    else this.confirmed.set(key, { subnet: ip.spec.subnet, ipAddress: ip.spec.ipAddress });
   }
 
   private reset(kind: SnapshotKind, objects: readonly unknown[]): readonly string[] {
@@ -166,6 +185,8 @@ export class LiveSnapshot {
       else if (listed !== undefined || w.rv > listRv) this.put(kind, w.raw);
     }
     const after = new Set(this.maps.get(kind)!.keys());
+    // Deleted while the watch was down.
+    for (const key of before) if (!after.has(key)) this.confirm(kind, key, undefined);
     return [...new Set([...before, ...after])].map((k) => `${kind}/${k}`);
   }
 }

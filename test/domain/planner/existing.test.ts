@@ -163,15 +163,16 @@ describe('a StatefulSet pod', () => {
 });
 
 describe('a pod recreated under the same name with a new UID (not a StatefulSet)', () => {
-  it('is new: the old IP object is deleted and the pod gets a new claim (recorded under its new UID)', () => {
+  it('is new: the pod gets a new claim, written over the old IP object in one update (under its new UID)', () => {
     const plan = planAll(snapshotOf([
       ...subnets(),
       ...pod('a', { uid: 'uid-new', nodeName: 'node1' }),
       ...ip('a.default', 'a', 'ovn-default', '10.16.0.9', { podUid: 'uid-old', mac: '02:00:00:00:00:0a', nodeName: 'node1' }),
     ]), OPTIONS);
-    expect(actionList(plan)).toEqual(['DeleteIP a.default', 'CreateIP a.default', 'PatchPodAnnotations default/a', 'UpdateSubnetStatus ovn-default', 'UpdateSubnetStatus tiny']);
-    expect(actionsOfType(plan, 'DeleteIP')[0]!.reason).toBe('release its addresses: pod default/a no longer uses this network (or was recreated under a new UID)');
-    expect(actionsOfType(plan, 'CreateIP')[0]!.ip).toEqual(expectedIp('a.default', 'a', '10.16.0.2', '8a:a6:ca:e7:5a:60', 'uid-new'));
+    expect(actionList(plan)).toEqual(['UpdateIP a.default', 'PatchPodAnnotations default/a', 'UpdateSubnetStatus ovn-default', 'UpdateSubnetStatus tiny']);
+    expect(actionsOfType(plan, 'UpdateIP')[0]!.reason).toBe(
+      "record the claim of eth0 of pod default/a: 10.16.0.2 in ovn-default over the earlier pod's (pod default/a no longer uses this network (or was recreated under a new UID))");
+    expect(actionsOfType(plan, 'UpdateIP')[0]!.ip).toEqual(expectedIp('a.default', 'a', '10.16.0.2', '8a:a6:ca:e7:5a:60', 'uid-new'));
     expect(plan.allocations.map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual(['default/a 10.16.0.2 dynamic']);
   });
 });

@@ -141,24 +141,35 @@ describe('OVN logical switches and ports in the plan', () => {
     expect(actionsOfType(plan, 'EnsureLogicalSwitchPort')[0]!.port.logicalSwitch).toEqual('other');
   });
 
-  it('a pod recreated under its name (new UID) while no controller ran: the old port and IP object go first, then the new ones are written under the same names', () => {
+  it('a pod recreated under its name (new UID) while no controller ran: its claim is written over the old IP object and port, in place', () => {
     const snapshot = snapshotOf(subnets(), pod('r', { uid: 'uid-new', nodeName: 'node2' }),
       ip('r.default', 'r', 'ovn-default', '10.16.0.9', { podUid: 'uid-old', mac: '00:00:00:aa:bb:cc', nodeName: 'node1' }));
     const state = prepare(snapshot, OVN);
     expect([...orphans(state).keys()]).toEqual(['r.default']);
     const planned = planPodWith(state, snapshot, 'default/r', OVN);
-    const expected = ['DeleteLogicalSwitchPort r.default', 'DeleteIP r.default', 'CreateIP r.default', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitchPort r.default', 'PatchPodAnnotations default/r'];
+    const expected = ['UpdateIP r.default', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitchPort r.default', 'PatchPodAnnotations default/r'];
     expect(actionList(planned.plan)).toEqual(expected);
-    expect(actionsOfType(planned.plan, 'DeleteIP')[0]!.reason).toEqual('release its addresses: pod default/r no longer uses this network (or was recreated under a new UID)');
     // Nothing of the old pod is carried over: its address (released, in cooldown), node and MAC.
-    const created = actionsOfType(planned.plan, 'CreateIP')[0]!.ip;
-    expect([created.spec.ipAddress, created.spec.nodeName, created.labels[UID]]).toEqual(['10.16.0.2', 'node2', 'uid-new']);
-    expect(created.spec.macAddress).not.toEqual('00:00:00:aa:bb:cc');
+    const written = actionsOfType(planned.plan, 'UpdateIP')[0]!.ip;
+    expect([written.spec.ipAddress, written.spec.nodeName, written.labels[UID]]).toEqual(['10.16.0.2', 'node2', 'uid-new']);
+    expect(written.spec.macAddress).not.toEqual('00:00:00:aa:bb:cc');
+    const port = actionsOfType(planned.plan, 'EnsureLogicalSwitchPort')[0]!.port;
+    expect(port.addresses).toEqual(`${written.spec.macAddress} 10.16.0.2`);
     // Not an orphan any more: the sweep leaves the name to the new pod.
     expect([...orphans(planned.state).keys()]).toEqual([]);
-    // The full plan says the same, once.
+    // The full plan says the same, and deletes nothing.
     expect(actionList(planAll(snapshot, OVN)).filter((a) => !a.startsWith('UpdateSubnetStatus'))).toEqual(expected);
     expect(actionList(planPod(snapshot, 'default/r', OVN)).filter((a) => !a.startsWith('UpdateSubnetStatus'))).toEqual(expected);
+  });
+
+  it('the same when the old IP object lies on another OVN switch: the old port goes, the new one is made on the pod\'s switch', () => {
+    const snapshot = snapshotOf(
+      objects('s.yaml', subnetObject('ovn-default', '10.16.0.0/24', 'ovn'), subnetObject('other', '10.17.0.0/24', 'ovn')),
+      pod('r', { uid: 'uid-new' }),
+      ip('r.default', 'r', 'other', '10.17.0.9', { podUid: 'uid-old', mac: '00:00:00:aa:bb:cc' }));
+    expect(actionList(planPodWith(prepare(snapshot, OVN), snapshot, 'default/r', OVN).plan)).toEqual([
+      'UpdateIP r.default', 'EnsureLogicalSwitch ovn-default', 'DeleteLogicalSwitchPort r.default', 'EnsureLogicalSwitchPort r.default', 'PatchPodAnnotations default/r',
+    ]);
   });
 
   it('the incremental planner plans the same OVN actions as the full one', () => {
