@@ -1,0 +1,70 @@
+// The controller's view of the cluster (src/effects/LiveSnapshot.ts), in memory: which
+// addresses count as released (reused last by the planner), and what an answer from the API
+// server that does not decode does to what the snapshot held.
+import { describe, expect, it } from '@jest/globals';
+import type { Action, IpObject } from '../../src/domain/Plan.js';
+import { LiveSnapshot } from '../../src/effects/LiveSnapshot.js';
+import { memoryLog } from '../harness/inProcess.js';
+
+const spec = (address: string) => ({
+  podName: 'p', namespace: 'default', subnet: 'ovn-default', nodeName: '', ipAddress: address, v4IpAddress: address, v6IpAddress: '',
+  macAddress: '00:00:00:aa:bb:cc', containerID: '', podType: '', attachIps: [], attachMacs: [], attachSubnets: [],
+});
+const ipRaw = (address: string, rv: number): unknown => ({ apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: 'p.default', resourceVersion: String(rv) }, spec: spec(address) });
+const intended = (type: 'CreateIP' | 'UpdateIP', address: string): Action => {
+  const ip: IpObject = { name: 'p.default', labels: {}, spec: spec(address) };
+  return { type, target: 'p.default', reason: 'test', ip };
+};
+const addresses = (live: LiveSnapshot) => live.released.map((r) => `${r.subnet} ${r.ipAddress}`);
+const held = (live: LiveSnapshot) => live.snapshot.ips.get('p.default')?.object.spec.ipAddress;
+
+describe('LiveSnapshot: released addresses', () => {
+  it('an IP object the server deleted releases its address (watch or own write)', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'ADDED', kind: 'ips', object: ipRaw('10.16.0.9', 5) });
+    live.onEvent({ type: 'DELETED', kind: 'ips', object: ipRaw('10.16.0.9', 6) });
+    expect(addresses(live)).toEqual(['ovn-default 10.16.0.9']);
+    live.recordWrite('ips', 'p.default', ipRaw('10.16.0.3', 7));
+    live.recordWrite('ips', 'p.default', null);
+    expect(addresses(live)).toEqual(['ovn-default 10.16.0.9', 'ovn-default 10.16.0.3']);
+  });
+
+  it('an IP object updated to another address releases the old one, once', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'ADDED', kind: 'ips', object: ipRaw('10.16.0.9', 5) });
+    live.applyIntended([intended('UpdateIP', '10.16.0.2')]);
+    expect(addresses(live)).toEqual([]);
+    live.recordWrite('ips', 'p.default', ipRaw('10.16.0.2', 6));
+    live.onEvent({ type: 'MODIFIED', kind: 'ips', object: ipRaw('10.16.0.2', 6) });
+    expect([addresses(live), held(live)]).toEqual([['ovn-default 10.16.0.9'], '10.16.0.2']);
+  });
+
+  it('a write that failed released nothing: the intended address was never the server\'s', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'RESET', kind: 'ips', objects: [] });
+    live.applyIntended([intended('CreateIP', '10.16.0.2')]);
+    expect(held(live)).toBe('10.16.0.2');
+    live.recordWrite('ips', 'p.default', null); // the refresh after a failed create: nothing there
+    expect([addresses(live), held(live)]).toEqual([[], undefined]);
+  });
+
+  it('an IP object gone while the watch was down (absent from the re-list) releases its address', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'RESET', kind: 'ips', objects: [ipRaw('10.16.0.9', 5)] });
+    live.onEvent({ type: 'RESET', kind: 'ips', objects: [] });
+    expect(addresses(live)).toEqual(['ovn-default 10.16.0.9']);
+  });
+});
+
+describe('LiveSnapshot: an answer that does not decode', () => {
+  it('drops the intended object under its name, and says why', () => {
+    const log = memoryLog();
+    const live = new LiveSnapshot(log);
+    live.onEvent({ type: 'RESET', kind: 'ips', objects: [] });
+    live.applyIntended([intended('CreateIP', '10.16.0.2')]);
+    const { containerID: _c, podType: _p, ...partial } = spec('10.16.0.9');
+    live.recordWrite('ips', 'p.default', { apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: 'p.default', resourceVersion: '8' }, spec: partial });
+    expect(held(live)).toBeUndefined();
+    expect(log.lines).toEqual(['warn ignoring an object that does not decode {"kind":"ips","problem":"IP \\"p.default\\": spec.containerID: is required; spec.podType: is required"}']);
+  });
+});
