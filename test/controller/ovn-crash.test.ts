@@ -2,7 +2,8 @@
 // `--ovn-nb` against a real kube-apiserver and a real OVN NB database; the test-only fault hook
 // (KUBE_OVN_IPAM_FAULT) SIGKILLs it around the OVN write of a pod plan (after the IP objects,
 // before the annotation patch; a pod's switches and ports are one transaction, so they land
-// together or not at all); a fresh controller must converge with:
+// together or not at all), and around the OVN audit's transaction of repairs; a fresh
+// controller must converge with:
 // - every live pod network allocated, with its IP object saying what the pod says;
 // - no address given twice in a subnet (annotations and IP objects);
 // - exactly one port per IP object (all our subnets here are OVN ones) and no other port of
@@ -175,6 +176,42 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
       const kept = claimsIn(w, ns);
       expect(Object.fromEntries(Object.keys(claimsIn(crashed, ns)).map((k) => [k, kept[k]]))).toEqual(claimsIn(crashed, ns));
       expect(leftIn(w, ns).ports).toHaveLength(6);
+      await next.stop();
+    }, 90_000);
+  });
+
+  // The audit's repairs (the sweep at start-up) are one transaction: a kill before it leaves
+  // every fault in place, a kill after it leaves none; either way the next controller ends with
+  // the claims as they were.
+  describe.each([
+    { fault: 'before:DeleteLogicalSwitchPort', ns: 'ovn-crash-5', repaired: false },
+    { fault: 'after:DeleteLogicalSwitchPort', ns: 'ovn-crash-6', repaired: true },
+  ])('a crash in the OVN audit ($fault)', ({ fault, ns, repaired }) => {
+    it('an orphan port of ours, a port deleted and one stripped of its port security behind our back: all repaired or none, then the next controller repairs the rest', async () => {
+      await applyPods(ns);
+      const first = start();
+      const before = await converged();
+      await first.stop();
+      const ghost = `ghost.${ns}`;
+      const net1 = `p1.${ns}.${ATTACHNET}`;
+      await ovs.nbctl('lsp-add', 'ovn-default', ghost, '--', 'lsp-set-addresses', ghost, '0a:00:00:00:00:01 10.16.255.77',
+        '--', 'set', 'logical_switch_port', ghost, 'external_ids:vendor=kube-ovn', `external_ids:pod="${ns}/ghost"`);
+      await ovs.nbctl('lsp-del', `p0.${ns}`, '--', 'lsp-set-port-security', net1);
+      const broken = problemsOf(await world());
+
+      const faulted = start(fault);
+      expect(await faulted.waitForExit(30_000)).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(problemsOf(await world())).toEqual(repaired ? [] : broken);
+      expect(broken.filter((p) => p.includes(ns)).sort()).toEqual([
+        `IP p0.${ns}: no logical switch port`,
+        `port ${ghost}: no IP object (an orphan)`,
+        `port ${net1}: addresses "${claimsIn(before, ns)[net1]}", port security "", its IP object "${claimsIn(before, ns)[net1]}"`,
+      ]);
+
+      const next = start();
+      const w = await converged();
+      expect(problemsOf(w)).toEqual([]);
+      expect(claimsIn(w, ns)).toEqual(claimsIn(before, ns));
       await next.stop();
     }, 90_000);
   });
