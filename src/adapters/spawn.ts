@@ -1,7 +1,7 @@
 // The one place the adapters start an external tool (STYLE rule 4): no shell (argv goes to
-// spawn as it is), stdin closed, stdout and stderr collected, SIGKILL at the deadline. Each
-// chokepoint (node/exec.ts for `ip` and `ovs-vsctl`, ovn.ts for `ovn-nbctl`) turns the outcome
-// into its own typed failure and log line.
+// spawn as it is), stdin the caller's text or at its end at once, stdout and stderr collected,
+// SIGKILL at the deadline. Each chokepoint (node/exec.ts for `ip` and `ovs-vsctl`, ovn.ts for
+// `ovn-nbctl`) turns the outcome into its own typed failure and log line.
 import { spawn } from 'node:child_process';
 
 export interface ToolOutcome {
@@ -15,8 +15,8 @@ export interface ToolOutcome {
   readonly ms: number;
 }
 
-/** Runs argv to its end (or to `timeoutMs`); never rejects. */
-export const runTool = (argv: readonly string[], timeoutMs: number): Promise<ToolOutcome> => {
+/** Runs argv to its end (or to `timeoutMs`), with `input` on its stdin when given; never rejects. */
+export const runTool = (argv: readonly string[], timeoutMs: number, input?: string): Promise<ToolOutcome> => {
   const [file, ...args] = argv;
   const started = Date.now();
   return new Promise((resolve) => {
@@ -24,7 +24,9 @@ export const runTool = (argv: readonly string[], timeoutMs: number): Promise<Too
       resolve({ code: null, signal: undefined, stdout: '', stderr: 'empty argv', timedOut: false, ms: 0 });
       return;
     }
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => undefined); // a tool that exits without reading: its outcome says why
+    child.stdin.end(input ?? '');
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

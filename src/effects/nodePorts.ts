@@ -47,15 +47,30 @@ export interface OvsInterface {
   readonly externalIds: Readonly<Record<string, string>>;
 }
 
+/** One write to the links of a namespace (see `Netlink.write`). */
+export type LinkWrite =
+  /** A veth pair: `name` and `peer`, both with `mtu`. */
+  | { readonly kind: 'addVethPair'; readonly name: string; readonly peer: string; readonly mtu: number }
+  /** `changes` applied to the link (see LinkChanges). */
+  | { readonly kind: 'setLink'; readonly name: string; readonly changes: LinkChanges }
+  /** `addresses` (`address/prefix`) made the link's only global addresses. */
+  | { readonly kind: 'replaceAddresses'; readonly name: string; readonly addresses: readonly string[] }
+  /** A route through the link, added or replaced. */
+  | { readonly kind: 'addRoute'; readonly name: string; readonly route: LinkRoute };
+
+/** The `index`-th write of a `Netlink.write` failed (those before it were applied, none after);
+ *  the message names the command that failed and what the tool said. */
+export class LinkWriteFailed extends Error {
+  constructor(readonly index: number, message: string, readonly failure: NodeToolError) {
+    super(message, { cause: failure });
+    this.name = 'LinkWriteFailed';
+  }
+}
+
 export interface Netlink {
-  /** Creates a veth pair: `host` in its namespace and `peer` beside it, both with `mtu`. */
-  addVethPair(host: LinkRef, peer: string, mtu: number): Promise<void>;
-  /** Applies `changes` to the link (see LinkChanges). */
-  setLink(link: LinkRef, changes: LinkChanges): Promise<void>;
-  /** Makes `addresses` (`address/prefix`) the link's only global addresses. */
-  replaceAddresses(link: LinkRef, addresses: readonly string[]): Promise<void>;
-  /** Adds or replaces a route through the link. */
-  addRoute(link: LinkRef, route: LinkRoute): Promise<void>;
+  /** Applies `writes` in order in the namespace (one process for all of them); the first that
+   *  fails stops the rest, as a LinkWriteFailed. */
+  write(netns: string | undefined, writes: readonly LinkWrite[]): Promise<void>;
   /** The `from` addresses of the rules (both families) that look up `table`; none when the
    *  namespace does not exist. */
   readSourceRules(netns: string | undefined, table: number): Promise<readonly string[]>;

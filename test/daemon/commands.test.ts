@@ -2,7 +2,7 @@
 // and the parsing of what `ip -j` and `ovs-vsctl --format=json` print.
 import { describe, expect, it } from '@jest/globals';
 import { isNotFound, ovsDbOf } from '../../src/adapters/node/exec.js';
-import { linkInfoOf, linkSetArgs } from '../../src/adapters/node/netlink.js';
+import { failedLineIn, failedLineOf, linkInfoOf, linkSetArgs, writeCommands } from '../../src/adapters/node/netlink.js';
 import { addPortArgs, interfacesOf } from '../../src/adapters/node/ovs.js';
 import { NodeToolError } from '../../src/effects/nodePorts.js';
 
@@ -15,6 +15,33 @@ describe('ip link set', () => {
     ['nothing', {}, []],
   ])('%s', (_what, changes, argv) => {
     expect(linkSetArgs('c_c', changes)).toEqual(argv);
+  });
+});
+
+describe('ip -batch lines of the link writes (no family option: each line names its family by its addresses)', () => {
+  it.each<[string, Parameters<typeof writeCommands>[0], readonly string[]]>([
+    ['a veth pair', { kind: 'addVethPair', name: 'h_h', peer: 'c_c', mtu: 1400 }, ['link add name h_h mtu 1400 type veth peer name c_c mtu 1400']],
+    ['link changes', { kind: 'setLink', name: 'c_c', changes: { netns: '/proc/42/ns/net', newName: 'net1', up: true } }, ['link set dev c_c netns /proc/42/ns/net name net1 up']],
+    ['no link change', { kind: 'setLink', name: 'c_c', changes: {} }, []],
+    ['dual-stack addresses: flush, then each (IPv6 without DAD)', { kind: 'replaceAddresses', name: 'eth0', addresses: ['10.16.0.2/16', 'fd00::2/64'] },
+      ['addr flush dev eth0 scope global', 'addr add 10.16.0.2/16 dev eth0', 'addr add fd00::2/64 dev eth0 nodad']],
+    ['no address: flush only', { kind: 'replaceAddresses', name: 'eth0', addresses: [] }, ['addr flush dev eth0 scope global']],
+    ['an IPv4 default route', { kind: 'addRoute', name: 'eth0', route: { family: 4, dst: 'default', gw: '10.16.0.1' } }, ['route replace 0.0.0.0/0 via 10.16.0.1 dev eth0']],
+    ['an on-link IPv6 default route', { kind: 'addRoute', name: 'eth0', route: { family: 6, dst: 'default' } }, ['route replace ::/0 dev eth0']],
+    ['a source-routing route', { kind: 'addRoute', name: 'net1', route: { family: 4, dst: '172.17.0.0/16', src: '172.17.0.5', table: 10042 } },
+      ['route replace 172.17.0.0/16 dev net1 src 172.17.0.5 table 10042']],
+  ])('%s', (_what, write, lines) => {
+    expect(writeCommands(write).map((argv) => argv.join(' '))).toEqual(lines);
+  });
+
+  it('the failing line is read from what ip -batch says', () => {
+    expect(failedLineOf('Cannot find device "nosuch"\nCommand failed -:3\n')).toBe(3);
+    expect(failedLineOf('nsenter: cannot open /proc/1/ns/x: No such file or directory')).toBeUndefined();
+    const lines = [['link', 'set', 'dev', 'h_h', 'up'], ['link', 'set', 'dev', 'c_c', 'netns', '/var/run/netns/gone', 'name', 'eth0']];
+    expect(failedLineIn('Cannot find device "c_c"\nCommand failed -:2\n', lines)).toBe(1);
+    // ip exits at once on an argument it cannot parse, naming no line: the line holding it.
+    expect(failedLineIn('Error: argument "/var/run/netns/gone" is wrong: Invalid "netns" value\n', lines)).toBe(1);
+    expect(failedLineIn('nsenter: cannot open /proc/1/ns/x: No such file or directory', lines)).toBeUndefined();
   });
 });
 

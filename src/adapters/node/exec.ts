@@ -21,23 +21,24 @@ export interface ExecOptions {
 }
 
 /** Runs argv and resolves with stdout; rejects with a NodeToolError naming `tool`. */
-async function execTool(tool: string, argv: readonly string[], timeoutMs: number, log: Log): Promise<string> {
-  const result = await runTool(argv, timeoutMs);
+async function execTool(tool: string, argv: readonly string[], timeoutMs: number, log: Log, input?: string): Promise<string> {
+  const result = await runTool(argv, timeoutMs, input);
   if (result.code === 0) {
-    log.debug('exec', { tool, argv, ms: result.ms });
+    log.debug('exec', { tool, argv, ...(input === undefined ? {} : { input }), ms: result.ms });
     return result.stdout;
   }
-  log.debug('exec failed', { tool, argv, ms: result.ms, code: result.code, signal: result.signal, timedOut: result.timedOut, stderr: result.stderr.trim() });
+  log.debug('exec failed', { tool, argv, ...(input === undefined ? {} : { input }), ms: result.ms, code: result.code, signal: result.signal, timedOut: result.timedOut, stderr: result.stderr.trim() });
   throw new NodeToolError(tool, argv, result.code, result.stderr, result.timedOut, result.timedOut ? undefined : result.signal);
 }
 
-/** `ip` with `args`, in the namespace at path `netns` (undefined: ours). */
-export type Ip = (args: readonly string[], netns?: string) => Promise<string>;
+/** `ip` with `args`, in the namespace at path `netns` (undefined: ours); `input` is its stdin
+ *  (for `-batch -`). */
+export type Ip = (args: readonly string[], netns?: string, input?: string) => Promise<string>;
 
 export function makeIp(options: ExecOptions): Ip {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  return (args, netns) =>
-    execTool('ip', netns === undefined ? ['ip', ...args] : ['nsenter', `--net=${netns}`, '--', 'ip', ...args], timeoutMs, options.log);
+  return (args, netns, input) =>
+    execTool('ip', netns === undefined ? ['ip', ...args] : ['nsenter', `--net=${netns}`, '--', 'ip', ...args], timeoutMs, options.log, input);
 }
 
 export interface VsctlOptions extends ExecOptions {

@@ -7,10 +7,14 @@
 // - IPv6 addresses are added with `nodad`: OVN (or the IPAM) has already made them unique, and
 //   a tentative address would delay the pod's first packets.
 // - Routes are `replace`d, so applying a plan twice gives the same table.
+// - Writes go as one `ip -batch -` per namespace (one process, or one `nsenter`, for all of a
+//   step's writes); ip stops at the first failing line and names it (`Command failed -:N`),
+//   which maps back to the write. Batch lines take no family option, so every line names its
+//   family by its addresses (`default` is written `0.0.0.0/0` or `::/0`).
 // - Source rules of a table are set by flushing that table's rules (per family) and adding the
 //   wanted ones: `ip rule add` of a rule that exists fails ("File exists"), so flush first.
-import type { LinkChanges, LinkInfo, LinkRef, LinkRoute, Netlink } from '../../effects/nodePorts.js';
-import { NodeToolError } from '../../effects/nodePorts.js';
+import type { LinkChanges, LinkInfo, LinkRoute, LinkWrite, Netlink } from '../../effects/nodePorts.js';
+import { LinkWriteFailed, NodeToolError } from '../../effects/nodePorts.js';
 import type { Ip } from './exec.js';
 import { isNotFound } from './exec.js';
 
@@ -28,6 +32,48 @@ export function linkSetArgs(name: string, changes: LinkChanges): string[] {
   if (changes.mtu !== undefined) args.push('mtu', String(changes.mtu));
   if (changes.up !== undefined) args.push(changes.up ? 'up' : 'down');
   return args.length === 0 ? [] : ['link', 'set', 'dev', name, ...args];
+}
+
+/** The `ip` argv (no family option) of one route. */
+export function routeArgs(name: string, route: LinkRoute): string[] {
+  const dst = route.dst === 'default' ? (route.family === 6 ? '::/0' : '0.0.0.0/0') : route.dst;
+  return [
+    'route', 'replace', dst, ...(route.gw === undefined ? [] : ['via', route.gw]), 'dev', name,
+    ...(route.src === undefined ? [] : ['src', route.src]), ...(route.table === undefined ? [] : ['table', String(route.table)]),
+  ];
+}
+
+/** The `ip` commands (argv each, no family option) of one write; possibly none. */
+export function writeCommands(w: LinkWrite): string[][] {
+  switch (w.kind) {
+    case 'addVethPair': return [['link', 'add', 'name', w.name, 'mtu', String(w.mtu), 'type', 'veth', 'peer', 'name', w.peer, 'mtu', String(w.mtu)]];
+    case 'setLink': {
+      const args = linkSetArgs(w.name, w.changes);
+      return args.length === 0 ? [] : [args];
+    }
+    case 'replaceAddresses': return [
+      ['addr', 'flush', 'dev', w.name, 'scope', 'global'],
+      ...w.addresses.map((address) => ['addr', 'add', address, 'dev', w.name, ...(familyOf(address) === 6 ? ['nodad'] : [])]),
+    ];
+    case 'addRoute': return [routeArgs(w.name, w.route)];
+  }
+}
+
+/** The 1-based line `ip -batch` names in `Command failed -:N`; undefined when it names none. */
+export function failedLineOf(stderr: string): number | undefined {
+  const m = /Command failed -:(\d+)/.exec(stderr);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/** The 0-based line of `lines` that failed: the one ip names, else (ip exits at once on an
+ *  argument it cannot parse, naming no line) the first that holds the argument it names;
+ *  undefined when neither tells. */
+export function failedLineIn(stderr: string, lines: readonly (readonly string[])[]): number | undefined {
+  const n = failedLineOf(stderr);
+  if (n !== undefined) return Math.min(n, lines.length) - 1;
+  const arg = /argument "([^"]*)" is wrong/.exec(stderr)?.[1];
+  const i = arg === undefined ? -1 : lines.findIndex((argv) => argv.includes(arg));
+  return i < 0 ? undefined : i;
 }
 
 interface IpJsonLink {
@@ -55,28 +101,21 @@ export function linkInfoOf(json: string): LinkInfo | undefined {
 
 export function makeNetlink(ip: Ip): Netlink {
   return {
-    addVethPair: async (host, peer, mtu) => {
-      await ip(['link', 'add', 'name', host.name, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', peer, 'mtu', String(mtu)], host.netns);
-    },
-
-    setLink: async (link, changes) => {
-      const args = linkSetArgs(link.name, changes);
-      if (args.length > 0) await ip(args, link.netns);
-    },
-
-    replaceAddresses: async (link, addresses) => {
-      await ip(['addr', 'flush', 'dev', link.name, 'scope', 'global'], link.netns);
-      for (const address of addresses) {
-        const v6 = familyOf(address) === 6;
-        await ip([v6 ? '-6' : '-4', 'addr', 'add', address, 'dev', link.name, ...(v6 ? ['nodad'] : [])], link.netns);
+    write: async (netns, writes) => {
+      const lines: { readonly index: number; readonly argv: readonly string[] }[] = [];
+      writes.forEach((w, index) => { for (const argv of writeCommands(w)) lines.push({ index, argv }); });
+      if (lines.length === 0) return;
+      try {
+        await ip(['-batch', '-'], netns, `${lines.map((l) => l.argv.join(' ')).join('\n')}\n`);
+      } catch (err) {
+        if (!(err instanceof NodeToolError)) throw err;
+        const n = failedLineIn(err.stderr, lines.map((l) => l.argv));
+        // No line known: ip did not get to run the batch (nsenter failed, say): the first write failed.
+        if (n === undefined) throw new LinkWriteFailed(lines[0]!.index, err.message, err);
+        const line = lines[n]!;
+        const said = err.stderr.split('\n').filter((l) => l.trim() !== '' && failedLineOf(l) === undefined).join('; ');
+        throw new LinkWriteFailed(line.index, `\`ip ${line.argv.join(' ')}\`${netns === undefined ? '' : ` in ${netns}`} failed${said === '' ? '' : `: ${said}`}`, err);
       }
-    },
-
-    addRoute: async (link: LinkRef, route: LinkRoute) => {
-      await ip([
-        `-${route.family}`, 'route', 'replace', route.dst, ...(route.gw === undefined ? [] : ['via', route.gw]), 'dev', link.name,
-        ...(route.src === undefined ? [] : ['src', route.src]), ...(route.table === undefined ? [] : ['table', String(route.table)]),
-      ], link.netns);
     },
 
     readSourceRules: async (netns, table) => {
