@@ -293,10 +293,10 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   if (scope.kind === 'all') {
     // Every IP object without a live owner goes first, but those a pod's new claims are written
     // over (see planPodIn).
-    const deleted = new Set(out.actions.flatMap((a) => (a.type === 'UpdateIP' ? [a.target] : [])));
+    const replaced = new Set(out.actions.flatMap((a) => (a.type === 'UpdateIP' ? [a.target] : [])));
     const releases: Action[] = [];
     for (const [name, reason] of [...loaded.deletions].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (deleted.has(name)) continue;
+      if (replaced.has(name)) continue;
       const ip = snapshot.ips.get(name)?.object;
       const port = options.ovn === true && ip !== undefined ? portDeleteOf(ctx, ip, `unplug it from OVN: ${reason}`) : undefined;
       if (port !== undefined) releases.push(port);

@@ -71,8 +71,7 @@ export class LiveSnapshot {
     const mine = this.own.get(id);
     if (mine !== undefined && incoming !== undefined && incoming >= mine.rv) this.own.delete(id);
     if (e.type === 'DELETED') {
-      this.remove(e.kind, key);
-      this.confirm(e.kind, key, undefined);
+      this.gone(e.kind, key);
       if (incoming !== undefined) this.rvs.set(id, incoming);
       return [id];
     }
@@ -83,10 +82,8 @@ export class LiveSnapshot {
   recordWrite(kind: SnapshotKind, key: string, raw: unknown | null): void {
     const id = `${kind}/${key}`;
     const rv = raw === null ? (this.rvs.get(id) ?? 0n) + 1n : rvOf(raw);
-    if (raw === null) {
-      this.remove(kind, key);
-      this.confirm(kind, key, undefined);
-    } else this.put(kind, raw, key);
+    if (raw === null) this.gone(kind, key);
+    else this.put(kind, raw, key);
     if (rv !== undefined) this.own.set(id, { rv, raw });
   }
 
@@ -152,6 +149,12 @@ export class LiveSnapshot {
 
   private remove(kind: SnapshotKind, key: string): void {
     this.maps.get(kind)!.delete(key);
+  }
+
+  /** The API server says the object is gone. */
+  private gone(kind: SnapshotKind, key: string): void {
+    this.remove(kind, key);
+    this.confirm(kind, key, undefined);
   }
 
   /** What the API server says an IP object now holds (undefined: it is gone); its earlier

@@ -13,36 +13,40 @@ export class ActionFailed extends Error {
   }
 }
 
-/** The link write an action is, and the namespace it runs in; undefined for the others. */
-const linkWriteOf = (a: NodeAction): { readonly netns: string | undefined; readonly write: LinkWrite } | undefined => {
+/** The actions that are link writes (Netlink.write); the rest go one call each. */
+type LinkAction = Extract<NodeAction, { readonly type: 'CreateVethPair' | 'SetLink' | 'ReplaceAddresses' | 'AddRoute' }>;
+type OtherAction = Exclude<NodeAction, LinkAction>;
+
+const LINK_ACTIONS: ReadonlySet<NodeAction['type']> = new Set(['CreateVethPair', 'SetLink', 'ReplaceAddresses', 'AddRoute']);
+const isLinkAction = (a: NodeAction): a is LinkAction => LINK_ACTIONS.has(a.type);
+
+/** The namespace a link write runs in. */
+const netnsOf = (a: LinkAction): string | undefined => (a.type === 'CreateVethPair' ? a.host.netns : a.link.netns);
+
+const linkWriteOf = (a: LinkAction): LinkWrite => {
   switch (a.type) {
-    case 'CreateVethPair': return { netns: a.host.netns, write: { kind: 'addVethPair', name: a.host.name, peer: a.peer, mtu: a.mtu } };
-    case 'SetLink': return { netns: a.link.netns, write: { kind: 'setLink', name: a.link.name, changes: a.changes } };
-    case 'ReplaceAddresses': return { netns: a.link.netns, write: { kind: 'replaceAddresses', name: a.link.name, addresses: a.addresses } };
-    case 'AddRoute': return { netns: a.link.netns, write: { kind: 'addRoute', name: a.link.name, route: { ...a.route, src: a.src, table: a.table } } };
-    default: return undefined;
+    case 'CreateVethPair': return { kind: 'addVethPair', name: a.host.name, peer: a.peer, mtu: a.mtu };
+    case 'SetLink': return { kind: 'setLink', name: a.link.name, changes: a.changes };
+    case 'ReplaceAddresses': return { kind: 'replaceAddresses', name: a.link.name, addresses: a.addresses };
+    case 'AddRoute': return { kind: 'addRoute', name: a.link.name, route: { ...a.route, src: a.src, table: a.table } };
   }
 };
 
-type Step =
-  | { readonly kind: 'links'; readonly netns: string | undefined; readonly actions: NodeAction[]; readonly writes: LinkWrite[] }
-  | { readonly kind: 'one'; readonly action: NodeAction };
+/** Consecutive link writes in one namespace make one step; every other action is a step alone. */
+type Step = { readonly kind: 'links'; readonly netns: string | undefined; readonly actions: LinkAction[] } | { readonly kind: 'one'; readonly actions: readonly [OtherAction] };
 
 const stepsOf = (actions: readonly NodeAction[]): Step[] => {
   const steps: Step[] = [];
   for (const action of actions) {
-    const lw = linkWriteOf(action);
     const last = steps[steps.length - 1];
-    if (lw === undefined) steps.push({ kind: 'one', action });
-    else if (last?.kind === 'links' && last.netns === lw.netns) {
-      last.actions.push(action);
-      last.writes.push(lw.write);
-    } else steps.push({ kind: 'links', netns: lw.netns, actions: [action], writes: [lw.write] });
+    if (!isLinkAction(action)) steps.push({ kind: 'one', actions: [action] });
+    else if (last?.kind === 'links' && last.netns === netnsOf(action)) last.actions.push(action);
+    else steps.push({ kind: 'links', netns: netnsOf(action), actions: [action] });
   }
   return steps;
 };
 
-const applyOne = async (netlink: Netlink, ovs: Ovs, action: NodeAction): Promise<void> => {
+const applyOne = async (netlink: Netlink, ovs: Ovs, action: OtherAction): Promise<void> => {
   switch (action.type) {
     case 'DeleteLink': return netlink.deleteLink(action.link);
     case 'AddOvsPort': return ovs.addPort(action.bridge, action.target, action.externalIds);
@@ -50,32 +54,18 @@ const applyOne = async (netlink: Netlink, ovs: Ovs, action: NodeAction): Promise
     case 'SetSourceRules': return netlink.setSourceRules(action.netns, action.table, action.priority, action.sources);
     case 'DeleteDefaultRoutes': return netlink.deleteDefaultRoutes(action.netns, action.family);
     case 'WaitOvnInstalled': return ovs.waitInstalled(action.target, action.timeoutMs);
-    default: {
-      // A link write on its own (stepsOf never makes this; kept total for the type checker).
-      const lw = linkWriteOf(action);
-      if (lw !== undefined) return netlink.write(lw.netns, [lw.write]);
-    }
   }
 };
 
 export async function applyNodeActions(deps: { readonly netlink: Netlink; readonly ovs: Ovs; readonly log: Log }, actions: readonly NodeAction[]): Promise<void> {
   const { netlink, ovs } = deps;
   for (const step of stepsOf(actions)) {
-    if (step.kind === 'one') {
-      deps.log.debug('apply', { type: step.action.type, target: step.action.target, reason: step.action.reason });
-      try {
-        await applyOne(netlink, ovs, step.action);
-      } catch (err) {
-        throw new ActionFailed(step.action, err);
-      }
-      continue;
-    }
     for (const a of step.actions) deps.log.debug('apply', { type: a.type, target: a.target, reason: a.reason });
     try {
-      await netlink.write(step.netns, step.writes);
+      if (step.kind === 'one') await applyOne(netlink, ovs, step.actions[0]);
+      else await netlink.write(step.netns, step.actions.map(linkWriteOf));
     } catch (err) {
-      const failed = err instanceof LinkWriteFailed ? step.actions[err.index] ?? step.actions[0]! : step.actions[0]!;
-      throw new ActionFailed(failed, err);
+      throw new ActionFailed((err instanceof LinkWriteFailed ? step.actions[err.index] : undefined) ?? step.actions[0], err);
     }
   }
 }
