@@ -45,7 +45,11 @@ Flags:
       --cooldown SECONDS  How long a released address rests before it is reused
                           (default: the controller's).
                             ${PROGRAM} plan -s manifests/ --cooldown 300
-      --kubeconfig FILE   Read the objects from a live cluster instead (read-only).
+      --kubeconfig FILE   Read the objects from a live cluster (read-only). With --snapshot
+                          too, the files are laid over the cluster's objects, as if they
+                          were applied: a file's object replaces the cluster's of the same
+                          kind, namespace and name. So a plan shows what applying them does.
+                            ${PROGRAM} plan --kubeconfig ~/.kube/config -s pod.yaml
       --ovn               Also plan OVN's northbound rows, as a controller run with --ovn-nb
                           does: a logical switch per OVN Subnet and a logical switch port per
                           pod interface on one (EnsureLogicalSwitch, EnsureLogicalSwitchPort,
@@ -131,21 +135,23 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
     io.stdout(planHelp);
     return EXIT_OK;
   }
-  if (command.kubeconfig !== undefined && command.snapshots.length > 0) return usage('give either --snapshot or --kubeconfig, not both');
   if (command.kubeconfig === undefined && command.snapshots.length === 0) return usage('no input: give --snapshot PATH (a file, a folder, or - for standard input) or --kubeconfig FILE');
 
-  let docs: readonly RawDocument[];
+  let fromCluster: readonly RawDocument[] = [];
   if (command.kubeconfig !== undefined) {
     try {
-      docs = await readCluster(loadKubeConfig(command.kubeconfig));
+      fromCluster = await readCluster(loadKubeConfig(command.kubeconfig));
     } catch (err) {
       return fail(`${command.kubeconfig}: cannot read the cluster: ${err instanceof Error ? err.message : String(err)}`);
     }
-  } else {
+  }
+  let fromFiles: readonly RawDocument[] = [];
+  if (command.snapshots.length > 0) {
     const documents = await readSnapshotDocuments(command.snapshots, io.readStdin);
     if (E.isLeft(documents)) return fail(formatInputError(documents.left));
-    docs = documents.right;
+    fromFiles = documents.right;
   }
+  const docs = overlayDocuments(fromCluster, fromFiles);
   const { snapshot, problems } = buildSnapshot(docs);
   if (problems.length > 0) {
     for (const problem of problems) io.stderr(`${PROGRAM} plan: ${formatProblem(problem)}\n`);
@@ -153,6 +159,29 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
   }
   io.stdout(command.render(planAll(snapshot, command.options)));
   return EXIT_OK;
+};
+
+/** The cluster's objects with the files' laid over them, as `kubectl apply` of those files would
+ *  leave the cluster: a file's object replaces the cluster's of the same kind, namespace and
+ *  name (in the cluster's place); the rest of the files' objects follow, in file order. */
+const CLUSTER_SCOPED: ReadonlySet<string> = new Set(['Namespace', 'Subnet', 'IP', 'IPPool']);
+
+export const overlayDocuments = (cluster: readonly RawDocument[], files: readonly RawDocument[]): readonly RawDocument[] => {
+  if (cluster.length === 0) return files;
+  const keyOf = (doc: RawDocument): string | undefined => {
+    const v = doc.value as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+    if (typeof v !== 'object' || v === null || typeof v.kind !== 'string' || typeof v.metadata?.name !== 'string') return undefined;
+    const ns = CLUSTER_SCOPED.has(v.kind) ? '' : typeof v.metadata.namespace === 'string' ? v.metadata.namespace : 'default';
+    return `${v.kind}/${ns}/${v.metadata.name}`;
+  };
+  const replacing = new Map<string, RawDocument>();
+  const rest: RawDocument[] = [];
+  for (const doc of files) {
+    const key = keyOf(doc);
+    if (key !== undefined && cluster.some((c) => keyOf(c) === key)) replacing.set(key, doc);
+    else rest.push(doc);
+  }
+  return [...cluster.map((c) => replacing.get(keyOf(c) ?? '') ?? c), ...rest];
 };
 
 /** `<file>: document <n>: <message>`, or `<file>: <message>` when no document is concerned. */

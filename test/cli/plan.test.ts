@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import { runCli, usage } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { parsePlanArgs, planHelp, runPlan } from '../../src/cli/plan.js';
+import { overlayDocuments, parsePlanArgs, planHelp, runPlan } from '../../src/cli/plan.js';
+import type { RawDocument } from '../../src/domain/Snapshot.js';
 
 const examples = fileURLToPath(new URL('../../../shared/seed/examples/', import.meta.url));
 
@@ -164,14 +165,27 @@ describe('plan: the command line', () => {
     });
   });
 
-  it('refuses --kubeconfig together with --snapshot, and a kubeconfig that cannot be read', async () => {
-    expect(await plan(['--kubeconfig', '/root/.kube/config', '--snapshot', 'x'])).toEqual({
-      code: 2,
-      stdout: '',
-      stderr: "kube-ovn-ipam plan: give either --snapshot or --kubeconfig, not both\nRun 'kube-ovn-ipam plan --help' for usage.\n",
-    });
-    const missing = await plan(['--kubeconfig', '/nonexistent/kubeconfig']);
-    expect([missing.code, missing.stdout, missing.stderr.startsWith('kube-ovn-ipam plan: /nonexistent/kubeconfig: cannot read the cluster: ')]).toEqual([2, '', true]);
+  it('refuses a kubeconfig that cannot be read, also when files are given beside it', async () => {
+    for (const argv of [['--kubeconfig', '/nonexistent/kubeconfig'], ['--kubeconfig', '/nonexistent/kubeconfig', '--snapshot', 'x']]) {
+      const missing = await plan(argv);
+      expect([missing.code, missing.stdout, missing.stderr.startsWith('kube-ovn-ipam plan: /nonexistent/kubeconfig: cannot read the cluster: ')]).toEqual([2, '', true]);
+    }
+  });
+
+  it('lays files over the cluster\'s objects as kubectl apply would (overlayDocuments)', () => {
+    const doc = (file: string, value: object): RawDocument => ({ origin: { file, document: 0 }, value });
+    const cluster = [
+      doc('cluster', { kind: 'Subnet', metadata: { name: 'a' }, spec: { cidrBlock: '10.0.0.0/24' } }),
+      doc('cluster', { kind: 'Pod', metadata: { name: 'p', namespace: 'default' } }),
+      doc('cluster', { kind: 'Pod', metadata: { name: 'p', namespace: 'other' } }),
+    ];
+    const files = [
+      doc('f.yaml', { kind: 'Pod', metadata: { name: 'q' } }),
+      doc('f.yaml', { kind: 'Pod', metadata: { name: 'p' }, spec: { new: true } }),
+      doc('f.yaml', { kind: 'Subnet', metadata: { name: 'a', namespace: 'ignored' } }),
+    ];
+    expect(overlayDocuments(cluster, files)).toEqual([files[2], files[1], cluster[2], files[0]]);
+    expect(overlayDocuments([], files)).toBe(files);
   });
 
   it('documents every flag with an example under --help and -h', async () => {
