@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
-# Builds the `kube-ovn` CNI plugin as a single executable that runs on a node without Node.js
-# (DESIGN §1): esbuild bundles cni/main.ts into one CommonJS script (what Node 20's single
-# executable applications require), Node writes it into a SEA blob, and postject injects the
-# blob into a copy of this machine's `node` (stripped of its debug symbols when `strip` exists).
+# Builds the one executable that is both the `kube-ovn` CNI plugin and the `kube-ovn-ipam`
+# command line (controller, daemon, plan, …), to run where no Node.js is installed (DESIGN §1):
+# esbuild bundles cni/executable.ts (which picks a side by the name it was run under) with the
+# plugin, and the CLI apart, into CommonJS scripts (what Node 20's single executable applications
+# require); Node writes the first as the SEA blob's main script and the second as its asset, and
+# postject injects the blob into a copy of this machine's `node` (stripped of its debug symbols
+# when `strip` exists).
 #
-#   dist/cni/kube-ovn.cjs   the bundle (also runnable as `node dist/cni/kube-ovn.cjs`)
-#   dist/cni/kube-ovn       the executable to install as /opt/cni/bin/kube-ovn
+#   dist/cni/kube-ovn.cjs       the entry and the plugin, bundled (`node dist/cni/kube-ovn.cjs`
+#                               is the plugin; under another name, node runs it as the CLI)
+#   dist/cni/kube-ovn-ipam.cjs  the CLI, bundled (an asset inside the executable)
+#   dist/cni/kube-ovn           the executable to install as /opt/cni/bin/kube-ovn (the plugin)
+#   dist/cni/kube-ovn-ipam      a hard link to the same file: run under this name it is the CLI
 #
 # Idempotent and fast when up to date: nothing is rebuilt while the executable is newer than
 # every file the last bundle read (esbuild's metafile), this script and package-lock.json, and
-# the same `node` is on PATH. The executable is replaced atomically, after it answered VERSION.
+# the same `node` is on PATH. The executables are replaced atomically, after the plugin answered
+# VERSION and the CLI answered `help`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=dist/cni
 bundle=$out/kube-ovn.cjs
 exe=$out/kube-ovn
+cli=$out/kube-ovn-ipam
 inputs=$out/kube-ovn.inputs
 stamp=$out/kube-ovn.stamp
 node_bin=$(command -v node)
 want_stamp="$node_bin $(node --version) $(uname -m)"
 
 up_to_date() {
-  [ -x "$exe" ] && [ -f "$inputs" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want_stamp" ] || return 1
+  [ -x "$exe" ] && [ "$cli" -ef "$exe" ] && [ -f "$inputs" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want_stamp" ] || return 1
   local f
   while IFS= read -r f; do
     [ -e "$f" ] && [ ! "$f" -nt "$exe" ] || return 1
@@ -41,13 +49,24 @@ mkdir -p "$out"
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-node_modules/.bin/esbuild cni/main.ts --bundle --platform=node --target=node20 --format=cjs \
-  --legal-comments=none --log-level=warning --metafile="$tmp/meta.json" --outfile="$tmp/kube-ovn.cjs"
+# Two bundles, so the plugin's start never pays for the CLI's code (cni/executable.ts says why):
+# the entry with the plugin, and the CLI, which the executable carries as an asset. Optional
+# packages that dependencies try to require and do without are bundled as a stub that fails
+# like an absent package (cni/absent.ts says why).
+esbuild_cjs() { # entry outfile metafile [flags…]
+  node_modules/.bin/esbuild "$1" --bundle --platform=node --target=node20 --format=cjs \
+    --legal-comments=none --log-level=warning --metafile="$3" --outfile="$2" "${@:4}"
+}
+esbuild_cjs cni/executable.ts "$tmp/kube-ovn.cjs" "$tmp/meta-plugin.json"
+absent=()
+for optional in encoding bufferutil utf-8-validate; do absent+=("--alias:$optional=./cni/absent.ts"); done
+esbuild_cjs src/cli/main.ts "$tmp/kube-ovn-ipam.cjs" "$tmp/meta-cli.json" "${absent[@]}"
 
 cat > "$tmp/sea-config.json" <<EOF
 {
   "main": "$tmp/kube-ovn.cjs",
   "output": "$tmp/kube-ovn.blob",
+  "assets": { "kube-ovn-ipam.cjs": "$tmp/kube-ovn-ipam.cjs" },
   "disableExperimentalSEAWarning": true,
   "useSnapshot": false,
   "useCodeCache": true
@@ -68,18 +87,26 @@ if ! node_modules/.bin/postject "$tmp/kube-ovn" NODE_SEA_BLOB "$tmp/kube-ovn.blo
   exit 1
 fi
 
-# The proof that it runs with no Node.js around: an empty environment, so no PATH.
+# The proof that both sides run with no Node.js around: an empty environment, so no PATH.
+ln "$tmp/kube-ovn" "$tmp/kube-ovn-ipam"
 answer=$(env -i CNI_COMMAND=VERSION "$tmp/kube-ovn" </dev/null)
 case "$answer" in
   *'"supportedVersions"'*) ;;
   *) echo "build-cni: the built plugin answered VERSION with: $answer" >&2; exit 1 ;;
 esac
+usage=$(env -i "$tmp/kube-ovn-ipam" help </dev/null 2>&1) || true
+case "$usage" in
+  'Usage: kube-ovn-ipam '*) ;;
+  *) echo "build-cni: the built CLI answered help with: $usage" >&2; exit 1 ;;
+esac
 
-node -e 'const m = require(require("node:path").resolve(process.argv[1])); console.log(Object.keys(m.inputs).join("\n"))' \
-  "$tmp/meta.json" > "$tmp/inputs"
+node -e 'const read = (f) => Object.keys(require(require("node:path").resolve(f)).inputs);
+  console.log([...new Set(process.argv.slice(1).flatMap(read))].join("\n"))' "$tmp/meta-plugin.json" "$tmp/meta-cli.json" > "$tmp/inputs"
 printf '%s\n' scripts/build-cni.sh package-lock.json >> "$tmp/inputs"
 mv "$tmp/kube-ovn.cjs" "$bundle"
+mv "$tmp/kube-ovn-ipam.cjs" "$out/kube-ovn-ipam.cjs"
 mv "$tmp/inputs" "$inputs"
+mv "$tmp/kube-ovn-ipam" "$cli"
 mv "$tmp/kube-ovn" "$exe"
 printf '%s\n' "$want_stamp" > "$stamp"
-echo "build-cni: $exe ($(du -h "$exe" | cut -f1)) answers: $answer"
+echo "build-cni: $exe = $cli ($(du -h "$exe" | cut -f1)) answers: $answer"
