@@ -1,4 +1,5 @@
 // `npm run bench`: every benchmark of the project, one JSON line per figure (see report.ts).
+import { benchCluster } from './cluster.js';
 import { benchCni } from './cni.js';
 import { benchController } from './controller.js';
 import { benchAgainstNaive, benchGrowth, benchMemory, benchScale } from './core.js';
@@ -13,3 +14,4 @@ benchPlanner();
 await benchController();
 await benchCni();
 await benchOvn();
+if (process.getuid?.() === 0) await benchCluster();

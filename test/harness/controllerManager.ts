@@ -55,6 +55,8 @@ export function controllerManagerArgv(c: ControllerManagerConfig): readonly stri
   return [c.binary, `--kubeconfig=${c.dir}/kubeconfig`,
     `--controllers=${c.controllers.join(',')}`,
     `--service-account-private-key-file=${c.dir}/sa.key`, '--use-service-account-credentials=false',
+    // What root-ca-certificate-publisher-controller (the cluster tier) publishes as kube-root-ca.crt.
+    `--root-ca-file=${c.dir}/apiserver.crt`,
     '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${c.port}`, `--cert-dir=${c.dir}/kcm-certs`,
     // Start every controller at once, and sync the pods of a workload without a rate limit.
     '--controller-start-interval=0s', '--kube-api-qps=200', '--kube-api-burst=400',

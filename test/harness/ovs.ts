@@ -17,13 +17,13 @@
 //   start time) with the reaper; `stop()` removes the bridge, stops every daemon (graceful,
 //   then SIGTERM, then SIGKILL), waits until each pid is gone, and deletes the namespace and
 //   run dir. It is idempotent, and `startOvs` calls it itself when starting fails.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeFailure, run, runOk, sleep, waitFor } from './exec.js';
 import { createNetns, deleteNetns, type LinkEnd } from './netns.js';
 import { manifestPath, processAlive, processStartTime, sweepStale, track, uniqueNumber, untrack } from './reaper.js';
-import { makeTempDir } from './tmp.js';
+import { makeTempDir, type TempDir } from './tmp.js';
 
 export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 export const OVN_NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
@@ -46,6 +46,10 @@ export interface OvsOptions {
   readonly timeoutMs?: number;
   /** How long isolation 'host' waits for HOST_LOCK; default 10 min. */
   readonly lockTimeoutMs?: number;
+  /** The run dir (databases, sockets, logs), which must not exist yet: made here, removed by
+   *  `stop()`. Default a fresh temp dir. The cluster tier uses `/run/openvswitch`, where the
+   *  seed's NADs expect the daemon's socket and a node's daemon pod finds OVS's. */
+  readonly runDir?: string;
 }
 
 export interface Daemon {
@@ -92,7 +96,7 @@ export async function startOvs(options: OvsOptions = {}): Promise<OvsEnv> {
   }
 
   const releaseLock = isolation === 'host' ? await acquireHostLock(options.lockTimeoutMs ?? 600_000) : undefined;
-  const tmp = makeTempDir('ovs');
+  const tmp = options.runDir === undefined ? makeTempDir('ovs') : makeFixedDir(options.runDir);
   const dir = tmp.path;
   const env: Record<string, string> = {
     OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir,
@@ -245,6 +249,22 @@ export async function startOvs(options: OvsOptions = {}): Promise<OvsEnv> {
       vsctl, nbctl, sbctl, appctl, stop,
     };
   }
+}
+
+/** `path`, made now (it must not exist), tracked and removed like a temp dir. */
+function makeFixedDir(path: string): TempDir {
+  mkdirSync(path, { mode: 0o755 });
+  const id = track({ kind: 'dir', path });
+  let removed = false;
+  return {
+    path,
+    remove(): void {
+      if (removed) return;
+      rmSync(path, { recursive: true, force: true });
+      untrack(id);
+      removed = true;
+    },
+  };
 }
 
 /** The last lines of every daemon log in `dir`, for failure messages. */

@@ -26,7 +26,10 @@ export type Resource =
   | { readonly kind: 'link'; readonly name: string; readonly netns?: string }
   | { readonly kind: 'dir'; readonly path: string }
   /** Removed only while its content is still `content` (a lock file another process may own). */
-  | { readonly kind: 'file'; readonly path: string; readonly content: string };
+  | { readonly kind: 'file'; readonly path: string; readonly content: string }
+  /** A bash script that undoes what plain records cannot name (the cluster tier's node: its
+   *  containers' cgroups and mounts); run after the processes are stopped, before the rest. */
+  | { readonly kind: 'script'; readonly path: string };
 
 type Entry =
   | { readonly op: 'reaper'; readonly pid: number }
@@ -94,6 +97,7 @@ function reap() {
   for (const p of procs) { try { process.kill(p.pid, 'SIGTERM'); } catch {} }
   for (let i = 0; i < 50 && procs.some((p) => alive(p.pid, p.startTime)); i++) pause(100);
   for (const p of procs) if (alive(p.pid, p.startTime)) { try { process.kill(p.pid, 'SIGKILL'); } catch {} }
+  for (const r of rs) if (r.kind === 'script') { try { cp.execFileSync('bash', [r.path], { stdio: 'ignore', timeout: 120000 }); } catch {} }
   for (const r of rs) if (r.kind === 'link') quiet(r.netns ? ['ip', '-n', r.netns, 'link', 'del', r.name] : ['ip', 'link', 'del', r.name]);
   for (const r of rs) if (r.kind === 'netns') quiet(['ip', 'netns', 'del', r.name]);
   for (const r of rs) if (r.kind === 'file') { try { if (fs.readFileSync(r.path, 'utf8') === r.content) fs.rmSync(r.path); } catch {} }

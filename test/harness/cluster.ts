@@ -1,0 +1,275 @@
+// A one-node Kubernetes cluster for the cluster tier, started by the tests themselves: etcd,
+// kube-apiserver (RBAC, ServiceAccount admission on), kube-controller-manager, kube-scheduler,
+// containerd + runc, kubelet, Multus as the node's CNI (its cluster network our `kube-ovn`
+// plugin), Open vSwitch and OVN in userspace in the host's namespace (run dir
+// /run/openvswitch, as on a real node), a registry on loopback for the seed's images, our
+// image imported into containerd, and then `kubectl apply -k` of an overlay of `config/`: our
+// controller and daemon run as pods of that cluster, under their own ServiceAccounts.
+//
+// Rules:
+// - One cluster per tier: jest's globalSetup of the `cluster` project starts it and writes
+//   `clusterInfo()` to CLUSTER_STATE; each test file connects to it (`connectCluster`);
+//   globalTeardown stops it. A test file leaves the cluster as it found it (it deletes what
+//   it created), because the next file shares it.
+// - The overlay (written into the cluster dir) changes only what a test node needs: one
+//   controller replica (one node; the base spreads two over nodes), the OVN NB socket's
+//   folder, the CNI folders of this node, and KUBERNETES_SERVICE_HOST/PORT pointing at the API
+//   server on loopback (no kube-proxy here; hostNetwork pods share the host's loopback).
+// - stop() deletes every pod first, so kubelet runs the CNI DEL of each (through Multus and our
+//   plugin), then stops kubelet and the node (the teardown script), the registry, OVS and the
+//   API server. Nothing is left behind (node.ts).
+import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApiServer, freePort, type ApiServer } from './apiserver.js';
+import { run, runOk, sleep, waitFor } from './exec.js';
+import { buildTestImages, pushTestImages, registryConfig } from './images.js';
+import { kubectlFor, type Kubectl, type KubectlOptions } from './kubectl.js';
+import {
+  cachedBinary, containerdConfig, createNodeLink, kubeletConfig, multusConfig, NODE_IP, nodePaths, outsideBefore, prepareNodeFiles,
+  teardownScript, type NodePaths,
+} from './node.js';
+import { startOvs, type OvsEnv } from './ovs.js';
+import { launch, tail, terminate, waitReady, type Proc } from './proc.js';
+import { track, untrack } from './reaper.js';
+import { makeTempDir } from './tmp.js';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+export const NAMESPACE = 'kube-ovn-ipam';
+export const NODE_NAME = 'kovt-node';
+export const DAEMON_SOCKET = '/run/openvswitch/kube-ovn-daemon.sock';
+export const OVS_RUN_DIR = '/run/openvswitch';
+/** Where globalSetup writes clusterInfo() for the tier's test files. */
+export const CLUSTER_STATE = join(tmpdir(), 'kube-ovn-ipam-cluster-tier.json');
+const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+export const IMAGE = `kube-ovn-ipam:${VERSION}`;
+export const IMAGE_ARCHIVE = join(REPO, 'dist', 'image', `kube-ovn-ipam-${VERSION}.oci.tar`);
+
+/** What a test file needs to use the shared cluster. */
+export interface ClusterInfo {
+  readonly dir: string;
+  readonly url: string;
+  readonly token: string;
+  readonly kubeconfigPath: string;
+  readonly caPath: string;
+  readonly nodeName: string;
+  readonly nodeIp: string;
+  readonly containerdSocket: string;
+  readonly cniBin: string;
+  readonly ovsEnv: Readonly<Record<string, string>>;
+  readonly ovsDb: { readonly ovs: string; readonly nb: string | undefined; readonly sb: string | undefined };
+  readonly image: string;
+}
+
+export interface Cluster extends ClusterInfo {
+  readonly kubectl: Kubectl;
+  kubectlOk(args: readonly string[], options?: KubectlOptions): Promise<string>;
+  /** `ctr` against the node's containerd, namespace k8s.io. */
+  ctr(...args: string[]): Promise<string>;
+  /** The last lines of a component's log: kubelet, containerd, scheduler, multus, registry. */
+  logTail(which: string, lines?: number): string;
+}
+
+export interface RunningCluster extends Cluster {
+  readonly api: ApiServer;
+  readonly ovs: OvsEnv;
+  stop(): Promise<void>;
+}
+
+const KCM_CONTROLLERS = [
+  'deployment-controller', 'replicaset-controller', 'statefulset-controller', 'daemonset-controller', 'garbage-collector-controller',
+  'serviceaccount-controller', 'root-ca-certificate-publisher-controller', 'namespace-controller',
+];
+
+/** Copies the multus binary and links every reference plugin of /usr/lib/cni into the CNI bin dir. */
+function populateCniBin(p: NodePaths, multus: string): void {
+  copyFileSync(multus, join(p.cniBin, 'multus'));
+  for (const plugin of ['macvlan', 'ipvlan', 'host-device', 'bridge', 'host-local', 'loopback', 'tuning', 'static', 'portmap']) {
+    if (existsSync(`/usr/lib/cni/${plugin}`)) symlinkSync(`/usr/lib/cni/${plugin}`, join(p.cniBin, plugin));
+  }
+}
+
+/** The kustomize overlay of config/ for this node (see the header): strategic merge patches,
+ *  so containers, env entries and volumes are matched by name. */
+export function overlay(p: NodePaths, apiPort: number, overlayDir: string): string {
+  const env = [
+    { name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' },
+    { name: 'KUBERNETES_SERVICE_PORT', value: String(apiPort) },
+  ];
+  const hostPath = (name: string, path: string): object => ({ name, hostPath: { path } });
+  const patch = (kind: string, name: string, spec: object): object => ({
+    patch: JSON.stringify({ apiVersion: 'apps/v1', kind, metadata: { name, namespace: NAMESPACE }, spec }),
+  });
+  return JSON.stringify({
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [relative(overlayDir, join(REPO, 'config'))],
+    patches: [
+      patch('Deployment', 'kube-ovn-ipam-controller', {
+        replicas: 1,
+        template: { spec: { containers: [{ name: 'controller', env }], volumes: [hostPath('ovn-run', OVS_RUN_DIR)] } },
+      }),
+      patch('DaemonSet', 'kube-ovn-ipam-daemon', {
+        template: { spec: { containers: [{ name: 'daemon', env }], volumes: [hostPath('cni-bin', p.cniBin), hostPath('cni-conf', p.cniConf)] } },
+      }),
+    ],
+  }, null, 2);
+}
+
+/** Starts the whole cluster; see the header. */
+export async function startCluster(): Promise<RunningCluster> {
+  const begin = Date.now();
+  const bins = {
+    scheduler: cachedBinary('kube-scheduler', 'KUBE_SCHEDULER', 'scripts/build-kube-apiserver.sh'),
+    kubelet: cachedBinary('kubelet', 'KUBELET', 'scripts/build-kube-apiserver.sh'),
+    multus: cachedBinary('multus', 'MULTUS', 'scripts/build-multus.sh'),
+  };
+  for (const tool of ['containerd', 'ctr', 'runc', 'docker-registry', 'skopeo']) {
+    if ((await run(['sh', '-c', `command -v ${tool}`])).code !== 0) throw new Error(`${tool} not found; run \`sudo scripts/install-deps.sh\``);
+  }
+  if (!existsSync(IMAGE_ARCHIVE)) throw new Error(`the image ${IMAGE_ARCHIVE} is missing; run \`sudo bash scripts/build-image.sh\``);
+  if (existsSync(OVS_RUN_DIR)) throw new Error(`${OVS_RUN_DIR} exists: another Open vSwitch (or a cluster tier) runs on this machine`);
+
+  const tmp = makeTempDir('cluster');
+  const p = nodePaths(tmp.path);
+  const scriptPath = join(tmp.path, 'teardown.sh');
+  writeFileSync(scriptPath, teardownScript(p, outsideBefore()), { mode: 0o755 });
+  const scriptId = track({ kind: 'script', path: scriptPath });
+  const procs: Proc[] = [];
+  let api: ApiServer | undefined;
+  let ovs: OvsEnv | undefined;
+  const log = (name: string): string => join(tmp.path, `${name}.log`);
+
+  const stopAll = async (): Promise<void> => {
+    const errors: string[] = [];
+    if (api !== undefined) await deleteEverything(api).catch((e: unknown) => errors.push(`deleting the pods: ${String(e)}`));
+    for (const proc of [...procs].reverse()) {
+      const error = await terminate(proc, proc.name === 'kubelet' ? 10_000 : 5_000);
+      if (error !== undefined) errors.push(error);
+    }
+    const teardown = await run(['bash', scriptPath], { timeoutMs: 120_000 });
+    if (teardown.code !== 0) errors.push(`teardown script: ${teardown.stderr}`);
+    untrack(scriptId);
+    await ovs?.stop().catch((e: unknown) => errors.push(String(e)));
+    await api?.stop().catch((e: unknown) => errors.push(String(e)));
+    tmp.remove();
+    if (errors.length > 0) throw new Error(`Cluster.stop: ${errors.join('; ')}`);
+  };
+
+  try {
+    const registryPort = await freePort();
+    const [apiServer, ovsEnv] = await Promise.all([
+      startApiServer({
+        controllerManager: { controllers: KCM_CONTROLLERS, extraArgs: [] },
+        // ServiceAccount admission on (the harness turns it off by default); kubelet is
+        // reached on its node address.
+        extraArgs: ['--disable-admission-plugins=', '--kubelet-preferred-address-types=InternalIP'],
+        timeoutMs: 120_000,
+      }),
+      startOvs({ isolation: 'host', runDir: OVS_RUN_DIR, timeoutMs: 60_000 }),
+      createNodeLink(),
+      (async () => {
+        writeFileSync(join(tmp.path, 'registry.yaml'), registryConfig(join(tmp.path, 'registry'), registryPort));
+        const registry = launch('registry', ['docker-registry', 'serve', join(tmp.path, 'registry.yaml')], log('registry'));
+        procs.push(registry);
+        const layouts = await buildTestImages(join(tmp.path, 'images'));
+        await waitReady(registry, `the registry at 127.0.0.1:${registryPort}`, async () =>
+          (await fetch(`http://127.0.0.1:${registryPort}/v2/`, { signal: AbortSignal.timeout(2_000) })).ok, 30_000);
+        await pushTestImages(layouts, registryPort);
+      })(),
+    ]);
+    api = apiServer;
+    ovs = ovsEnv;
+    const apiPort = Number(new URL(api.url).port);
+
+    const schedulerPort = await freePort();
+    procs.push(launch('kube-scheduler', [bins.scheduler, `--kubeconfig=${api.kubeconfigPath}`, '--leader-elect=false',
+      '--bind-address=127.0.0.1', `--secure-port=${schedulerPort}`, `--cert-dir=${join(tmp.path, 'scheduler-certs')}`], log('kube-scheduler')));
+
+    const kubeletPorts = { port: await freePort(), healthz: await freePort() };
+    prepareNodeFiles(p, {
+      containerd: containerdConfig(p, registryPort),
+      kubelet: kubeletConfig(p, kubeletPorts),
+      multus: multusConfig(p, api.kubeconfigPath, DAEMON_SOCKET),
+    });
+    populateCniBin(p, bins.multus);
+    const containerd = launch('containerd', ['containerd', '--config', join(tmp.path, 'containerd', 'config.toml')], log('containerd'));
+    procs.push(containerd);
+    const ctr = (...args: string[]): Promise<string> => runOk(['ctr', '--address', p.containerdSocket, '-n', 'k8s.io', ...args], { timeoutMs: 180_000 });
+    await waitReady(containerd, 'containerd answering on its socket', async () => (await run(['ctr', '--address', p.containerdSocket, 'version'], { timeoutMs: 5_000 })).code === 0, 30_000);
+    await ctr('images', 'import', '--no-unpack=false', IMAGE_ARCHIVE);
+
+    const kubelet = launch('kubelet', [bins.kubelet, `--config=${join(tmp.path, 'kubelet.yaml')}`, `--kubeconfig=${api.kubeconfigPath}`,
+      `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, `--root-dir=${p.kubeletRoot}`, `--cert-dir=${join(tmp.path, 'kubelet-pki')}`,
+      '--v=1'], log('kubelet'));
+    procs.push(kubelet);
+    const { kubectl, kubectlOk } = kubectlFor(api.kubeconfigPath, join(tmp.path, 'kubectl-cache'));
+    await waitReady(kubelet, `node ${NODE_NAME} Ready`, async () => {
+      const r = await kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+      return r.code === 0 && r.stdout.trim() === 'True';
+    }, 120_000);
+
+    const overlayDir = join(tmp.path, 'overlay');
+    await installOverlay(kubectlOk, p, apiPort, overlayDir);
+    await waitForComponents(kubectlOk);
+
+    const info: ClusterInfo = {
+      dir: tmp.path, url: api.url, token: api.token, kubeconfigPath: api.kubeconfigPath, caPath: api.caPath, nodeName: NODE_NAME, nodeIp: NODE_IP,
+      containerdSocket: p.containerdSocket, cniBin: p.cniBin, ovsEnv: ovs.env, ovsDb: ovs.db, image: IMAGE,
+    };
+    process.stderr.write(`cluster tier: ready in ${Date.now() - begin} ms (${tmp.path})\n`);
+    return {
+      ...info, api, ovs, kubectl, kubectlOk, ctr,
+      logTail: (which, lines = 40) => tail(log(which), lines),
+      stop: stopAll,
+    };
+  } catch (e) {
+    const logs = ['kubelet', 'containerd', 'kube-scheduler', 'registry'].map((n) => `--- ${n}\n${tail(log(n), 15)}`).join('\n');
+    await stopAll().catch(() => undefined);
+    throw new Error(`startCluster failed: ${e instanceof Error ? e.message : String(e)}\n${logs}`, { cause: e });
+  }
+}
+
+/** Writes the overlay and applies it (twice at most: CRDs may not be served on the first). */
+async function installOverlay(kubectlOk: RunningCluster['kubectlOk'], p: NodePaths, apiPort: number, overlayDir: string): Promise<void> {
+  await runOk(['mkdir', '-p', overlayDir]);
+  writeFileSync(join(overlayDir, 'kustomization.yaml'), overlay(p, apiPort, overlayDir));
+  await waitFor('kubectl apply -k of the overlay', async () => {
+    try {
+      return await kubectlOk(['apply', '-k', overlayDir], { timeoutMs: 120_000 });
+    } catch (e) {
+      if (/no matches for kind|ensure CRDs are installed/.test(String(e))) return undefined;
+      throw e;
+    }
+  }, { timeoutMs: 60_000, intervalMs: 1_000 });
+}
+
+/** Waits until the controller's Deployment and the daemon's DaemonSet are rolled out. */
+export async function waitForComponents(kubectlOk: RunningCluster['kubectlOk'], timeoutS = 180): Promise<void> {
+  await kubectlOk(['-n', NAMESPACE, 'rollout', 'status', 'daemonset/kube-ovn-ipam-daemon', `--timeout=${timeoutS}s`], { timeoutMs: timeoutS * 1000 + 10_000 });
+  await kubectlOk(['-n', NAMESPACE, 'rollout', 'status', 'deployment/kube-ovn-ipam-controller', `--timeout=${timeoutS}s`], { timeoutMs: timeoutS * 1000 + 10_000 });
+}
+
+/** Deletes every pod outside our namespace, then ours, waiting for each (kubelet runs the DELs). */
+async function deleteEverything(api: ApiServer): Promise<void> {
+  const namespaces = (await api.kubectlOk(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter((n) => n !== '' && n !== NAMESPACE);
+  for (const ns of namespaces) {
+    await api.kubectl(['-n', ns, 'delete', 'deployments,statefulsets,replicasets,daemonsets,pods', '--all', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 });
+  }
+  await api.kubectl(['-n', NAMESPACE, 'delete', 'deployments,daemonsets,pods', '--all', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 });
+  await sleep(200);
+}
+
+/** The shared cluster, for a test file of the tier (globalSetup started it). */
+export function connectCluster(): Cluster {
+  if (!existsSync(CLUSTER_STATE)) throw new Error(`no cluster tier is running (${CLUSTER_STATE} is missing): run this file through jest's cluster project`);
+  const info = JSON.parse(readFileSync(CLUSTER_STATE, 'utf8')) as ClusterInfo;
+  const cache = makeTempDir('kubectl');
+  const { kubectl, kubectlOk } = kubectlFor(info.kubeconfigPath, cache.path);
+  return {
+    ...info, kubectl, kubectlOk,
+    ctr: (...args) => runOk(['ctr', '--address', info.containerdSocket, '-n', 'k8s.io', ...args], { timeoutMs: 180_000 }),
+    logTail: (which, lines = 40) => tail(join(info.dir, `${which}.log`), lines),
+  };
+}
