@@ -3,9 +3,8 @@
 // string form is canonical. Costs depend on the number of ranges, never on the number of
 // addresses: a /8 or an IPv6 /64 costs what a /24 costs.
 import * as E from 'fp-ts/lib/Either.js';
-import { parseCidr } from 'cidr-tools';
 import type { Family } from './Address.js';
-import { familyName, formatValue, parseAddress } from './Address.js';
+import { familyBits, familyName, formatValue, parseAddress } from './Address.js';
 
 export interface Range {
   readonly start: bigint;
@@ -177,19 +176,27 @@ export interface CidrBlock {
   readonly end: bigint;
 }
 
-/** Parses `addr/prefix` (host bits may be set; they are cleared, as Kube-OVN does). */
+/** Parses `addr/prefix` (host bits may be set; they are cleared, as Kube-OVN does). The prefix
+ *  length is read as Go's net.ParseCIDR reads it, which is what Kube-OVN validates a Subnet
+ *  with: ASCII decimal digits, leading zeros allowed (`/024` is `/24`; the canonical form then
+ *  drops them, as Kube-OVN's formatSubnet rewrites the CIDR). Total: any text gives a block or
+ *  a message quoting it, never a throw. */
 export const parseStrictCidr = (text: string): E.Either<string, CidrBlock> => {
   const [addr, prefixText, ...rest] = text.trim().split('/');
-  if (rest.length > 0 || addr === undefined || prefixText === undefined || !/^\d{1,3}$/.test(prefixText)) {
-    return E.left(`"${text}" is not a CIDR (expected address/prefix)`);
-  }
+  if (rest.length > 0 || addr === undefined || prefixText === undefined) return E.left(`"${text}" is not a CIDR (expected address/prefix)`);
+  if (prefixText === '') return E.left(`"${text}" is not a CIDR: the prefix length after "/" is missing`);
+  if (!/^[0-9]+$/.test(prefixText)) return E.left(`"${text}" is not a CIDR: the prefix length "${prefixText}" is not a decimal number`);
   const address = parseAddress(addr);
   if (E.isLeft(address)) return E.left(`"${text}" is not a CIDR: ${address.left}`);
-  const prefix = Number(prefixText);
-  const bits = address.right.family === 4 ? 32 : 128;
-  if (prefix > bits) return E.left(`"${text}" has prefix length ${prefix}, more than the ${bits} bits of ${familyName(address.right.family)}`);
-  const parsed = parseCidr(text.trim());
-  return E.right({ family: address.right.family, prefix, start: parsed.start, end: parsed.end });
+  const bits = familyBits(address.right.family);
+  const digits = prefixText.replace(/^0+(?=[0-9])/, '');
+  if (digits.length > 3 || Number(digits) > bits) {
+    return E.left(`"${text}" has prefix length ${digits.length > 3 ? `${digits.slice(0, 6)}…` : digits}, more than the ${bits} bits of ${familyName(address.right.family)}`);
+  }
+  const prefix = Number(digits);
+  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
+  const start = address.right.value & ~hostMask;
+  return E.right({ family: address.right.family, prefix, start, end: start | hostMask });
 };
 
 /** Parses a whole list (`a..b`, CIDRs, addresses) of one family; every bad entry is reported. */

@@ -108,7 +108,7 @@ describe('RangeSet parsing', () => {
     ['10.0.0.1..10.0.0.2..10.0.0.3', '"10.0.0.1..10.0.0.2..10.0.0.3" is not a range (expected start..end)'],
     ['10.0.0.1..x', '"10.0.0.1..x": "x" is not an IP address'],
     ['10.0.0.0/33', '"10.0.0.0/33" has prefix length 33, more than the 32 bits of IPv4'],
-    ['10.0.0.0/', '"10.0.0.0/" is not a CIDR (expected address/prefix)'],
+    ['10.0.0.0/', '"10.0.0.0/" is not a CIDR: the prefix length after "/" is missing'],
     ['nope', '"nope" is not an IP address'],
   ])('%s is refused: %s', (text, message) => {
     expect(RS.parseEntry(text)).toEqual(E.left(message));

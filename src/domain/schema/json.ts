@@ -1,7 +1,8 @@
 // JSON parsing that says where the text goes wrong.
 // Rules: JSON.parse decides what is valid. When it refuses, a small scanner finds the offset of
 // the first error (Node's own messages carry a position only for some errors) and reports it as
-// a 1-based line and column with what was expected there.
+// a 1-based line and column with what was expected there. Total: never throws, however deep
+// the text nests.
 import * as E from 'fp-ts/lib/Either.js';
 
 export interface JsonSyntaxError {
@@ -17,8 +18,18 @@ export const parseJson = (text: string): E.Either<JsonSyntaxError, unknown> => {
   try {
     return E.right(JSON.parse(text) as unknown);
   } catch (error) {
-    const step = scanDocument(text);
-    return E.left(step.ok ? syntaxError(text, 0, String(error)) : syntaxError(text, step.at, step.reason));
+    const step = locate(text);
+    return E.left(step === undefined || step.ok ? syntaxError(text, 0, String(error)) : syntaxError(text, step.at, step.reason));
+  }
+};
+
+/** The scanner recurses once per nesting level: text nested deeper than the stack allows
+ *  (`[[[[…` a hundred thousand times) is reported without a position rather than thrown. */
+const locate = (text: string): Step | undefined => {
+  try {
+    return scanDocument(text);
+  } catch {
+    return undefined;
   }
 };
 
