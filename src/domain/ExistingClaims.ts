@@ -5,6 +5,8 @@
 // win and the disagreement is reported. IP objects no live pod network owns are released
 // (DeleteIP), except those a StatefulSet still wants and those labelled reserved, which keep
 // their addresses. A claim that collides with an earlier one is reported and not restored.
+// A claim that cannot be kept in its own Subnet is reported (ClaimConflict) and its address is
+// still held wherever it now falls (shelter), so no address a live pod uses is given twice.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Address } from './Address.js';
 import { parseMac } from './Address.js';
@@ -13,13 +15,14 @@ import type { Claim, ClaimKey } from './IpamState.js';
 import { claimIdOf } from './IpamState.js';
 import type { PodNetwork } from './Networks.js';
 import type { PlanContext } from './PlanContext.js';
-import { podKeyOf, podUidOf } from './PlanContext.js';
+import { baseProvider, podKeyOf, podUidOf } from './PlanContext.js';
 import { addressText, POD_UID_LABEL } from './Records.js';
 import { restoreClaim } from './Rebuild.js';
 import { releaseIn } from './Allocator.js';
 import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
+import { isOvnProvider, poolOf } from './Subnet.js';
 import { statefulSetOf, statefulSetWants } from './Workloads.js';
 
 export const RESERVED_LABEL = 'ovn.kubernetes.io/ip_reserved';
@@ -98,15 +101,57 @@ const providerOfIpName = (ip: IP): string => {
   return ip.metadata.name.length > prefix.length + 1 ? ip.metadata.name.slice(prefix.length + 1) : 'ovn';
 };
 
+/** The network an IP object without a live owner stood for (retained or released). */
+const unownedNetwork = (ip: IP, key: ClaimKey, name: string): LiveNetwork => ({
+  pod: { metadata: { name: ip.spec.podName, namespace: ip.spec.namespace }, spec: {} },
+  net: { provider: key.provider, interface: '', isOvn: false, routes: [] },
+  key, ipName: name, subnet: ip.spec.subnet,
+});
+
+/** The address space a claim's addresses live in: its Subnet's (OVN, or its provider's), or,
+ *  when the Subnet is gone, its network's. */
+const spaceOf = (ctx: PlanContext, claim: Claim, provider: string): { readonly ovn: boolean; readonly provider: string } => {
+  const spec = ctx.snapshot.subnets.get(claim.subnet)?.object.spec;
+  const p = spec === undefined ? provider : spec.provider === undefined || spec.provider === '' ? 'ovn' : spec.provider;
+  return { ovn: isOvnProvider(p), provider: p };
+};
+
+/** A claim that cannot be kept in its own Subnet (it lost an overlap, became invalid or was
+ *  deleted, or its CIDR moved away) still names an address a live pod uses. Each valid Subnet
+ *  of the same address space (the overlap rule's: both OVN, or one provider) that holds the
+ *  address keeps it: restored there as `<claim id>#held-v4|v6`, released with the pod, never
+ *  handed to another pod. Returns the Subnets that hold it. */
+const shelter = (ctx: PlanContext, d: Draft, claim: Claim, provider: string): readonly string[] => {
+  const space = spaceOf(ctx, claim, provider);
+  const where: string[] = [];
+  for (const family of [4, 6] as const) {
+    const value = family === 4 ? claim.v4 : claim.v6;
+    if (value === undefined) continue;
+    for (const name of ctx.subnetOrder) {
+      const s = ctx.subnets.get(name);
+      if (s === undefined || E.isLeft(s) || !((space.ovn && s.right.isOvn) || s.right.provider === space.provider)) continue;
+      const pool = poolOf(s.right, family);
+      if (pool === undefined || value < pool.cidr.start || value > pool.cidr.end) continue;
+      const held: Claim = {
+        ...claim, id: `${claim.id}#held-v${family}`, subnet: name, shelteredFrom: claim.subnet,
+        v4: family === 4 ? value : undefined, v6: family === 6 ? value : undefined, mac: undefined,
+      };
+      if (E.isRight(restoreClaim(d, held)) && !where.includes(name)) where.push(name);
+    }
+  }
+  return where;
+};
+
 /** Restores every existing claim into the draft. `live` is every network of every live pod,
  *  in planning order. */
 export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetwork[], now: number): Loaded => {
   const conflicts = new Map<string, string>();
   const notes: { pod: string; provider: string; interface: string; message: string }[] = [];
   const consumed = new Set<string>();
-  const restore = (claim: Claim): boolean => {
+  const unplaced: { readonly claim: Claim; readonly why: string; readonly provider: string }[] = [];
+  const restore = (claim: Claim, provider: string): boolean => {
     const r = restoreClaim(d, claim);
-    if (E.isLeft(r)) conflicts.set(claim.id, `existing allocation ${addressText(claim)} in subnet ${claim.subnet} cannot be kept: ${r.left.message}`);
+    if (E.isLeft(r)) unplaced.push({ claim, why: r.left.message, provider });
     return E.isRight(r);
   };
   for (const l of live) {
@@ -123,24 +168,34 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
         message: `pod annotations say ${addressText(byAnnotations)} in ${byAnnotations.subnet} but IP object ${l.ipName} says ${addressText(byIp)} in ${byIp.subnet}; keeping the annotations (what the pod uses) and correcting the IP object`,
       });
     }
-    restore(claim);
+    restore(claim, baseProvider(l.net));
   }
-  const deletions = new Map<string, string>();
-  for (const [name, entry] of ctx.snapshot.ips) {
-    if (consumed.has(name)) continue;
+  const unowned = [...ctx.snapshot.ips].filter(([name]) => !consumed.has(name));
+  const released: [string, IP][] = [];
+  for (const [name, entry] of unowned) {
     const ip = entry.object;
-    const owner = ctx.snapshot.pods.get(`${ip.spec.namespace}/${ip.spec.podName}`)?.object;
-    const retained = retainedBy(ctx, ip);
-    if (retained !== undefined) {
-      const key: ClaimKey = { podUid: `retained:${name}`, provider: providerOfIpName(ip) };
-      const claim = fromIp({ pod: { metadata: { name: ip.spec.podName, namespace: ip.spec.namespace }, spec: {} }, net: { provider: key.provider, interface: '', isOvn: false, routes: [] }, key, ipName: name, subnet: ip.spec.subnet }, ip);
-      if (claim !== undefined) restore(claim);
+    if (retainedBy(ctx, ip) === undefined) {
+      released.push([name, ip]);
       continue;
     }
+    const key: ClaimKey = { podUid: `retained:${name}`, provider: providerOfIpName(ip) };
+    const claim = fromIp(unownedNetwork(ip, key, name), ip);
+    if (claim !== undefined) restore(claim, key.provider);
+  }
+  // Every claim kept in its own Subnet first; then those that could not be kept are sheltered
+  // where their addresses now fall, so the order of claims never decides who keeps an address.
+  for (const u of unplaced) {
+    const where = shelter(ctx, d, u.claim, u.provider);
+    const held = where.length === 0 ? '' : `; the address stays held (in subnet ${where.join(', ')}) so no other pod is given it`;
+    conflicts.set(u.claim.id, `existing allocation ${addressText(u.claim)} in subnet ${u.claim.subnet} cannot be kept: ${u.why}${held}`);
+  }
+  const deletions = new Map<string, string>();
+  for (const [name, ip] of released) {
+    const owner = ctx.snapshot.pods.get(`${ip.spec.namespace}/${ip.spec.podName}`)?.object;
     deletions.set(name, owner === undefined ? `pod ${ip.spec.namespace}/${ip.spec.podName} is gone` : `pod ${ip.spec.namespace}/${ip.spec.podName} no longer uses this network (or was recreated under a new UID)`);
     // Released, not forgotten: its addresses are reused only when no never-used one is left.
     const key: ClaimKey = { podUid: `released:${name}`, provider: providerOfIpName(ip) };
-    const claim = fromIp({ pod: { metadata: { name: ip.spec.podName, namespace: ip.spec.namespace }, spec: {} }, net: { provider: key.provider, interface: '', isOvn: false, routes: [] }, key, ipName: name, subnet: ip.spec.subnet }, ip);
+    const claim = fromIp(unownedNetwork(ip, key, name), ip);
     if (claim !== undefined && E.isRight(restoreClaim(d, claim))) releaseIn(d, claim.id, now);
   }
   return { conflicts, notes, deletions };

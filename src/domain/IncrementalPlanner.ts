@@ -129,8 +129,9 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
   actions.unshift(...unplug);
   for (const claim of claimsOfPod(d.commit(), uid)) if (!kept.has(claim.id)) releaseIn(d, claim.id, options.now);
   const state = { ...ps, ipam: d.commit() };
-  const subnets = new Set(ips.map((ip) => ip.spec.subnet));
-  for (const name of subnets) {
+  // Recount where the claims were held too: a sheltered claim lies in another Subnet than its IP object names.
+  const subnets = new Set([...ips.map((ip) => ip.spec.subnet), ...claimsOfPod(ps.ipam, uid).map((c) => c.subnet)]);
+  for (const name of [...subnets].sort()) {
     const status = planSubnetStatusOf(ctx, state.ipam, name);
     if (status !== undefined) actions.push(status);
   }

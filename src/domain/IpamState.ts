@@ -44,6 +44,10 @@ export interface Claim {
   readonly v6?: bigint | undefined;
   readonly mac?: bigint | undefined;
   readonly source: Source;
+  /** Set on a claim that only keeps an address out of reach: its pod's own claim could not be
+   *  kept in this Subnet (named here), yet the pod uses the address (see ExistingClaims). It is
+   *  released with the pod and is never the pod's allocation (no port, no annotations). */
+  readonly shelteredFrom?: string | undefined;
 }
 
 export interface FamilyState {

@@ -108,7 +108,7 @@ const wantedPorts = (ctx: PlanContext, ipam: IpamState): Map<string, WantedPort>
   const out = new Map<string, WantedPort>();
   for (const claim of ipam.claims.values()) {
     const s = ctx.subnets.get(claim.subnet);
-    if (s === undefined || E.isLeft(s) || !s.right.isOvn) continue;
+    if (s === undefined || E.isLeft(s) || !s.right.isOvn || claim.shelteredFrom !== undefined) continue;
     const podKey = `${claim.owner.namespace}/${claim.owner.name}`;
     const pod = ctx.snapshot.pods.get(podKey)?.object;
     if (pod === undefined || pod.spec.hostNetwork === true || isGone(pod) || podUidOf(pod) !== claim.key.podUid) continue;

@@ -8,7 +8,8 @@
 // - else, for the default network: the namespace's `ovn.kubernetes.io/logical_switch` (its
 //   first entry), then a subnet listing the namespace in `spec.namespaces`, then `ovn-default`;
 // - else, for an attachment: the first subnet (in precedence order) bound to its provider.
-// Subnet precedence: creation time, then input order (the earlier wins an overlap).
+// Subnet precedence (subnetsInPrecedence): creation time, then claims held, then our Ready
+// record, then the name; never input order (the earlier wins an overlap).
 import * as E from 'fp-ts/lib/Either.js';
 import { parseMac } from './Address.js';
 import type { ClaimKey } from './IpamState.js';
@@ -18,6 +19,7 @@ import type { PlanErrorCode } from './Plan.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { annotationKey, parseIpAddresses, parsePodNetworkRequest } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
+import type { Subnet as SubnetObject } from './schema/kubeovn.js';
 import type { Entry, Snapshot } from './Snapshot.js';
 import type { Subnet, SubnetInvalid } from './Subnet.js';
 import { validateSubnets } from './Subnet.js';
@@ -43,8 +45,33 @@ const byCreation = <A extends { readonly metadata: { readonly creationTimestamp?
 export const inCreationOrder = <A extends { readonly metadata: { readonly creationTimestamp?: string | undefined } }>(entries: Iterable<Entry<A>>): Entry<A>[] =>
   [...entries].sort(byCreation);
 
+/** Did this controller record the Subnet as valid (our Ready condition, `Validated`)? */
+const recordedReady = (subnet: SubnetObject): boolean =>
+  (subnet.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True' && c.reason === 'Validated');
+
+/** Subnets in precedence order: the earlier one wins an overlap (DESIGN §3.3). The order must be
+ *  the same in every controller, after every restart and in `plan`, whatever order the objects
+ *  arrive in (a re-list returns them by name, a watch by event): creation time first; on a tie
+ *  (creationTimestamp has second precision) the Subnet that already holds claims (IP objects
+ *  naming it), then the one we recorded Ready; then the name. Once one of two Subnets created in
+ *  the same second has been used, the choice acted on is the choice kept. */
+export const subnetsInPrecedence = (snapshot: Snapshot): Entry<SubnetObject>[] => {
+  const claimed = new Set<string>();
+  for (const e of snapshot.ips.values()) claimed.add(e.object.spec.subnet);
+  const keyOf = (e: Entry<SubnetObject>) => ({
+    time: e.object.metadata.creationTimestamp ?? '\uffff',
+    claimed: claimed.has(e.object.metadata.name) ? 0 : 1,
+    ready: recordedReady(e.object) ? 0 : 1,
+    name: e.object.metadata.name,
+  });
+  const keyed = [...snapshot.subnets.values()].map((e) => ({ e, k: keyOf(e) }));
+  keyed.sort(({ k: a }, { k: b }) =>
+    a.time < b.time ? -1 : a.time > b.time ? 1 : a.claimed - b.claimed || a.ready - b.ready || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return keyed.map(({ e }) => e);
+};
+
 export const buildContext = (snapshot: Snapshot): PlanContext => {
-  const ordered = inCreationOrder(snapshot.subnets.values());
+  const ordered = subnetsInPrecedence(snapshot);
   const results = validateSubnets(ordered.map((e) => e.object));
   return {
     snapshot,

@@ -1,6 +1,7 @@
 // Subnet canonicalisation and validation (Kube-OVN's formatSubnet + ValidateSubnet, DESIGN §3.3).
 // Rules:
-// - cidrBlock is `v4`, `v6` or `v4,v6` (at most one CIDR per family); host bits are cleared;
+// - cidrBlock is `v4`, `v6` or `v4,v6` (at most one CIDR per family); host bits are cleared and
+//   a prefix length is read as Go's net.ParseCIDR reads it (`/024` is `/24`, canonical `/24`);
 //   /32 and /128 are refused (no room for a gateway and a pod).
 // - protocol is derived from the CIDRs; a spec.protocol that disagrees is an error.
 // - gateway defaults to the first host address of each family; a dual subnet given one
@@ -11,7 +12,8 @@
 // - The usable pool of a family is its host range (network+1 .. last-1; /31 and /127 whole)
 //   minus the excluded set.
 // - Overlap (validateSubnets): two OVN subnets may not overlap, nor two subnets of the same
-//   provider; the later one in the given order is invalid and allocates nothing.
+//   provider; the later one in the given order is invalid and allocates nothing. The caller
+//   gives them in precedence order (PlanContext.subnetsInPrecedence), never in input order.
 // Every problem is collected, each naming its field.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Family } from './Address.js';

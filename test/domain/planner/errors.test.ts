@@ -236,15 +236,15 @@ const cases: readonly (readonly [string, Case])[] = [
     event: 'AcquireAddressFailed',
     allocations: ['default/b eth0 ovn-default 10.16.0.2 dynamic', 'default/b net1 macvlan 172.17.0.11 dynamic'],
   }],
-  ['SubnetInvalid: overlapping OVN subnets, the later one is invalid', {
+  ['SubnetInvalid: overlapping OVN subnets without creation times (or of the same second): the name decides, not input order', {
     docs: () => [
+      ...objects('second.yaml', subnetObject('second', '10.16.5.0/24')),
       ...base(),
-      ...objects('later.yaml', subnetObject('later', '10.16.5.0/24')),
-      ...pod('a', { annotations: { 'ovn.kubernetes.io/logical_switch': 'later' } }),
+      ...pod('a', { annotations: { 'ovn.kubernetes.io/logical_switch': 'second' } }),
       ...pod('b', {}),
     ],
     errors: [eth0('a', 'SubnetInvalid',
-      'subnet later is invalid: spec.cidrBlock: 10.16.5.0/24 overlaps 10.16.0.0/16 of subnet ovn-default (both are OVN subnets) (named by annotation ovn.kubernetes.io/logical_switch)')],
+      'subnet second is invalid: spec.cidrBlock: 10.16.5.0/24 overlaps 10.16.0.0/16 of subnet ovn-default (both are OVN subnets) (named by annotation ovn.kubernetes.io/logical_switch)')],
     event: 'AcquireAddressFailed',
     allocations: ['default/b eth0 ovn-default 10.16.0.2 dynamic'],
   }],
@@ -285,10 +285,10 @@ describe('what errors leave alone', () => {
   });
 
   it('an invalid Subnet is marked not ready in its status and allocates nothing', () => {
-    const plan = planAll(snapshotOf([...base(), ...objects('later.yaml', subnetObject('later', '10.16.5.0/24'))]), OPTIONS);
-    const message = 'subnet later is invalid: spec.cidrBlock: 10.16.5.0/24 overlaps 10.16.0.0/16 of subnet ovn-default (both are OVN subnets)';
-    expect(actionsOfType(plan, 'UpdateSubnetStatus').find((a) => a.target === 'later')).toEqual({
-      type: 'UpdateSubnetStatus', target: 'later', reason: `mark it not ready: ${message}`,
+    const plan = planAll(snapshotOf([...base(), ...objects('second.yaml', subnetObject('second', '10.16.5.0/24'))]), OPTIONS);
+    const message = 'subnet second is invalid: spec.cidrBlock: 10.16.5.0/24 overlaps 10.16.0.0/16 of subnet ovn-default (both are OVN subnets)';
+    expect(actionsOfType(plan, 'UpdateSubnetStatus').find((a) => a.target === 'second')).toEqual({
+      type: 'UpdateSubnetStatus', target: 'second', reason: `mark it not ready: ${message}`,
       status: {
         v4availableIPs: 0, v4usingIPs: 0, v4availableIPrange: '', v4usingIPrange: '',
         v6availableIPs: 0, v6usingIPs: 0, v6availableIPrange: '', v6usingIPrange: '',
