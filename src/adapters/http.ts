@@ -1,11 +1,15 @@
-// The health and metrics endpoints: GET /healthz (the process runs), /readyz (the leader: its
-// caches are synced; a follower is ready as it is: it stands by), /metrics (Prometheus text).
+// The health and metrics endpoints of the controller and the daemon: GET /healthz (the process
+// runs), /readyz (what `ready` says: for the controller the leader's caches are synced, and a
+// follower is ready as it is since it stands by; for the daemon its socket is bound and its
+// watches have listed), /metrics (Prometheus text).
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface HealthSources {
   readonly ready: () => boolean;
+  /** The body of a 503 /readyz; default `not ready: caches not synced`. */
+  readonly notReady?: () => string;
   readonly registry: Registry;
 }
 
@@ -20,7 +24,7 @@ export const serveHealth = (host: string, port: number, sources: HealthSources):
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const ok = sources.ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready: caches not synced\n');
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : `${sources.notReady?.() ?? 'not ready: caches not synced'}\n`);
     } else if (path === '/metrics') {
       sources.registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': sources.registry.contentType }).end(text),

@@ -1,9 +1,10 @@
-// The subcommands of `kube-ovn-ipam` and their dispatch. `daemon` and `webhook` (DESIGN §1)
-// join this table when they exist.
+// The subcommands of `kube-ovn-ipam` and their dispatch. `webhook` (DESIGN §1) joins this
+// table when it exists.
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { controllerHelp, runController } from './controller.js';
 import { daemonHelp, runDaemon } from './daemon.js';
+import { installCniHelp, runInstallCni } from './installCni.js';
 import { planHelp, runPlan } from './plan.js';
 
 interface Command {
@@ -16,13 +17,14 @@ const commands: Readonly<Record<string, Command>> = {
   plan: { summary: 'Dry run: print the allocations and actions for a snapshot of cluster objects.', help: planHelp, run: runPlan },
   controller: { summary: 'Run the controller: allocate addresses for every pod interface in a cluster.', help: controllerHelp, run: runController },
   daemon: { summary: 'Run the node daemon: serve the CNI plugin, plug pods into OVN networks.', help: daemonHelp, run: runDaemon },
+  'install-cni': { summary: 'Install this executable as the kube-ovn CNI plugin (atomically).', help: installCniHelp, run: runInstallCni },
 };
 
 export const usage = `Usage: ${PROGRAM} <command> [flags]
 
 Commands:
-${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`).join('\n')}
-  help    Show this help, or a command's: ${PROGRAM} help plan
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(13)}${c.summary}`).join('\n')}
+  help         Show this help, or a command's: ${PROGRAM} help plan
 
 Run '${PROGRAM} <command> --help' for a command's flags.
 `;

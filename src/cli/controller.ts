@@ -1,9 +1,18 @@
 // `kube-ovn-ipam controller`: wires the real adapters (client-node, pino, prom-client, HTTP)
 // into the controller and the leader elector, and runs until SIGTERM/SIGINT.
+//
+// The default Subnet (Kube-OVN's --default-ls/--default-cidr/--default-gateway/
+// --default-exclude-ips): with --default-cidr, the leader creates that Subnet (provider ovn,
+// protocol from the CIDR) once it leads and before it watches or allocates anything, unless a
+// Subnet of that name exists, which is never modified. The flags are checked at start with the
+// domain's Subnet canonicalisation, each problem naming its flag.
+import * as E from 'fp-ts/lib/Either.js';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadKubeConfig } from '../adapters/kube/config.js';
-import { makeKube } from '../adapters/kube/kube.js';
+import { kubeOver } from '../adapters/kube/kube.js';
+import { makeRest, type Request } from '../adapters/kube/rest.js';
+import { ensureSubnet, type SubnetToEnsure } from '../adapters/kube/subnets.js';
 import { makeWatcher } from '../adapters/kube/watcher.js';
 import { makeLog } from '../adapters/log.js';
 import { makeMetrics } from '../adapters/metrics.js';
@@ -12,7 +21,9 @@ import { serveHealth } from '../adapters/http.js';
 import type { FaultHook } from '../effects/apply.js';
 import { Controller } from '../effects/Controller.js';
 import { LeaderElector } from '../effects/LeaderElector.js';
-import type { Clock } from '../effects/ports.js';
+import type { Clock, Log } from '../effects/ports.js';
+import { isDns1123Subdomain, dns1123SubdomainRule } from '../domain/schema/names.js';
+import { canonicalize } from '../domain/Subnet.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
@@ -34,7 +45,14 @@ Flags:
   --identity NAME          this replica's name in the Lease (default $POD_NAME, else host-pid)
   --ovn-nb ADDRESS         OVN northbound database, e.g. unix:/run/ovn/ovnnb_db.sock or tcp:HOST:6641:
                            keep a logical switch per OVN Subnet and a port per pod interface on it
-                           (default: none, OVN is not touched)
+                           (default: none or "", OVN is not touched)
+  --default-subnet NAME    the default network's Subnet (default ovn-default)
+  --default-cidr CIDR      create that Subnet with this cidrBlock ("v4", "v6" or "v4,v6") when no
+                           Subnet of that name exists; an existing one is never changed
+                           (default: none, no Subnet is created)
+  --default-gateway IP     its gateway (default: the first address of each CIDR)
+  --default-exclude-ips LIST
+                           its excludeIps: comma-separated addresses, CIDRs and a..b ranges
   --log-level LEVEL        debug, info, warn or error (default info)
   -h, --help               this help
 
@@ -64,6 +82,68 @@ const faultFromEnv = (): FaultHook | undefined => {
 
 const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
 
+const FLAG_OF_FIELD: Readonly<Record<string, string>> = { 'spec.cidrBlock': '--default-cidr', 'spec.gateway': '--default-gateway' };
+
+/**
+ * The default Subnet the flags ask for (undefined: none), or the problems with them, each
+ * naming its flag. The spec is what Kube-OVN's controller writes for its default logical
+ * switch, in canonical form: protocol, provider `ovn`, cidrBlock, gateway, and excludeIps when
+ * given (as given).
+ */
+export const defaultSubnetOf = (flags: {
+  readonly name: string; readonly cidr: string; readonly gateway?: string | undefined; readonly excludeIps?: string | undefined;
+}): E.Either<readonly string[], SubnetToEnsure | undefined> => {
+  const problems: string[] = [];
+  if (!isDns1123Subdomain(flags.name)) problems.push(`--default-subnet ${JSON.stringify(flags.name)}: expected a Subnet name: ${dns1123SubdomainRule}`);
+  const cidr = flags.cidr.trim();
+  if (cidr === '') {
+    for (const flag of ['gateway', 'excludeIps'] as const) {
+      if (flags[flag] !== undefined) problems.push(`${flag === 'gateway' ? '--default-gateway' : '--default-exclude-ips'} needs --default-cidr (without it no default Subnet is created)`);
+    }
+    return problems.length > 0 ? E.left(problems) : E.right(undefined);
+  }
+  const excludeIps = (flags.excludeIps ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const gateway = flags.gateway?.trim();
+  const subnet = canonicalize({ metadata: { name: flags.name }, spec: { cidrBlock: cidr, provider: 'ovn', gateway, excludeIps } });
+  if (E.isLeft(subnet)) {
+    for (const p of subnet.left.problems) {
+      const flag = FLAG_OF_FIELD[p.field] ?? (p.field.startsWith('spec.excludeIps[') ? `--default-exclude-ips entry ${Number(/\[(\d+)\]/.exec(p.field)?.[1]) + 1}` : p.field);
+      problems.push(`${flag}: ${p.message}`);
+    }
+  }
+  if (problems.length > 0 || E.isLeft(subnet)) return E.left(problems);
+  const s = subnet.right;
+  return E.right({
+    name: s.name,
+    spec: { protocol: s.protocol, provider: 'ovn', cidrBlock: s.cidrBlock, gateway: s.gateway, ...(excludeIps.length === 0 ? {} : { excludeIps }) },
+  });
+};
+
+/**
+ * Creates the default Subnet unless it exists, retrying (200 ms doubling to 10 s) while the API
+ * server fails, until it is done, `signal` aborts, or this replica may no longer write.
+ */
+const ensureDefaultSubnet = async (request: Request, subnet: SubnetToEnsure, log: Log, canWrite: () => boolean, signal: AbortSignal): Promise<void> => {
+  for (let delay = 200; !signal.aborted && canWrite(); delay = Math.min(delay * 2, 10_000)) {
+    try {
+      const outcome = await ensureSubnet(request, subnet, signal);
+      if (outcome.type === 'created') log.info('default subnet created', { subnet: subnet.name, ...subnet.spec });
+      else log.info('default subnet exists: left as it is', { subnet: subnet.name, cidrBlock: outcome.cidrBlock, flagCidrBlock: subnet.spec['cidrBlock'] });
+      return;
+    } catch (err) {
+      if (signal.aborted) return;
+      log.warn('could not ensure the default subnet; retrying', { subnet: subnet.name, error: err instanceof Error ? err.message : String(err), retryMs: delay });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+    }
+  }
+};
+
 export const runController = async (argv: readonly string[], io: CliIo): Promise<number> => {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -73,6 +153,7 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
         kubeconfig: { type: 'string' }, workers: { type: 'string' }, 'gc-interval': { type: 'string' }, cooldown: { type: 'string' },
         listen: { type: 'string' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
         identity: { type: 'string' }, 'ovn-nb': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'default-subnet': { type: 'string' }, 'default-cidr': { type: 'string' }, 'default-gateway': { type: 'string' }, 'default-exclude-ips': { type: 'string' },
       },
       strict: true,
     }).values;
@@ -100,11 +181,22 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   const listen = /^(.*):(\d+)$/.exec(str('listen', '0.0.0.0:10660'));
   if (listen === null) return bad('listen', str('listen', ''), 'HOST:PORT');
   const ovnNb = str('ovn-nb', '');
-  if (typeof values['ovn-nb'] === 'string' && !/^(unix|tcp|ssl):\S+$/.test(ovnNb)) return bad('ovn-nb', ovnNb, 'an OVSDB address such as unix:/run/ovn/ovnnb_db.sock or tcp:10.0.0.1:6641');
+  if (ovnNb !== '' && !/^(unix|tcp|ssl):\S+$/.test(ovnNb)) return bad('ovn-nb', ovnNb, 'an OVSDB address such as unix:/run/ovn/ovnnb_db.sock or tcp:10.0.0.1:6641');
+  const defaultSubnet = defaultSubnetOf({
+    name: str('default-subnet', 'ovn-default'), cidr: str('default-cidr', ''),
+    // An empty value is no value: a manifest passes every flag from a ConfigMap key that may be "".
+    gateway: str('default-gateway', '') === '' ? undefined : str('default-gateway', ''),
+    excludeIps: str('default-exclude-ips', '') === '' ? undefined : str('default-exclude-ips', ''),
+  });
+  if (E.isLeft(defaultSubnet)) {
+    io.stderr(defaultSubnet.left.map((p) => `${PROGRAM} controller: ${p}\n`).join(''));
+    return EXIT_USAGE;
+  }
 
   const log = makeLog(str('log-level', 'info'));
   const kc = loadKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
-  const kube = makeKube(kc);
+  const request = makeRest(kc);
+  const kube = kubeOver(request);
   const metrics = makeMetrics();
   const identity = str('identity', process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`);
   const elector = new LeaderElector(kube, clock, log, {
@@ -122,21 +214,27 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   );
   const server = await serveHealth(listen[1] === '' ? '0.0.0.0' : listen[1]!, Number(listen[2]), { ready: () => elector.isFollower() || (elector.isLeader() && controller.isReady), registry: metrics.registry });
   const bound = server.address();
-  log.info('starting', { identity, workers, gcIntervalMs, cooldownMs, ovnNb: ovnNb === '' ? undefined : ovnNb, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660') });
+  log.info('starting', {
+    identity, workers, gcIntervalMs, cooldownMs, ovnNb: ovnNb === '' ? undefined : ovnNb, defaultSubnet: defaultSubnet.right?.name, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660'),
+  });
 
   let exitCode = EXIT_OK;
+  const stopping = new AbortController();
   const done = new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log.info('shutting down', { signal });
+      stopping.abort();
       resolve();
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
     void elector.run(() => {
       exitCode = 1;
+      stopping.abort();
       resolve();
-    }).then(() => {
-      if (!controller.isReady) controller.start();
+    }).then(async () => {
+      if (defaultSubnet.right !== undefined) await ensureDefaultSubnet(request, defaultSubnet.right, log, elector.canWrite, stopping.signal);
+      if (!controller.isReady && !stopping.signal.aborted) controller.start();
     });
   });
   await done;

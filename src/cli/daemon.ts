@@ -1,12 +1,19 @@
 // `kube-ovn-ipam daemon`: wires the real adapters (ip, ovs-vsctl, the API server, pino) into
 // the node daemon and serves the CNI plugin on a unix socket until SIGTERM/SIGINT.
 // startNodeDaemon is the wiring on its own, so tests run exactly what the command runs.
+// With `listen` it also serves /healthz, /readyz (the socket is bound and pods and Subnets have
+// been listed) and /metrics (requests per CNI command and outcome, process metrics) over HTTP,
+// with the controller's serveHealth; the port is bound first, so a taken port fails the start
+// before the socket exists.
+import type { Server } from 'node:http';
 import * as E from 'fp-ts/lib/Either.js';
 import { loadKubeConfig } from '../adapters/kube/config.js';
 import { makeRest } from '../adapters/kube/rest.js';
 import { makeWatcher } from '../adapters/kube/watcher.js';
 import { makeLog } from '../adapters/log.js';
+import { makeDaemonMetrics, withRequestMetrics } from '../adapters/daemonMetrics.js';
 import { serveDaemon } from '../adapters/daemonServer.js';
+import { serveHealth } from '../adapters/http.js';
 import { makeIp, makeVsctl, ovsDbOf } from '../adapters/node/exec.js';
 import { makeNodeKube } from '../adapters/node/kube.js';
 import { makeNetlink } from '../adapters/node/netlink.js';
@@ -20,6 +27,8 @@ import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
 export const DEFAULT_SOCKET = '/run/openvswitch/kube-ovn-daemon.sock';
+/** Kube-OVN's daemon metrics port. */
+export const DEFAULT_DAEMON_LISTEN = '0.0.0.0:10665';
 
 export const daemonHelp = `Usage: ${PROGRAM} daemon [flags]
 
@@ -42,6 +51,8 @@ Flags:
                            wait this long for ovn-controller to bind a new port
                            (external_ids:ovn-installed=true); 0 does not wait (default 0s)
   --wait-timeout DURATION  how long ADD waits for an allocation by default (default 30s)
+  --listen HOST:PORT       /healthz, /readyz (socket bound, pods and Subnets listed) and
+                           /metrics (default ${DEFAULT_DAEMON_LISTEN})
   --log-level LEVEL        debug, info, warn or error (default info)
   -h, --help               this help
 
@@ -60,11 +71,15 @@ export interface NodeDaemonConfig {
   readonly hostNetns?: string | undefined;
   readonly ovnInstalledTimeoutMs: number;
   readonly defaultDeadlineMs: number;
+  /** Serve /healthz, /readyz and /metrics here (port 0: any); undefined: no HTTP endpoint. */
+  readonly listen?: { readonly host: string; readonly port: number } | undefined;
 }
 
 export interface RunningDaemon {
   readonly daemon: Daemon;
   readonly socket: string;
+  /** `host:port` the health and metrics endpoint is bound to, when `listen` was given. */
+  readonly listen: string | undefined;
   /** Stops accepting, answers waiting ADDs, stops the watches, removes the socket. */
   stop(): Promise<void>;
 }
@@ -89,31 +104,66 @@ export async function startNodeDaemon(config: NodeDaemonConfig, log: Log): Promi
       ovnInstalledTimeoutMs: config.ovnInstalledTimeoutMs, defaultDeadlineMs: config.defaultDeadlineMs,
     },
   );
+  let bound = false;
+  const metrics = config.listen === undefined ? undefined : makeDaemonMetrics();
+  let health: Server | undefined;
+  if (config.listen !== undefined && metrics !== undefined) {
+    const { host, port } = config.listen;
+    try {
+      health = await serveHealth(host, port, {
+        ready: () => bound && daemon.synced,
+        notReady: () => (bound ? 'not ready: pods and Subnets not listed yet' : 'not ready: the CNI socket is not bound yet'),
+        registry: metrics.registry,
+      });
+    } catch (err) {
+      throw new Error(`--listen ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+  const closeHealth = (): Promise<void> => new Promise((resolve) => {
+    if (health === undefined) return resolve();
+    health.close(() => resolve());
+    health.closeAllConnections();
+  });
   daemon.start();
   let server;
   try {
-    server = await serveDaemon(config.socket, daemon, log);
+    server = await serveDaemon(config.socket, metrics === undefined ? daemon : withRequestMetrics(daemon, metrics), log);
   } catch (err) {
-    await daemon.stop();
+    await Promise.all([daemon.stop(), closeHealth()]);
     throw err;
   }
-  log.info('daemon started', { node: node ?? '(every pod)', socket: config.socket, ovsDb: ovsDbOf(config.ovsDb) ?? '(ovs-vsctl default)', bridge: config.bridge, mtu: config.mtu });
+  bound = true;
+  const address = health?.address();
+  const listen = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : undefined;
+  log.info('daemon started', {
+    node: node ?? '(every pod)', socket: config.socket, ovsDb: ovsDbOf(config.ovsDb) ?? '(ovs-vsctl default)', bridge: config.bridge, mtu: config.mtu,
+    ...(listen === undefined ? {} : { listen }),
+  });
   const srv = server;
   return {
     daemon,
     socket: config.socket,
+    listen,
     stop: async () => {
       const closing = srv.close();
       await daemon.stop();
-      await closing;
+      await Promise.all([closing, closeHealth()]);
     },
   };
 }
 
+/** `HOST:PORT` (HOST may be empty: every address; IPv6 in brackets or bare) as host and port. */
+export const parseListen = (text: string): { readonly host: string; readonly port: number } | undefined => {
+  const m = /^(.*):(\d{1,5})$/.exec(text);
+  if (m === null || Number(m[2]) > 65535) return undefined;
+  const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(m[2]) };
+};
+
 const flags: FlagSpecs = {
   kubeconfig: { type: 'string' }, 'node-name': { type: 'string' }, 'bind-socket': { type: 'string' }, mtu: { type: 'string' },
   'ovs-db': { type: 'string' }, bridge: { type: 'string' }, 'ovn-installed-timeout': { type: 'string' },
-  'wait-timeout': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'wait-timeout': { type: 'string' }, listen: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
 };
 
 export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<number> => {
@@ -144,14 +194,22 @@ export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<num
   if (defaultDeadlineMs === undefined || defaultDeadlineMs <= 0) return bad('wait-timeout', 'a positive duration such as 30s');
   const bridge = str('bridge', 'br-int');
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(bridge)) return bad('bridge', 'a bridge name');
+  const listen = parseListen(str('listen', DEFAULT_DAEMON_LISTEN));
+  if (listen === undefined) return bad('listen', 'HOST:PORT with a port from 0 to 65535');
 
   const log = makeLog(str('log-level', 'info'), 'kube-ovn-ipam-daemon');
-  const running = await startNodeDaemon({
-    kubeconfig: typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined,
-    nodeName: str('node-name', process.env['NODE_NAME'] ?? ''),
-    socket: str('bind-socket', DEFAULT_SOCKET),
-    mtu, ovsDb: typeof values['ovs-db'] === 'string' ? values['ovs-db'] : undefined, bridge, ovnInstalledTimeoutMs, defaultDeadlineMs,
-  }, log);
+  let running: RunningDaemon;
+  try {
+    running = await startNodeDaemon({
+      kubeconfig: typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined,
+      nodeName: str('node-name', process.env['NODE_NAME'] ?? ''),
+      socket: str('bind-socket', DEFAULT_SOCKET),
+      mtu, ovsDb: typeof values['ovs-db'] === 'string' ? values['ovs-db'] : undefined, bridge, ovnInstalledTimeoutMs, defaultDeadlineMs, listen,
+    }, log);
+  } catch (err) {
+    io.stderr(`${PROGRAM} daemon: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string): void => {
       log.info('shutting down', { signal });
