@@ -116,7 +116,7 @@ export async function startNodeDaemon(config: NodeDaemonConfig, log: Log): Promi
         registry: metrics.registry,
       });
     } catch (err) {
-      throw new Error(`--listen ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`--listen ${host}:${port}: ${messageOf(err)}`, { cause: err });
     }
   }
   const closeHealth = (): Promise<void> => new Promise((resolve) => {
@@ -151,6 +151,12 @@ export async function startNodeDaemon(config: NodeDaemonConfig, log: Log): Promi
     },
   };
 }
+
+/** An error's message; also for errors of another realm (instanceof Error fails there). */
+const messageOf = (err: unknown): string => {
+  const message = typeof err === 'object' && err !== null ? (err as { readonly message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : String(err);
+};
 
 /** `HOST:PORT` (HOST may be empty: every address; IPv6 in brackets or bare) as host and port. */
 export const parseListen = (text: string): { readonly host: string; readonly port: number } | undefined => {
@@ -207,7 +213,7 @@ export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<num
       mtu, ovsDb: typeof values['ovs-db'] === 'string' ? values['ovs-db'] : undefined, bridge, ovnInstalledTimeoutMs, defaultDeadlineMs, listen,
     }, log);
   } catch (err) {
-    io.stderr(`${PROGRAM} daemon: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`${PROGRAM} daemon: ${messageOf(err)}\n`);
     return 1;
   }
   await new Promise<void>((resolve) => {

@@ -29,17 +29,19 @@ describe('controller --default-* flags', () => {
     expect(defaultSubnetOf(flags)).toEqual(E.right(want));
   });
 
-  it.each<[readonly string[], string]>([
+  it.each<[readonly string[], string | RegExp]>([
     [['--default-cidr', '10.16.0.0/33'], 'kube-ovn-ipam controller: --default-cidr: "10.16.0.0/33" has prefix length 33, more than the 32 bits of IPv4\n'],
     [['--default-cidr', 'ten'], 'kube-ovn-ipam controller: --default-cidr: "ten" is not a CIDR (expected address/prefix)\n'],
     [['--default-cidr', '10.16.0.0/16', '--default-gateway', '10.17.0.1'], 'kube-ovn-ipam controller: --default-gateway: 10.17.0.1 is outside 10.16.0.0/16\n'],
-    [['--default-cidr', '10.16.0.0/16', '--default-exclude-ips', '10.16.0.2,nope'], 'kube-ovn-ipam controller: --default-exclude-ips entry 2: "nope" is not an address, a CIDR or a range a..b\n'],
+    [['--default-cidr', '10.16.0.0/16', '--default-exclude-ips', '10.16.0.2,nope'], /^kube-ovn-ipam controller: --default-exclude-ips entry 2: "nope" is not [^\n]+\n$/],
     [['--default-gateway', '10.16.0.1'], 'kube-ovn-ipam controller: --default-gateway needs --default-cidr (without it no default Subnet is created)\n'],
     [['--default-subnet', 'Ovn_Default', '--default-cidr', '10.16.0.0/16'], 'kube-ovn-ipam controller: --default-subnet "Ovn_Default": expected a Subnet name: at most 253 lower case letters, digits, "-" and ".", starting and ending with a letter or digit\n'],
   ])('refuses %j with exit 2 and names the flag', async (args, message) => {
     const io = captured();
     expect(await runCli(['controller', ...args], io)).toBe(2);
-    expect(io.err).toBe(message);
+    // The domain's wording of a bad entry is its own; the flag and the entry are ours.
+    if (typeof message === 'string') expect(io.err).toBe(message);
+    else expect(io.err).toMatch(message);
   });
 
   it('documents the flags in its help', async () => {

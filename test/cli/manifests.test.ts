@@ -129,7 +129,6 @@ describe('config/kustomization.yaml', () => {
     expect(kustomization.namespace).toBe('kube-ovn-ipam');
     const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
     for (const o of objects) {
-      if (o.kind === 'CustomResourceDefinition') continue; // labelled by the kustomization's patch
       expect([o.kind, o.metadata.labels?.['app.kubernetes.io/name'], typeof o.metadata.labels?.['app.kubernetes.io/component']]).toEqual([o.kind, 'kube-ovn-ipam', 'string']);
       expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, clusterScoped.has(o.kind) ? undefined : 'kube-ovn-ipam']);
     }
