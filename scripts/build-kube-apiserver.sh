@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and kubectl from the Go module k8s.io/kubernetes
-# (Debian packages none of them) into a per-machine cache outside the repo, so the slow build
-# (~5 min on 2 cores, cold; kube-controller-manager about 2 min more with a warm Go cache)
-# happens once per machine. A version stamp next to each binary makes a version change rebuild.
+# Builds kube-apiserver, kube-controller-manager, kubectl, and for the one-node cluster tier
+# kube-scheduler and kubelet, from the Go module k8s.io/kubernetes (Debian packages none of
+# them) into a per-machine cache outside the repo, so the slow build (~5 min on 2 cores, cold;
+# each further binary 1-2 min with a warm Go cache) happens once per machine. A version stamp
+# next to each binary makes a version change rebuild.
 #
 #   K8S_VERSION          Kubernetes version to build (default below)
 #   KUBE_OVN_IPAM_CACHE  cache root (default /var/cache/kube-ovn-ipam); binaries go to $CACHE/bin
@@ -10,6 +11,7 @@
 #   KUBECTL              path to an existing kubectl: skip building it
 #   KUBE_CONTROLLER_MANAGER  path to an existing kube-controller-manager: skip building it
 #                        (the tests that run real Deployments and StatefulSets start it)
+#   KUBE_SCHEDULER, KUBELET  paths to existing binaries: skip building them (the cluster tier)
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -35,6 +37,8 @@ need() { # need NAME OVERRIDE_VAR_VALUE
 need kube-apiserver "${KUBE_APISERVER:-}"
 need kubectl "${KUBECTL:-}"
 need kube-controller-manager "${KUBE_CONTROLLER_MANAGER:-}"
+need kube-scheduler "${KUBE_SCHEDULER:-}"
+need kubelet "${KUBELET:-}"
 [[ ${#todo[@]} -eq 0 ]] && exit 0
 
 start=$SECONDS

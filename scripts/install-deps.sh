@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real components the integration tests drive, idempotently (as root, Debian 12):
-# Open vSwitch, OVN, the CNI plugins, etcd, iproute2/ping, openssl from Debian's packages, then
-# kube-apiserver and kubectl built from source by build-kube-apiserver.sh (cached per machine).
+# Open vSwitch, OVN, the CNI plugins, etcd, iproute2/ping, openssl from Debian's packages, and
+# for the cluster tier containerd, runc, skopeo, docker-registry, busybox-static and mmdebstrap
+# (the image's root filesystem); then kube-apiserver, kubectl, kube-controller-manager,
+# kube-scheduler and kubelet built from source by build-kube-apiserver.sh, and Multus by
+# build-multus.sh (cached per machine).
 # Package postinst scripts are kept from starting daemons (policy-rc.d answers 101), and any
 # daemon that the install started anyway is stopped again: the tests start their own.
 # Fast when everything is already there: apt is only touched when a package is missing.
@@ -9,8 +12,9 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 pkgs=(openvswitch-switch ovn-central ovn-host containernetworking-plugins etcd-server etcd-client
-      iproute2 iputils-ping openssl)
-daemons=(ovsdb-server ovs-vswitchd ovn-northd ovn-controller etcd)
+      iproute2 iputils-ping openssl
+      containerd runc skopeo docker-registry busybox-static mmdebstrap)
+daemons=(ovsdb-server ovs-vswitchd ovn-northd ovn-controller etcd containerd docker-registry)
 daemon_pids() { for d in "${daemons[@]}"; do pgrep -x "$d" || true; done; }
 
 missing=()
@@ -38,9 +42,11 @@ else
   echo "install-deps: Debian packages already installed"
 fi
 
-for b in ovs-vsctl ovsdb-server ovs-vswitchd ovn-nbctl ovn-sbctl ovn-northd ovn-controller etcd ip ping openssl; do
+for b in ovs-vsctl ovsdb-server ovs-vswitchd ovn-nbctl ovn-sbctl ovn-northd ovn-controller etcd ip ping openssl \
+         containerd ctr runc skopeo docker-registry busybox mmdebstrap; do
   command -v "$b" >/dev/null || { echo "install-deps: $b missing after install" >&2; exit 1; }
 done
 [[ -x /usr/lib/cni/macvlan ]] || { echo "install-deps: /usr/lib/cni/macvlan missing" >&2; exit 1; }
 
 "$here/build-kube-apiserver.sh"
+"$here/build-multus.sh"

@@ -185,7 +185,7 @@ describeAsRoot('e2e-bad-input')('bad input through the real plugin and daemon', 
   /** The built daemon as its own process on `socket`, SIGKILLed once it listens: its socket stays behind. */
   const killDaemonProcess = async (socket: string): Promise<void> => {
     await buildCli();
-    const child = spawn(process.execPath, [CLI_MAIN, 'daemon', '--kubeconfig', api.kubeconfigPath, '--bind-socket', socket, '--node-name', NODE, '--log-level', 'error'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI_MAIN, 'daemon', '--kubeconfig', api.kubeconfigPath, '--bind-socket', socket, '--node-name', NODE, '--listen', '127.0.0.1:0', '--log-level', 'error'], { stdio: 'ignore' });
     if (child.pid === undefined) throw new Error('could not start the daemon process');
     const id = track({ kind: 'process', pid: child.pid, startTime: processStartTime(child.pid), name: 'bad-input daemon' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
