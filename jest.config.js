@@ -26,6 +26,8 @@ export default {
       testMatch: ['**/*.test.ts'],
       globalSetup: '<rootDir>/test/cluster/globalSetup.ts',
       globalTeardown: '<rootDir>/test/cluster/globalTeardown.ts',
+      // kubectl against a real node: seconds per call, not milliseconds.
+      testTimeout: 120_000,
     },
   ],
 };
