@@ -24,10 +24,8 @@ export default {
       displayName: 'cluster',
       roots: ['<rootDir>/test/cluster'],
       testMatch: ['**/*.test.ts'],
-      globalSetup: '<rootDir>/test/cluster/globalSetup.ts',
-      globalTeardown: '<rootDir>/test/cluster/globalTeardown.ts',
-      // kubectl against a real node: seconds per call, not milliseconds.
-      testTimeout: 120_000,
+      globalSetup: '<rootDir>/test/cluster/globalSetup.mjs',
+      globalTeardown: '<rootDir>/test/cluster/globalTeardown.mjs',
     },
   ],
 };

@@ -111,7 +111,7 @@ describe('the workloads', () => {
     expect(podOf(deployment).volumes.map((v) => v.name).sort()).toEqual(['ovn-run', 'tmp']);
     expect(podOf(daemonSet).volumes.map((v) => v.name).sort()).toEqual(['cni-bin', 'cni-conf', 'netns', 'ovs-run', 'tmp']);
     expect(podOf(daemonSet).containers.find((c) => c.name === 'daemon')!.volumeMounts!.map((m) => [m.name, m.mountPath])).toEqual([
-      ['ovs-run', '/run/openvswitch'], ['netns', '/var/run/netns'], ['tmp', '/tmp'],
+      ['ovs-run', '/run/openvswitch'], ['netns', '/run/netns'], ['tmp', '/tmp'],
     ]);
     expect(podOf(daemonSet).initContainers!.find((c) => c.name === 'install-cni')!.volumeMounts!.map((m) => [m.name, m.mountPath])).toEqual([
       ['cni-bin', '/host/opt/cni/bin'], ['cni-conf', '/host/etc/cni/net.d'],

@@ -50,7 +50,7 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
     // The authorizer is RBAC: a ServiceAccount without a binding for it is denied.
     expect(await canI('kube-ovn-ipam-daemon', ['delete', 'pods'])).toBe('no');
     expect(await canI('kube-ovn-ipam-controller', ['patch', 'pods'])).toBe('yes');
-  });
+  }, 120_000);
 
   it('the init container installed the plugin into the CNI bin directory: our executable, 0755', async () => {
     const installed = join(c.cniBin, 'kube-ovn');
@@ -60,7 +60,7 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
     expect(JSON.parse(await runOk(['env', '-i', 'CNI_COMMAND=VERSION', installed])) as unknown).toEqual({
       cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'],
     });
-  });
+  }, 120_000);
 
   it('health and metrics endpoints answer on both components (hostNetwork: on the node)', async () => {
     for (const port of [10660, 10665]) {
@@ -70,7 +70,7 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
     }
     expect(await (await fetch('http://127.0.0.1:10660/metrics')).text()).toContain('kube_ovn_ipam_allocations_total');
     expect((await fetch('http://127.0.0.1:10665/metrics')).status).toBe(200);
-  });
+  }, 120_000);
 
   it('RBAC in the cluster grants exactly what verbs.json lists, each with the code that uses it', async () => {
     for (const [component, { serviceAccount, rules }] of Object.entries(VERBS.components)) {
@@ -93,7 +93,7 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
       }
       expect([component, granted.sort()]).toEqual([component, [...wanted].sort()]);
     }
-  });
+  }, 120_000);
 
   it('every listed request is allowed for its ServiceAccount, and nothing else a component might try', async () => {
     for (const { serviceAccount, rules } of Object.values(VERBS.components)) {
@@ -116,5 +116,5 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
       ['kube-ovn-ipam-daemon', ['patch', 'subnets.kubeovn.io', '--subresource=status', '-A']],
     ];
     for (const [sa, args] of denied) expect([sa, ...args, await canI(sa, args)]).toEqual([sa, ...args, 'no']);
-  });
+  }, 120_000);
 });

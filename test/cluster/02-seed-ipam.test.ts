@@ -60,7 +60,7 @@ running('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, mac
       .toEqual(['172.17.0.11', '10.16.0.15', '172.17.0.100']);
     const simulated = predicted.filter((a) => a.pod.startsWith('default/static-workload-sim-')).map((a) => `${a.interface} ${a.ipAddress}`).sort();
     expect(simulated).toEqual(['eth0 10.16.0.16', 'eth0 10.16.0.17', 'net1 172.17.0.200', 'net1 172.17.0.201']);
-  });
+  }, 120_000);
 
   it('every pod runs with exactly the planned addresses on eth0 and net1, inside the pod', async () => {
     const inside = async (pod: string): Promise<string[]> => [
@@ -75,7 +75,7 @@ running('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, mac
     const workload = await deploymentPods();
     expect(await Promise.all(workload.map((p) => inside(p.metadata.name))))
       .toEqual([['eth0 10.16.0.16/16', 'net1 172.17.0.200/16'], ['eth0 10.16.0.17/16', 'net1 172.17.0.201/16']]);
-  });
+  }, 120_000);
 
   it('Multus\'s network-status agrees with our annotations, and the claims with both', async () => {
     const ips = await ipObjects(c);
@@ -89,14 +89,14 @@ running('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, mac
       expect(ips.get(`${pod.metadata.name}.default`)?.spec.ipAddress).toBe(a[`${OVN}/ip_address`]);
       expect(ips.get(`${pod.metadata.name}.default.macvlan.default`)?.spec.ipAddress).toBe(a[`${MACVLAN}/ip_address`]);
     }
-  });
+  }, 120_000);
 
   it('pods ping each other over net1', async () => {
     const workload = await deploymentPods();
     expect(await ping(c, 'default', 'samplepod', '172.17.0.100')).toMatch(/2 packets received/);
     expect(await ping(c, 'default', 'static-ip', '172.17.0.11')).toMatch(/2 packets received/);
     expect(await ping(c, 'default', workload[0]?.metadata.name ?? '', '172.17.0.201')).toMatch(/2 packets received/);
-  });
+  }, 120_000);
 
   it('kubectl delete pod releases through kubelet\'s DEL: claims gone, Subnet status back', async () => {
     const status = async (): Promise<[string, string]> => {
@@ -109,5 +109,5 @@ running('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, mac
     const ips = await ipObjects(c);
     expect([ips.has('samplepod.default'), ips.has('samplepod.default.macvlan.default')]).toEqual([false, false]);
     expect(await status()).toEqual(['3', '172.17.0.100,172.17.0.200-172.17.0.201']);
-  });
+  }, 120_000);
 });

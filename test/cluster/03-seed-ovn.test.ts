@@ -75,7 +75,7 @@ running('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, O
     for (const pod of ['spec-subnet', 'static-ip']) {
       expect(await addressesIn(c, 'default', pod, 'eth0')).toEqual([`${await annotation(pod, 'ovn.kubernetes.io/ip_address')}/16`]);
     }
-  });
+  }, 120_000);
 
   it('08 with 07\'s NAD: net1 from attachnet with the seed\'s routes, eth0\'s default route', async () => {
     const eth0 = await annotation('samplepod', 'ovn.kubernetes.io/ip_address');
@@ -87,7 +87,7 @@ running('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, O
       '19.10.0.0/16 dev net1',
       '19.20.0.0/16 via 19.10.0.1 dev net1',
     ]);
-  });
+  }, 120_000);
 
   it('Multus\'s network-status agrees with our annotations; each interface has its logical port', async () => {
     for (const pod of ['samplepod', 'spec-subnet', 'static-ip']) {
@@ -101,13 +101,13 @@ running('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, O
     expect(await ports('my-subnet')).toEqual([`spec-subnet.default.${ATTACHNET}`, `static-ip.default.${ATTACHNET}`]);
     expect(await ports('attachnet')).toEqual([`samplepod.default.${ATTACHNET}`]);
     expect(await ports('ovn-default')).toEqual(['samplepod.default', 'spec-subnet.default', 'static-ip.default']);
-  });
+  }, 120_000);
 
   it('pods ping each other over the OVN attachment and over eth0', async () => {
     expect(await ping(c, 'default', 'spec-subnet', '172.17.0.21')).toMatch(/2 packets received/);
     expect(await ping(c, 'default', 'static-ip', '172.17.0.2')).toMatch(/2 packets received/);
     expect(await ping(c, 'default', 'samplepod', await annotation('static-ip', 'ovn.kubernetes.io/ip_address'))).toMatch(/2 packets received/);
-  });
+  }, 120_000);
 
   it('deleting 09\'s pod releases through kubelet\'s DEL: claims and logical ports gone', async () => {
     await c.kubectlOk(['delete', 'pod', 'spec-subnet', '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 });
@@ -115,7 +115,7 @@ running('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, O
     await waitFor('the logical ports of spec-subnet removed', async () => ((await ports('my-subnet')).length === 1 ? true : undefined), { timeoutMs: 30_000 });
     expect(await ports('my-subnet')).toEqual([`static-ip.default.${ATTACHNET}`]);
     expect(await ports('ovn-default')).toEqual(['samplepod.default', 'static-ip.default']);
-  });
+  }, 120_000);
 
   it('11: eth0 and net1 both on my-subnet, with source routing, both answering a ping', async () => {
     await c.kubectlOk(['apply', '-f', seed('06-nad-attachnet-ovn.yaml'), '-f', seed('11-pod-multi-nic-same-subnet.yaml')]);
@@ -129,5 +129,5 @@ running('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, O
     expect(await ping(c, 'default', 'static-ip', '172.17.0.4')).toMatch(/2 packets received/);
     const ips = await ipObjects(c);
     expect([ips.get('spec-subnet.default')?.spec.ipAddress, ips.get(`spec-subnet.default.${ATTACHNET}`)?.spec.ipAddress]).toEqual(['172.17.0.3', '172.17.0.4']);
-  });
+  }, 120_000);
 });

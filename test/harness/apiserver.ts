@@ -39,8 +39,12 @@ export interface ApiServerOptions {
   readonly crds?: boolean;
   /** Per readiness step (etcd, apiserver, CRDs); default 60 s. */
   readonly timeoutMs?: number;
-  /** Appended to the kube-apiserver command line (a later flag wins). */
+  /** Appended to the kube-apiserver command line (a later flag wins; a list flag adds). */
   readonly extraArgs?: readonly string[];
+  /** Keep the ServiceAccount admission plugin (pods get their ServiceAccount's token mounted;
+   *  a namespace's pods need its `default` ServiceAccount, made by the controller manager's
+   *  serviceaccount-controller). Default false: it is disabled. */
+  readonly serviceAccounts?: boolean;
   /**
    * Also run kube-controller-manager (real Deployments, ReplicaSets, StatefulSets; pods stay
    * Pending and unbound). `true` runs the DEFAULT_CONTROLLERS; default false.
@@ -139,7 +143,7 @@ async function startEtcd(binary: string, dir: string, timeoutMs: number): Promis
 
 /** Starts kube-apiserver until /readyz says ok, retrying with a fresh port when one was taken. */
 async function startKubeApiserver(
-  binary: string, dir: string, etcdUrl: string, token: string, extraArgs: readonly string[], timeoutMs: number,
+  binary: string, dir: string, etcdUrl: string, token: string, extraArgs: readonly string[], serviceAccounts: boolean, timeoutMs: number,
 ): Promise<{ proc: Proc; url: string }> {
   const ca = readFileSync(`${dir}/apiserver.crt`, 'utf8');
   for (let attempt = 1; ; attempt++) {
@@ -154,8 +158,9 @@ async function startKubeApiserver(
       '--service-cluster-ip-range=10.96.0.0/12', `--cert-dir=${dir}/certs`,
       // With a loopback advertise address only "none" is accepted (README-harness-notes.md).
       '--endpoint-reconciler-type=none',
-      // No controller-manager, so no `default` ServiceAccount: its admission would reject every pod.
-      '--disable-admission-plugins=ServiceAccount',
+      // No controller-manager, so no `default` ServiceAccount: its admission would reject every
+      // pod. (A repeated list flag adds to the list: it cannot be undone by extraArgs.)
+      ...(serviceAccounts ? [] : ['--disable-admission-plugins=ServiceAccount']),
       ...extraArgs], `${dir}/kube-apiserver.log`);
     try {
       await waitReady(proc, `kube-apiserver's /readyz at ${url}`, async () => {
@@ -287,7 +292,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     await writeCredentials(dir, undefined, token);
     const etcd = await startEtcd(etcdBin, dir, timeoutMs);
     procs.push(etcd.proc);
-    const apiserver = await startKubeApiserver(apiserverBin, dir, etcd.url, token, options.extraArgs ?? [], timeoutMs);
+    const apiserver = await startKubeApiserver(apiserverBin, dir, etcd.url, token, options.extraArgs ?? [], options.serviceAccounts ?? false, timeoutMs);
     procs.push(apiserver.proc);
     const readyMs = Date.now() - begin;
     await writeCredentials(dir, apiserver.url, token);

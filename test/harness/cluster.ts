@@ -35,7 +35,9 @@ import { launch, tail, terminate, waitReady, type Proc } from './proc.js';
 import { track, untrack } from './reaper.js';
 import { makeTempDir } from './tmp.js';
 
-export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** The repository (this file runs from test/harness, or compiled from dist/test/harness). */
+export const REPO = here.includes('/dist/test/') ? here.slice(0, here.lastIndexOf('/dist/test/')) : fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 export const NAMESPACE = 'kube-ovn-ipam';
 export const NODE_NAME = 'kovt-node';
 export const DAEMON_SOCKET = '/run/openvswitch/kube-ovn-daemon.sock';
@@ -117,6 +119,12 @@ export function overlay(p: NodePaths, apiPort: number, overlayDir: string): stri
   }, null, 2);
 }
 
+/** The part of a cluster a test file needs (written to CLUSTER_STATE). */
+export const clusterInfo = (c: ClusterInfo): ClusterInfo => ({
+  dir: c.dir, url: c.url, token: c.token, kubeconfigPath: c.kubeconfigPath, caPath: c.caPath, nodeName: c.nodeName, nodeIp: c.nodeIp,
+  containerdSocket: c.containerdSocket, cniBin: c.cniBin, ovsEnv: c.ovsEnv, ovsDb: c.ovsDb, image: c.image,
+});
+
 /** Starts the whole cluster; see the header. */
 export async function startCluster(): Promise<RunningCluster> {
   const begin = Date.now();
@@ -162,9 +170,10 @@ export async function startCluster(): Promise<RunningCluster> {
     const [apiServer, ovsEnv] = await Promise.all([
       startApiServer({
         controllerManager: { controllers: KCM_CONTROLLERS, extraArgs: [] },
-        // ServiceAccount admission on (the harness turns it off by default); kubelet is
-        // reached on its node address.
-        extraArgs: ['--disable-admission-plugins=', '--kubelet-preferred-address-types=InternalIP'],
+        // ServiceAccount admission on (the harness turns it off by default): our pods get their
+        // ServiceAccounts' tokens. kubelet is reached on its node address.
+        serviceAccounts: true,
+        extraArgs: ['--kubelet-preferred-address-types=InternalIP'],
         timeoutMs: 120_000,
       }),
       startOvs({ isolation: 'host', runDir: OVS_RUN_DIR, timeoutMs: 60_000 }),
@@ -225,10 +234,25 @@ export async function startCluster(): Promise<RunningCluster> {
       stop: stopAll,
     };
   } catch (e) {
-    const logs = ['kubelet', 'containerd', 'kube-scheduler', 'registry'].map((n) => `--- ${n}\n${tail(log(n), 15)}`).join('\n');
+    const ours = api === undefined ? '' : await podDiagnostics(api);
+    const logs = ['kubelet', 'containerd', 'kube-scheduler'].map((n) => `--- ${n}\n${tail(log(n), 15)}`).join('\n');
     await stopAll().catch(() => undefined);
-    throw new Error(`startCluster failed: ${e instanceof Error ? e.message : String(e)}\n${logs}`, { cause: e });
+    throw new Error(`startCluster failed: ${e instanceof Error ? e.message : String(e)}\n${ours}\n${logs}`, { cause: e });
   }
+}
+
+/** Our pods, their events and the last lines of each container's log: why a start failed. */
+export async function podDiagnostics(api: Pick<ApiServer, 'kubectl'>): Promise<string> {
+  const out: string[] = [];
+  const pods = await api.kubectl(['-n', NAMESPACE, 'get', 'pods', '-o', 'wide']);
+  out.push(`--- pods in ${NAMESPACE}\n${pods.stdout}${pods.stderr}`);
+  const events = await api.kubectl(['-n', NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp']);
+  out.push(`--- events\n${events.stdout.split('\n').slice(-15).join('\n')}`);
+  for (const name of pods.stdout.split('\n').slice(1).map((l) => l.split(/\s+/)[0] ?? '').filter((n) => n !== '')) {
+    const logs = await api.kubectl(['-n', NAMESPACE, 'logs', name, '--all-containers', '--tail=25']);
+    out.push(`--- logs of ${name}\n${logs.stdout}${logs.stderr}`);
+  }
+  return out.join('\n');
 }
 
 /** Writes the overlay and applies it (twice at most: CRDs may not be served on the first). */

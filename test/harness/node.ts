@@ -205,8 +205,21 @@ export function outsideBefore(): { paths: readonly string[]; netns: readonly str
   };
 }
 
+/**
+ * /var/run/netns as a shared mount, as on a systemd host (and as `ip netns add` leaves it): the
+ * daemon mounts it with HostToContainer propagation, which containerd refuses on a private
+ * mount ("is mounted on / but it is not a shared or slave mount"). The bind mount stays, as
+ * iproute2's does.
+ */
+export async function shareNetnsMount(): Promise<void> {
+  await runOk(['mkdir', '-p', '/run/netns']);
+  if ((await run(['mountpoint', '-q', '/run/netns'])).code !== 0) await runOk(['mount', '--bind', '/run/netns', '/run/netns']);
+  await runOk(['mount', '--make-shared', '/run/netns']);
+}
+
 /** The node's veth pair, both ends up, the node address on `kovt-node`. */
 export async function createNodeLink(): Promise<void> {
+  await shareNetnsMount();
   await run(['ip', 'link', 'del', NODE_LINK]);
   await runOk(['ip', 'link', 'add', NODE_LINK, 'type', 'veth', 'peer', 'name', NODE_PEER]);
   await runOk(['ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', NODE_LINK]);
