@@ -82,6 +82,8 @@ export interface RunningCluster extends Cluster {
 const KCM_CONTROLLERS = [
   'deployment-controller', 'replicaset-controller', 'statefulset-controller', 'daemonset-controller', 'garbage-collector-controller',
   'serviceaccount-controller', 'root-ca-certificate-publisher-controller', 'namespace-controller',
+  // Takes away the not-ready taint kubelet registers the node with, once it is Ready.
+  'node-lifecycle-controller',
 ];
 
 /** Copies the multus binary and links every reference plugin of /usr/lib/cni into the CNI bin dir. */
