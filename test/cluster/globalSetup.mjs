@@ -3,6 +3,7 @@
 // scripts/test.sh builds dist/ first) and tells the test files where it is (CLUSTER_STATE).
 // Without root the tier cannot run: it says so, and the test files skip.
 import { rmSync, writeFileSync } from 'node:fs';
+import process from 'node:process';
 import { CLUSTER_STATE, clusterInfo, startCluster } from '../../dist/test/harness/cluster.js';
 
 export default async function globalSetup() {
