@@ -49,4 +49,4 @@ done
 [[ -x /usr/lib/cni/macvlan ]] || { echo "install-deps: /usr/lib/cni/macvlan missing" >&2; exit 1; }
 
 "$here/build-kube-apiserver.sh"
-"$here/build-multus.sh"
+bash "$here/build-multus.sh"
