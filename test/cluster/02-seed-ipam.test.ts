@@ -5,25 +5,22 @@
 // which `plan --kubeconfig` predicted before anything was applied; Multus's network-status
 // agrees with our annotations; pods ping each other over net1; deleting the pods releases
 // their claims through kubelet's DEL.
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectCluster, REPO, type Cluster } from '../harness/cluster.js';
 import {
-  addressesIn, deleteFiles, getPod, ipObjects, listPods, networkStatus, ping, waitForReleased, waitReadyPods, type PodObject,
+  addressesIn, describeOnCluster, getPod, ipObjects, leaveClean, listPods, networkStatus, ping, planWith, seedMacvlanNad, waitForReleased,
+  waitReadyPods, type Planned, type PodObject,
 } from '../harness/clusterPods.js';
-import { runOk } from '../harness/exec.js';
+import { waitFor } from '../harness/exec.js';
 import { NODE_LINK } from '../harness/node.js';
 
 const EXAMPLES = join(REPO, 'examples', 'macvlan-ipam');
 const OVN = 'ovn.kubernetes.io';
 const MACVLAN = 'macvlan.default.kubernetes.io';
-const running = process.getuid?.() === 0 ? describe : describe.skip;
-
-interface Planned { readonly pod: string; readonly interface: string; readonly ipAddress: string; readonly macAddress?: string }
-
-running('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, macvlan)', () => {
+describeOnCluster('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, macvlan)', () => {
   let c: Cluster;
   let dir: string;
   let files: string[];
@@ -33,22 +30,21 @@ running('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, mac
     c = connectCluster();
     dir = mkdtempSync(join(tmpdir(), 'kube-ovn-ipam-seed-ipam-'));
     // 01 verbatim but for `master` (the seed's eth0 is not a link of this node).
-    const nad = readFileSync(join(EXAMPLES, '01-nad-macvlan.yaml'), 'utf8').replace('"master": "eth0"', `"master": "${NODE_LINK}"`);
+    const nad = seedMacvlanNad();
     expect(nad).toContain(NODE_LINK);
     writeFileSync(join(dir, '01-nad-macvlan.yaml'), nad);
     files = [join(dir, '01-nad-macvlan.yaml'), ...['02-subnet-macvlan', '03-pod-random', '04-pod-static-ip', '05-deployment-ip-pool'].map((f) => join(EXAMPLES, `${f}.yaml`))];
     // Before anything is applied: what would applying these files do to this cluster?
-    const plan = JSON.parse(await runOk([join(REPO, 'kube-ovn-ipam'), 'plan', '--kubeconfig', c.kubeconfigPath, ...files.flatMap((f) => ['-s', f]), '--output', 'json'])) as { allocations: Planned[] };
-    predicted = plan.allocations;
+    predicted = await planWith(c, files);
     await c.kubectlOk(['apply', ...files.flatMap((f) => ['-f', f])]);
     await waitReadyPods(c, 'default', { names: ['samplepod', 'static-ip'] });
     await waitReadyPods(c, 'default', { selector: 'app=static-workload' });
-  }, 300_000);
+  }, 420_000);
 
   afterAll(async () => {
-    await deleteFiles(c, [...files].reverse()).catch(() => undefined);
+    await leaveClean(c, files);
     rmSync(dir, { recursive: true, force: true });
-  }, 180_000);
+  }, 360_000);
 
   const deploymentPods = async (): Promise<readonly PodObject[]> =>
     [...await listPods(c, 'default', 'app=static-workload')].sort((a, b) =>
@@ -108,6 +104,7 @@ running('seed examples 01-05 on a real cluster (kubelet, containerd, Multus, mac
     await waitForReleased(c, 'default', ['static-ip', ...(await deploymentPods()).map((p) => p.metadata.name)]);
     const ips = await ipObjects(c);
     expect([ips.has('samplepod.default'), ips.has('samplepod.default.macvlan.default')]).toEqual([false, false]);
+    await waitFor('the macvlan Subnet\'s status written', async () => ((await status())[0] === '3' ? true : undefined), { timeoutMs: 30_000 });
     expect(await status()).toEqual(['3', '172.17.0.100,172.17.0.200-172.17.0.201']);
   }, 120_000);
 });

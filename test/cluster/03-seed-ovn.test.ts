@@ -7,20 +7,20 @@
 // 09 and 10 attach with 06's NAD (07's routes name the gateway 19.10.0.1, which is not on
 // my-subnet); 08 with 07's. 09 and 11 both name their pod `spec-subnet`: 11 comes after 09's pod
 // is deleted, which is also the release case (kubelet's DEL through Multus and our plugin).
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectCluster, REPO, type Cluster } from '../harness/cluster.js';
 import {
-  addressesIn, deleteFiles, exec, getPod, ipObjects, networkStatus, ping, routesIn, waitForReleased, waitReadyPods,
+  addressesIn, describeOnCluster, exec, getPod, ipObjects, leaveClean, networkStatus, ping, planWith, routesIn, waitForReleased, waitReadyPods,
+  type Planned,
 } from '../harness/clusterPods.js';
 import { runOk, waitFor } from '../harness/exec.js';
 
 const SEED = join(REPO, 'examples', 'ovn-attachments');
 const seed = (name: string): string => join(SEED, name);
 const ATTACHNET = 'attachnet.default.ovn';
-const running = process.getuid?.() === 0 ? describe : describe.skip;
 
 const SUBNETS = `apiVersion: kubeovn.io/v1
 kind: Subnet
@@ -33,9 +33,7 @@ metadata: {name: my-subnet}
 spec: {provider: ovn, cidrBlock: 172.17.0.0/16}
 `;
 
-interface Planned { readonly pod: string; readonly interface: string; readonly ipAddress: string }
-
-running('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, OVS and OVN)', () => {
+describeOnCluster('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, OVS and OVN)', () => {
   let c: Cluster;
   let dir: string;
   let subnets: string;
@@ -53,20 +51,19 @@ running('seed examples 06-11 on a real cluster (Multus, our plugin and daemon, O
     subnets = join(dir, 'subnets.yaml');
     writeFileSync(subnets, SUBNETS);
     const first = [subnets, seed('06-nad-attachnet-ovn.yaml'), seed('09-pod-attachnet-spec-subnet.yaml'), seed('10-pod-attachnet-static-ip.yaml')];
-    const plan = JSON.parse(await runOk([join(REPO, 'kube-ovn-ipam'), 'plan', '--kubeconfig', c.kubeconfigPath, ...first.flatMap((f) => ['-s', f]), '--output', 'json'])) as { allocations: Planned[] };
-    predicted = plan.allocations;
+    predicted = await planWith(c, first);
     await c.kubectlOk(['apply', '-f', subnets]);
     await c.kubectlOk(['apply', ...first.slice(1).flatMap((f) => ['-f', f])]);
     await waitReadyPods(c, 'default', { names: ['spec-subnet', 'static-ip'] });
     await c.kubectlOk(['apply', '-f', seed('07-nad-attachnet-ovn-routes.yaml'), '-f', seed('08-pod-attachnet-random.yaml')]);
     await waitReadyPods(c, 'default', { names: ['samplepod'] });
-  }, 300_000);
+  }, 420_000);
 
   afterAll(async () => {
-    await c.kubectl(['delete', 'pods', 'samplepod', 'spec-subnet', 'static-ip', '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 });
-    await deleteFiles(c, [seed('07-nad-attachnet-ovn-routes.yaml'), subnets]).catch(() => undefined);
+    await c.kubectlOk(['delete', 'pods', 'samplepod', 'spec-subnet', 'static-ip', '--ignore-not-found', '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 });
+    await leaveClean(c, [subnets, seed('07-nad-attachnet-ovn-routes.yaml')]);
     rmSync(dir, { recursive: true, force: true });
-  }, 180_000);
+  }, 360_000);
 
   it('09 and 10 got the addresses the plan predicted before they were applied, inside the pods', async () => {
     expect([planFor('spec-subnet', 'net1'), planFor('static-ip', 'net1')]).toEqual(['172.17.0.2', '172.17.0.21']);

@@ -17,17 +17,18 @@
 //   server on loopback (no kube-proxy here; hostNetwork pods share the host's loopback).
 // - stop() deletes every pod first, so kubelet runs the CNI DEL of each (through Multus and our
 //   plugin), then stops kubelet and the node (the teardown script), the registry, OVS and the
-//   API server. Nothing is left behind (node.ts).
+//   API server. Nothing is left behind (node.ts); a stop that finds a pod or a claim left after
+//   the DELs fails.
 import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApiServer, freePort, type ApiServer } from './apiserver.js';
-import { run, runOk, sleep, waitFor } from './exec.js';
+import { run, runOk, waitFor } from './exec.js';
 import { buildTestImages, pushTestImages, registryConfig } from './images.js';
 import { kubectlFor, type Kubectl, type KubectlOptions } from './kubectl.js';
 import {
-  cachedBinary, containerdConfig, createNodeLink, kubeletConfig, multusConfig, NODE_IP, nodePaths, outsideBefore, prepareNodeFiles,
+  cachedBinary, containerdConfig, createNodeLink, kubeletConfig, multusConfig, NODE_IP, NODE_LINK, nodePaths, outsideBefore, prepareNodeFiles,
   teardownScript, type NodePaths,
 } from './node.js';
 import { startOvs, type OvsEnv } from './ovs.js';
@@ -127,9 +128,10 @@ export const clusterInfo = (c: ClusterInfo): ClusterInfo => ({
   containerdSocket: c.containerdSocket, cniBin: c.cniBin, ovsEnv: c.ovsEnv, ovsDb: c.ovsDb, image: c.image,
 });
 
-/** Starts the whole cluster; see the header. */
-export async function startCluster(): Promise<RunningCluster> {
-  const begin = Date.now();
+interface Binaries { readonly scheduler: string; readonly kubelet: string; readonly multus: string }
+
+/** Every binary, the image, and a free /run/openvswitch and node link, or an Error saying how. */
+async function preflight(): Promise<Binaries> {
   const bins = {
     scheduler: cachedBinary('kube-scheduler', 'KUBE_SCHEDULER', 'scripts/build-kube-apiserver.sh'),
     kubelet: cachedBinary('kubelet', 'KUBELET', 'scripts/build-kube-apiserver.sh'),
@@ -140,105 +142,131 @@ export async function startCluster(): Promise<RunningCluster> {
   }
   if (!existsSync(IMAGE_ARCHIVE)) throw new Error(`the image ${IMAGE_ARCHIVE} is missing; run \`sudo bash scripts/build-image.sh\``);
   if (existsSync(OVS_RUN_DIR)) throw new Error(`${OVS_RUN_DIR} exists: another Open vSwitch (or a cluster tier) runs on this machine`);
+  if ((await run(['ip', 'link', 'show', NODE_LINK])).code === 0) throw new Error(`a link ${NODE_LINK} exists: another cluster tier runs on this machine`);
+  return bins;
+}
 
+/** What a cluster is made of while it starts, so a failed start stops exactly what started. */
+interface Parts {
+  readonly dir: string;
+  readonly procs: Proc[];
+  api?: ApiServer;
+  ovs?: OvsEnv;
+}
+
+const logOf = (dir: string, name: string): string => join(dir, `${name}.log`);
+
+/** etcd + kube-apiserver + kube-controller-manager, OVS/OVN, the node link and the registry (with
+ *  the seed's images), side by side; every one that started is in `parts`, even when another failed. */
+async function startControlPlane(parts: Parts, registryPort: number): Promise<void> {
+  const registry = async (): Promise<void> => {
+    writeFileSync(join(parts.dir, 'registry.yaml'), registryConfig(join(parts.dir, 'registry'), registryPort));
+    const proc = launch('registry', ['docker-registry', 'serve', join(parts.dir, 'registry.yaml')], logOf(parts.dir, 'registry'));
+    parts.procs.push(proc);
+    const layouts = await buildTestImages(join(parts.dir, 'images'));
+    await waitReady(proc, `the registry at 127.0.0.1:${registryPort}`, async () =>
+      (await fetch(`http://127.0.0.1:${registryPort}/v2/`, { signal: AbortSignal.timeout(2_000) })).ok, 30_000);
+    await pushTestImages(layouts, registryPort);
+  };
+  const settled = await Promise.allSettled([
+    startApiServer({
+      controllerManager: { controllers: KCM_CONTROLLERS, extraArgs: [] },
+      // ServiceAccount admission on (the harness turns it off by default): our pods get their
+      // ServiceAccounts' tokens. kubelet is reached on its node address.
+      serviceAccounts: true,
+      extraArgs: ['--kubelet-preferred-address-types=InternalIP'],
+      timeoutMs: 120_000,
+    }).then((api) => { parts.api = api; }),
+    startOvs({ isolation: 'host', runDir: OVS_RUN_DIR, timeoutMs: 60_000 }).then((ovs) => { parts.ovs = ovs; }),
+    createNodeLink(),
+    registry(),
+  ]);
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length > 0) throw new Error(failed.map((r) => (r.reason instanceof Error ? r.reason.message : String(r.reason))).join('; '));
+}
+
+/** kube-scheduler, containerd (with our image imported), Multus in the CNI folders, and kubelet,
+ *  until the node is Ready. */
+async function startNode(parts: Parts, api: ApiServer, p: NodePaths, bins: Binaries, registryPort: number): Promise<void> {
+  const log = (name: string): string => logOf(parts.dir, name);
+  parts.procs.push(launch('kube-scheduler', [bins.scheduler, `--kubeconfig=${api.kubeconfigPath}`, '--leader-elect=false',
+    '--bind-address=127.0.0.1', `--secure-port=${await freePort()}`, `--cert-dir=${join(parts.dir, 'scheduler-certs')}`], log('kube-scheduler')));
+  prepareNodeFiles(p, {
+    containerd: containerdConfig(p, registryPort),
+    kubelet: kubeletConfig(p, { port: await freePort(), healthz: await freePort() }),
+    multus: multusConfig(p, api.kubeconfigPath, DAEMON_SOCKET),
+  });
+  populateCniBin(p, bins.multus);
+  const containerd = launch('containerd', ['containerd', '--config', join(parts.dir, 'containerd', 'config.toml')], log('containerd'));
+  parts.procs.push(containerd);
+  await waitReady(containerd, 'containerd answering on its socket', async () =>
+    (await run(ctrArgv(p.containerdSocket, ['version']), { timeoutMs: 5_000 })).code === 0, 30_000);
+  await runOk(ctrArgv(p.containerdSocket, ['-n', 'k8s.io', 'images', 'import', IMAGE_ARCHIVE]), { timeoutMs: 180_000 });
+  const kubelet = launch('kubelet', [bins.kubelet, `--config=${join(parts.dir, 'kubelet.yaml')}`, `--kubeconfig=${api.kubeconfigPath}`,
+    `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, `--root-dir=${p.kubeletRoot}`, `--cert-dir=${join(parts.dir, 'kubelet-pki')}`,
+    '--v=1'], log('kubelet'));
+  parts.procs.push(kubelet);
+  await waitReady(kubelet, `node ${NODE_NAME} Ready`, async () => {
+    const r = await api.kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+    return r.code === 0 && r.stdout.trim() === 'True';
+  }, 120_000);
+}
+
+const ctrArgv = (socket: string, args: readonly string[]): string[] => ['ctr', '--address', socket, ...args];
+const ctrFor = (socket: string) => (...args: string[]): Promise<string> => runOk(ctrArgv(socket, ['-n', 'k8s.io', ...args]), { timeoutMs: 180_000 });
+
+/** Deletes every pod (through kubelet's DELs), stops every process, runs the teardown script
+ *  (untracked only once it succeeded, else the reaper runs it again), then OVS and the API server. */
+async function stopParts(parts: Parts, script: { readonly path: string; readonly id: number }, remove: () => void): Promise<void> {
+  const errors: string[] = [];
+  if (parts.api !== undefined) await deleteEverything(parts.api).catch((e: unknown) => errors.push(`deleting the pods: ${String(e)}`));
+  for (const proc of [...parts.procs].reverse()) {
+    const error = await terminate(proc, proc.name === 'kubelet' ? 10_000 : 5_000);
+    if (error !== undefined) errors.push(error);
+  }
+  const teardown = await run(['bash', script.path], { timeoutMs: 120_000 });
+  if (teardown.code === 0) untrack(script.id);
+  else errors.push(`teardown script ${script.path}: ${teardown.stderr}`);
+  await parts.ovs?.stop().catch((e: unknown) => errors.push(String(e)));
+  await parts.api?.stop().catch((e: unknown) => errors.push(String(e)));
+  if (teardown.code === 0) remove();
+  if (errors.length > 0) throw new Error(`Cluster.stop: ${errors.join('; ')}`);
+}
+
+/** Starts the whole cluster; see the header. */
+export async function startCluster(): Promise<RunningCluster> {
+  const begin = Date.now();
+  const bins = await preflight();
   const tmp = makeTempDir('cluster');
   const p = nodePaths(tmp.path);
-  const scriptPath = join(tmp.path, 'teardown.sh');
-  writeFileSync(scriptPath, teardownScript(p, outsideBefore()), { mode: 0o755 });
-  const scriptId = track({ kind: 'script', path: scriptPath });
-  const procs: Proc[] = [];
-  let api: ApiServer | undefined;
-  let ovs: OvsEnv | undefined;
-  const log = (name: string): string => join(tmp.path, `${name}.log`);
-
-  const stopAll = async (): Promise<void> => {
-    const errors: string[] = [];
-    if (api !== undefined) await deleteEverything(api).catch((e: unknown) => errors.push(`deleting the pods: ${String(e)}`));
-    for (const proc of [...procs].reverse()) {
-      const error = await terminate(proc, proc.name === 'kubelet' ? 10_000 : 5_000);
-      if (error !== undefined) errors.push(error);
-    }
-    const teardown = await run(['bash', scriptPath], { timeoutMs: 120_000 });
-    if (teardown.code !== 0) errors.push(`teardown script: ${teardown.stderr}`);
-    untrack(scriptId);
-    await ovs?.stop().catch((e: unknown) => errors.push(String(e)));
-    await api?.stop().catch((e: unknown) => errors.push(String(e)));
-    tmp.remove();
-    if (errors.length > 0) throw new Error(`Cluster.stop: ${errors.join('; ')}`);
-  };
-
+  const script = { path: join(tmp.path, 'teardown.sh'), id: 0 };
+  writeFileSync(script.path, teardownScript(p, await outsideBefore()), { mode: 0o755 });
+  script.id = track({ kind: 'script', path: script.path });
+  const parts: Parts = { dir: tmp.path, procs: [] };
+  const stop = (): Promise<void> => stopParts(parts, script, () => tmp.remove());
   try {
     const registryPort = await freePort();
-    const [apiServer, ovsEnv] = await Promise.all([
-      startApiServer({
-        controllerManager: { controllers: KCM_CONTROLLERS, extraArgs: [] },
-        // ServiceAccount admission on (the harness turns it off by default): our pods get their
-        // ServiceAccounts' tokens. kubelet is reached on its node address.
-        serviceAccounts: true,
-        extraArgs: ['--kubelet-preferred-address-types=InternalIP'],
-        timeoutMs: 120_000,
-      }),
-      startOvs({ isolation: 'host', runDir: OVS_RUN_DIR, timeoutMs: 60_000 }),
-      createNodeLink(),
-      (async () => {
-        writeFileSync(join(tmp.path, 'registry.yaml'), registryConfig(join(tmp.path, 'registry'), registryPort));
-        const registry = launch('registry', ['docker-registry', 'serve', join(tmp.path, 'registry.yaml')], log('registry'));
-        procs.push(registry);
-        const layouts = await buildTestImages(join(tmp.path, 'images'));
-        await waitReady(registry, `the registry at 127.0.0.1:${registryPort}`, async () =>
-          (await fetch(`http://127.0.0.1:${registryPort}/v2/`, { signal: AbortSignal.timeout(2_000) })).ok, 30_000);
-        await pushTestImages(layouts, registryPort);
-      })(),
-    ]);
-    api = apiServer;
-    ovs = ovsEnv;
-    const apiPort = Number(new URL(api.url).port);
-
-    const schedulerPort = await freePort();
-    procs.push(launch('kube-scheduler', [bins.scheduler, `--kubeconfig=${api.kubeconfigPath}`, '--leader-elect=false',
-      '--bind-address=127.0.0.1', `--secure-port=${schedulerPort}`, `--cert-dir=${join(tmp.path, 'scheduler-certs')}`], log('kube-scheduler')));
-
-    const kubeletPorts = { port: await freePort(), healthz: await freePort() };
-    prepareNodeFiles(p, {
-      containerd: containerdConfig(p, registryPort),
-      kubelet: kubeletConfig(p, kubeletPorts),
-      multus: multusConfig(p, api.kubeconfigPath, DAEMON_SOCKET),
-    });
-    populateCniBin(p, bins.multus);
-    const containerd = launch('containerd', ['containerd', '--config', join(tmp.path, 'containerd', 'config.toml')], log('containerd'));
-    procs.push(containerd);
-    const ctr = (...args: string[]): Promise<string> => runOk(['ctr', '--address', p.containerdSocket, '-n', 'k8s.io', ...args], { timeoutMs: 180_000 });
-    await waitReady(containerd, 'containerd answering on its socket', async () => (await run(['ctr', '--address', p.containerdSocket, 'version'], { timeoutMs: 5_000 })).code === 0, 30_000);
-    await ctr('images', 'import', '--no-unpack=false', IMAGE_ARCHIVE);
-
-    const kubelet = launch('kubelet', [bins.kubelet, `--config=${join(tmp.path, 'kubelet.yaml')}`, `--kubeconfig=${api.kubeconfigPath}`,
-      `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_IP}`, `--root-dir=${p.kubeletRoot}`, `--cert-dir=${join(tmp.path, 'kubelet-pki')}`,
-      '--v=1'], log('kubelet'));
-    procs.push(kubelet);
+    await startControlPlane(parts, registryPort);
+    const { api, ovs } = parts;
+    if (api === undefined || ovs === undefined) throw new Error('the control plane did not start');
+    await startNode(parts, api, p, bins, registryPort);
     const { kubectl, kubectlOk } = kubectlFor(api.kubeconfigPath, join(tmp.path, 'kubectl-cache'));
-    await waitReady(kubelet, `node ${NODE_NAME} Ready`, async () => {
-      const r = await kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
-      return r.code === 0 && r.stdout.trim() === 'True';
-    }, 120_000);
-
-    const overlayDir = join(tmp.path, 'overlay');
-    await installOverlay(kubectlOk, p, apiPort, overlayDir);
+    await installOverlay(kubectlOk, p, Number(new URL(api.url).port), join(tmp.path, 'overlay'));
     await waitForComponents(kubectlOk);
-
     const info: ClusterInfo = {
       dir: tmp.path, url: api.url, token: api.token, kubeconfigPath: api.kubeconfigPath, caPath: api.caPath, nodeName: NODE_NAME, nodeIp: NODE_IP,
       containerdSocket: p.containerdSocket, cniBin: p.cniBin, ovsEnv: ovs.env, ovsDb: ovs.db, image: IMAGE,
     };
     process.stderr.write(`cluster tier: ready in ${Date.now() - begin} ms (${tmp.path})\n`);
     return {
-      ...info, api, ovs, kubectl, kubectlOk, ctr,
-      logTail: (which, lines = 40) => tail(log(which), lines),
-      stop: stopAll,
+      ...info, api, ovs, kubectl, kubectlOk, ctr: ctrFor(p.containerdSocket),
+      logTail: (which, lines = 40) => tail(logOf(tmp.path, which), lines),
+      stop,
     };
   } catch (e) {
-    const ours = api === undefined ? '' : await podDiagnostics(api);
-    const logs = ['kubelet', 'containerd', 'kube-scheduler'].map((n) => `--- ${n}\n${tail(log(n), 15)}`).join('\n');
-    await stopAll().catch(() => undefined);
+    const ours = parts.api === undefined ? '' : await podDiagnostics(parts.api);
+    const logs = ['kubelet', 'containerd', 'kube-scheduler'].map((n) => `--- ${n}\n${tail(logOf(tmp.path, n), 15)}`).join('\n');
+    await stop().catch(() => undefined);
     throw new Error(`startCluster failed: ${e instanceof Error ? e.message : String(e)}\n${ours}\n${logs}`, { cause: e });
   }
 }
@@ -277,14 +305,22 @@ export async function waitForComponents(kubectlOk: RunningCluster['kubectlOk'], 
   await kubectlOk(['-n', NAMESPACE, 'rollout', 'status', 'deployment/kube-ovn-ipam-controller', `--timeout=${timeoutS}s`], { timeoutMs: timeoutS * 1000 + 10_000 });
 }
 
-/** Deletes every pod outside our namespace, then ours, waiting for each (kubelet runs the DELs). */
+/** Deletes every workload and pod outside our namespace (kubelet runs their DELs through Multus
+ *  and our plugin, our controller releases their claims), checks that nothing is left (a DEL
+ *  that hangs or a claim that stays is an error of the stop, not hidden by the teardown's
+ *  SIGKILLs), then deletes ours. */
 async function deleteEverything(api: ApiServer): Promise<void> {
   const namespaces = (await api.kubectlOk(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter((n) => n !== '' && n !== NAMESPACE);
   for (const ns of namespaces) {
-    await api.kubectl(['-n', ns, 'delete', 'deployments,statefulsets,replicasets,daemonsets,pods', '--all', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 });
+    await api.kubectlOk(['-n', ns, 'delete', 'deployments,statefulsets,replicasets,daemonsets,pods', '--all', '--cascade=foreground',
+      '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 });
   }
-  await api.kubectl(['-n', NAMESPACE, 'delete', 'deployments,daemonsets,pods', '--all', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 });
-  await sleep(200);
+  await waitFor('every pod outside our namespace gone and every claim released', async () => {
+    const left = (await api.kubectlOk(['get', 'pods,ips', '-A', '-o', 'name'])).split('\n')
+      .filter((l) => l !== '' && !(l.startsWith('pod/') && l.includes('kube-ovn-ipam-')));
+    return left.length === 0 ? true : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  await api.kubectlOk(['-n', NAMESPACE, 'delete', 'deployments,daemonsets,pods', '--all', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 });
 }
 
 /** The shared cluster, for a test file of the tier (globalSetup started it). */
@@ -295,7 +331,7 @@ export function connectCluster(): Cluster {
   const { kubectl, kubectlOk } = kubectlFor(info.kubeconfigPath, cache.path);
   return {
     ...info, kubectl, kubectlOk,
-    ctr: (...args) => runOk(['ctr', '--address', info.containerdSocket, '-n', 'k8s.io', ...args], { timeoutMs: 180_000 }),
+    ctr: ctrFor(info.containerdSocket),
     logTail: (which, lines = 40) => tail(join(info.dir, `${which}.log`), lines),
   };
 }

@@ -2,8 +2,12 @@
 // and routes inside them (`kubectl exec … ip`), Multus's network-status, pings between them,
 // and the claims (IP objects) the controller wrote. Everything goes through kubectl, as a user
 // would look, so a test checks the state of the world, not how it got there.
-import { waitFor } from './exec.js';
-import type { Cluster } from './cluster.js';
+import { describe } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, type Cluster } from './cluster.js';
+import { runOk, waitFor } from './exec.js';
+import { NODE_LINK } from './node.js';
 
 export interface PodObject {
   readonly metadata: {
@@ -86,4 +90,41 @@ export async function waitForReleased(c: Cluster, ns: string, keep: readonly str
     const left = [...(await ipObjects(c)).values()].filter((i) => i.spec['namespace'] === ns && !keep.includes(i.spec.podName));
     return left.length === 0 ? true : undefined;
   }, { timeoutMs, intervalMs: 500 });
+}
+
+/** `describe` as root; the tier needs root (globalSetup skips the cluster otherwise). */
+export const describeOnCluster = process.getuid?.() === 0 ? describe : describe.skip;
+
+/** The seed's example 01 (the macvlan NAD), verbatim but for `master`: the node's link. */
+export const seedMacvlanNad = (): string =>
+  readFileSync(join(REPO, 'examples', 'macvlan-ipam', '01-nad-macvlan.yaml'), 'utf8').replace('"master": "eth0"', `"master": "${NODE_LINK}"`);
+
+/** The seed's pods' command: a shell that sleeps and exits at once on SIGTERM. */
+export const SLEEPER = ['/bin/ash', '-c', 'trap : TERM INT; sleep infinity & wait'] as const;
+
+/** What `plan --kubeconfig` against the cluster, with `files` laid over it, would allocate. */
+export interface Planned { readonly pod: string; readonly interface: string; readonly ipAddress: string }
+export async function planWith(c: Cluster, files: readonly string[]): Promise<readonly Planned[]> {
+  const out = await runOk([join(REPO, 'kube-ovn-ipam'), 'plan', '--kubeconfig', c.kubeconfigPath, ...files.flatMap((f) => ['-s', f]), '--output', 'json']);
+  return (JSON.parse(out) as { allocations: Planned[] }).allocations;
+}
+
+/**
+ * Leaves the cluster as a test file found it: deletes `files`' objects in reverse with their
+ * dependents first (foreground cascade: a Deployment's pods go before it does), waits until no
+ * pod of `default` is left, every claim is released and no logical port of ours remains, so the
+ * next file starts from a clean cluster and a leak fails the file that made it.
+ */
+export async function leaveClean(c: Cluster, files: readonly string[]): Promise<void> {
+  if (files.length > 0) {
+    await c.kubectlOk(['delete', '--ignore-not-found', '--cascade=foreground', '--wait=true', '--timeout=180s', ...[...files].reverse().flatMap((f) => ['-f', f])], { timeoutMs: 190_000 });
+  }
+  await waitFor('no pod left in default, every claim released, no logical port of ours', async () => {
+    const [pods, ips, ports] = await Promise.all([
+      c.kubectlOk(['-n', 'default', 'get', 'pods', '-o', 'name']),
+      c.kubectlOk(['get', 'ips', '-o', 'name']),
+      runOk(['ovn-nbctl', `--db=${c.ovsDb.nb ?? ''}`, '--timeout=20', '--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn']),
+    ]);
+    return [pods, ips, ports].every((x) => x.trim() === '') ? true : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 500 });
 }

@@ -10,8 +10,8 @@
 // - One layer serves every image: the images differ only in their config (Cmd).
 //   `nginx:alpine` runs busybox's httpd on port 80 with an index page; the sandbox ("pause")
 //   image sleeps and exits at once on SIGTERM.
-// - The registry runs on a free loopback port, its storage in the cluster's temp dir; it is
-//   started and stopped by the caller with the harness's process helpers (`startRegistry`).
+// - The registry runs on a free loopback port, its storage in the cluster's temp dir; cluster.ts
+//   starts and stops it with the harness's process helpers (proc.ts).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,7 +75,7 @@ export async function buildTestImages(dir: string): Promise<readonly string[]> {
     };
     writeFileSync(join(blobs, layerDigest), layer);
     const config = blob(JSON.stringify({
-      architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z',
+      architecture: ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[process.arch] ?? process.arch, os: 'linux', created: '1970-01-01T00:00:00Z',
       config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: image.cmd, WorkingDir: '/' },
       rootfs: { type: 'layers', diff_ids: [`sha256:${diffId}`] },
     }));

@@ -153,7 +153,7 @@ export function multusConfig(p: NodePaths, kubeconfig: string, daemonSocket: str
  * the cluster dir), unmounts everything under the cluster dir, removes the cgroups depth-first,
  * the `cni-*` namespaces and the outside paths that did not exist before, and the node link.
  */
-export function teardownScript(p: NodePaths, before: { readonly paths: readonly string[]; readonly netns: readonly string[] }): string {
+export function teardownScript(p: NodePaths, before: OutsideBefore): string {
   const missing = OUTSIDE_PATHS.filter((x) => !before.paths.includes(x));
   return `#!/usr/bin/env bash
 # Written by test/harness/node.ts; undoes the cluster tier's node. Idempotent.
@@ -188,28 +188,38 @@ for ns in $(ls /var/run/netns 2>/dev/null | grep '^cni-'); do
 done
 for path in ${missing.map((x) => JSON.stringify(x)).join(' ')}; do
   [ -e "$path" ] || continue
-  for m in $(awk '{print $5}' /proc/self/mountinfo | grep -F -- "$path" | sort -r); do umount -l "$m" 2>/dev/null; done
+  for m in $(awk '{print $5}' /proc/self/mountinfo | grep -E -- "^$path(/|$)" | sort -r); do umount -l "$m" 2>/dev/null; done
   rm -rf "$path"
 done
+${before.netnsMount ? '' : `# shareNetnsMount made /run/netns a mount: undo it once no namespace is left in it.
+if mountpoint -q /run/netns && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then umount /run/netns 2>/dev/null; fi`}
 ip link del ${NODE_LINK} 2>/dev/null
 rm -rf "$D"
 exit 0
 `;
 }
 
+export interface OutsideBefore {
+  readonly paths: readonly string[];
+  readonly netns: readonly string[];
+  /** /run/netns was a mount point already (iproute2 or a previous run made it one). */
+  readonly netnsMount: boolean;
+}
+
 /** What exists outside the cluster dir before the node starts (for the teardown script). */
-export function outsideBefore(): { paths: readonly string[]; netns: readonly string[] } {
+export async function outsideBefore(): Promise<OutsideBefore> {
   return {
     paths: OUTSIDE_PATHS.filter((x) => existsSync(x)),
     netns: existsSync('/var/run/netns') ? readdirSync('/var/run/netns').filter((n) => n.startsWith('cni-')) : [],
+    netnsMount: (await run(['mountpoint', '-q', '/run/netns'])).code === 0,
   };
 }
 
 /**
- * /var/run/netns as a shared mount, as on a systemd host (and as `ip netns add` leaves it): the
+ * /run/netns as a shared mount, as on a systemd host (and as `ip netns add` leaves it): the
  * daemon mounts it with HostToContainer propagation, which containerd refuses on a private
- * mount ("is mounted on / but it is not a shared or slave mount"). The bind mount stays, as
- * iproute2's does.
+ * mount ("is mounted on / but it is not a shared or slave mount"). The teardown script undoes a
+ * bind mount made here (OutsideBefore.netnsMount).
  */
 export async function shareNetnsMount(): Promise<void> {
   await runOk(['mkdir', '-p', '/run/netns']);
@@ -217,10 +227,10 @@ export async function shareNetnsMount(): Promise<void> {
   await runOk(['mount', '--make-shared', '/run/netns']);
 }
 
-/** The node's veth pair, both ends up, the node address on `kovt-node`. */
+/** The node's veth pair, both ends up, the node address on `kovt-node` (which must not exist:
+ *  preflight checked; the teardown script deletes it). */
 export async function createNodeLink(): Promise<void> {
   await shareNetnsMount();
-  await run(['ip', 'link', 'del', NODE_LINK]);
   await runOk(['ip', 'link', 'add', NODE_LINK, 'type', 'veth', 'peer', 'name', NODE_PEER]);
   await runOk(['ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', NODE_LINK]);
   await runOk(['ip', 'link', 'set', NODE_PEER, 'up']);
