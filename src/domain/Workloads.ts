@@ -44,7 +44,8 @@ export const statefulSetWants = (snapshot: Snapshot, namespace: string, member: 
 export const isGone = (pod: Pod): boolean =>
   pod.metadata.deletionTimestamp !== undefined || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 
-const matches = (selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean => {
+/** Does `selector` select `labels`? An empty selector selects nothing. */
+export const matches = (selector: LabelSelector | undefined, labels: Readonly<Record<string, string>>): boolean => {
   const wanted = selector?.matchLabels ?? {};
   if (Object.keys(wanted).length === 0 && (selector?.matchExpressions ?? []).length === 0) return false;
   const byLabels = Object.entries(wanted).every(([k, v]) => labels[k] === v);

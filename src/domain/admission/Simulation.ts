@@ -1,0 +1,58 @@
+// The planner's workload simulation (Workloads.ts, ClusterPlanner step 5) for one workload:
+// its missing pods and a Deployment's rollout surge, planned after everything the cluster
+// already holds, as `plan` does, but without planning the rest of the cluster's workloads.
+// Rules: the state is the start-up rebuild (IncrementalPlanner.prepare: existing claims, held
+// addresses, IPPool ranges, earlier releases); live pods still waiting for addresses are
+// planned first (as planAll plans live pods before simulated ones), then the workload's
+// simulated pods in order, each holding what its template names. Only their errors are kept.
+import * as E from 'fp-ts/lib/Either.js';
+import { holdIn } from '../Allocator.js';
+import type { PlanOptions } from '../ClusterPlanner.js';
+import { holdsOf, PlanBuilder, planPodIn, resolvePod } from '../ClusterPlanner.js';
+import { Draft } from '../Draft.js';
+import { prepare } from '../IncrementalPlanner.js';
+import { claimIdOf } from '../IpamState.js';
+import type { PlanError } from '../Plan.js';
+import { inCreationOrder } from '../PlanContext.js';
+import type { Snapshot } from '../Snapshot.js';
+import type { SimulatedPod } from '../Workloads.js';
+import { isGone, simulatedPods } from '../Workloads.js';
+import type { Decoded } from './AdmittedObject.js';
+
+/** The simulated pods of the one workload `stored` (in a snapshot that holds it). */
+export const simulatedPodsOf = (snapshot: Snapshot, stored: Decoded<unknown>): readonly SimulatedPod[] =>
+  simulatedPods({
+    ...snapshot,
+    deployments: new Map(),
+    replicasets: new Map(),
+    statefulsets: new Map(),
+    [stored.kind]: new Map([[stored.key, stored.entry]]),
+  });
+
+export interface SimulatedErrors {
+  readonly sim: SimulatedPod;
+  readonly errors: readonly PlanError[];
+}
+
+/** Plans `sims` against `snapshot` and returns each one's errors. */
+export const planSimulated = (snapshot: Snapshot, sims: readonly SimulatedPod[], options: PlanOptions): readonly SimulatedErrors[] => {
+  if (sims.length === 0) return [];
+  const ps = prepare(snapshot, options);
+  const d = new Draft(ps.ipam);
+  const simulated = sims.map((s) => resolvePod(ps.ctx, s.pod, s.workload));
+  for (const r of simulated) {
+    for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
+  }
+  const waiting = inCreationOrder(snapshot.pods.values())
+    .map((e) => e.object)
+    .filter((p) => p.spec.hostNetwork !== true && !isGone(p))
+    .map((p) => resolvePod(ps.ctx, p))
+    .filter((r) => r.items.some((i) => E.isRight(i.resolved) && !d.claims.has(claimIdOf(i.live.key))));
+  const scratch = new PlanBuilder();
+  for (const r of waiting) planPodIn(ps.ctx, d, r, ps.loaded, scratch, options.now);
+  return simulated.map((r, i) => {
+    const out = new PlanBuilder();
+    planPodIn(ps.ctx, d, r, ps.loaded, out, options.now);
+    return { sim: sims[i]!, errors: out.errors };
+  });
+};
