@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startCluster, type RunningCluster } from '../test/harness/cluster.js';
 import { NODE_LINK } from '../test/harness/node.js';
+import { benchAdmission } from './admission.js';
 import { report } from './report.js';
 
 const PODS = 100;
@@ -75,6 +76,7 @@ export async function benchCluster(): Promise<void> {
       name: 'cluster.macvlan.100pods.allRunning.mean', value: o, unit: 'ms', baseline: h, baselineName: 'same pods, net1 with host-local IPAM',
       ratio: o / h, target: '<= 1.2',
     });
+    await benchAdmission(c, 'bench-ours');
   } finally {
     await c.stop();
   }

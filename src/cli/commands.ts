@@ -1,11 +1,11 @@
-// The subcommands of `kube-ovn-ipam` and their dispatch. `webhook` (DESIGN §1) joins this
-// table when it exists.
+// The subcommands of `kube-ovn-ipam` and their dispatch.
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { controllerHelp, runController } from './controller.js';
 import { daemonHelp, runDaemon } from './daemon.js';
 import { installCniHelp, runInstallCni } from './installCni.js';
 import { planHelp, runPlan } from './plan.js';
+import { runWebhook, webhookHelp } from './webhook.js';
 
 interface Command {
   readonly summary: string;
@@ -17,6 +17,7 @@ const commands: Readonly<Record<string, Command>> = {
   plan: { summary: 'Dry run: print the allocations and actions for a snapshot of cluster objects.', help: planHelp, run: runPlan },
   controller: { summary: 'Run the controller: allocate addresses for every pod interface in a cluster.', help: controllerHelp, run: runController },
   daemon: { summary: 'Run the node daemon: serve the CNI plugin, plug pods into OVN networks.', help: daemonHelp, run: runDaemon },
+  webhook: { summary: 'Run the admission webhook: check pods and workloads at creation, pass static MACs to Multus.', help: webhookHelp, run: runWebhook },
   'install-cni': { summary: 'Install this executable as the kube-ovn CNI plugin (atomically).', help: installCniHelp, run: runInstallCni },
 };
 

@@ -73,10 +73,15 @@ describe('config/ RBAC is exactly config/rbac/verbs.json', () => {
     for (const r of c.rules) for (const where of Object.values(r.verbs)) expect(where.length).toBeGreaterThan(0);
   });
 
-  it('no role mentions secrets, configmaps or update', () => {
-    const all = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role').flatMap((o) => o['rules'] as Rule[]);
-    expect(all.flatMap((r) => r.resources).filter((r) => ['secrets', 'configmaps'].includes(r))).toEqual([]);
-    expect(all.flatMap((r) => r.verbs).filter((v) => v === 'update' || v === 'deletecollection')).toEqual([]);
+  it('secrets only in the webhook\'s namespaced Role (create, and get/update of its one Secret); no configmaps; update only there', () => {
+    const roles = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+    const all = roles.flatMap((o) => (o['rules'] as Rule[]).map((r) => ({ role: `${o.kind}/${o.metadata.name}`, ...r })));
+    expect(all.filter((r) => r.resources.some((x) => ['secrets', 'configmaps'].includes(x))).map((r) => [r.role, r.resources, r.resourceNames, r.verbs]))
+      .toEqual([
+        ['Role/kube-ovn-ipam-webhook-tls', ['secrets'], undefined, ['create']],
+        ['Role/kube-ovn-ipam-webhook-tls', ['secrets'], ['kube-ovn-ipam-webhook-tls'], ['get', 'update']],
+      ]);
+    expect(all.filter((r) => r.verbs.some((v) => v === 'update' || v === 'deletecollection')).map((r) => r.role)).toEqual(['Role/kube-ovn-ipam-webhook-tls']);
   });
 });
 
@@ -127,7 +132,7 @@ describe('config/kustomization.yaml', () => {
       .flatMap((e) => (e.isDirectory() ? files(`${dir}${e.name}/`) : e.name.endsWith('.yaml') && e.name !== 'kustomization.yaml' ? [`${dir}${e.name}`] : []));
     expect([...kustomization.resources].sort()).toEqual(files('').sort());
     expect(kustomization.namespace).toBe('kube-ovn-ipam');
-    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
+    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
     for (const o of objects) {
       expect([o.kind, o.metadata.labels?.['app.kubernetes.io/name'], typeof o.metadata.labels?.['app.kubernetes.io/component']]).toEqual([o.kind, 'kube-ovn-ipam', 'string']);
       expect([o.kind, o.metadata.name, o.metadata.namespace]).toEqual([o.kind, o.metadata.name, clusterScoped.has(o.kind) ? undefined : 'kube-ovn-ipam']);

@@ -6,7 +6,7 @@
 // lists (each with the code that makes it), every one of them is allowed, and anything else a
 // component might be tempted to do is denied.
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectCluster, NAMESPACE, REPO, type Cluster } from '../harness/cluster.js';
@@ -38,7 +38,7 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
     return r.stdout.trim();
   };
 
-  it('the controller and the daemon are Ready, each under its own ServiceAccount, RBAC on', async () => {
+  it('the controller, the daemon and the webhook are Ready, each under its own ServiceAccount, RBAC on', async () => {
     const pods = [...await listPods(c, NAMESPACE)].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     expect(pods.map((p) => [
       p.metadata.labels?.['app.kubernetes.io/component'], p.spec.serviceAccountName, p.spec.nodeName,
@@ -46,6 +46,7 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
     ])).toEqual([
       ['controller', 'kube-ovn-ipam-controller', c.nodeName, 'True'],
       ['daemon', 'kube-ovn-ipam-daemon', c.nodeName, 'True'],
+      ['webhook', 'kube-ovn-ipam-webhook', c.nodeName, 'True'],
     ]);
     // The authorizer is RBAC: a ServiceAccount without a binding for it is denied.
     expect(await canI('kube-ovn-ipam-daemon', ['delete', 'pods'])).toBe('no');
@@ -70,6 +71,18 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
     }
     expect(await (await fetch('http://127.0.0.1:10660/metrics')).text()).toContain('kube_ovn_ipam_allocations_total');
     expect((await fetch('http://127.0.0.1:10665/metrics')).status).toBe(200);
+  }, 120_000);
+
+  it('the webhook made its certificate into its Secret and wrote the CA into both configurations', async () => {
+    const secret = JSON.parse(await c.kubectlOk(['-n', NAMESPACE, 'get', 'secret', 'kube-ovn-ipam-webhook-tls', '-o', 'json'])) as { type: string; data: Record<string, string> };
+    expect([secret.type, Object.keys(secret.data).sort()]).toEqual(['kubernetes.io/tls', ['ca.crt', 'ca.key', 'tls.crt', 'tls.key']]);
+    const cert = new X509Certificate(Buffer.from(secret.data['tls.crt'] ?? '', 'base64'));
+    expect(cert.subjectAltName).toContain('DNS:kube-ovn-ipam-webhook.kube-ovn-ipam.svc');
+    for (const kind of ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']) {
+      const bundles = (await c.kubectlOk(['get', kind, 'kube-ovn-ipam-webhook', '-o', 'jsonpath={.webhooks[*].clientConfig.caBundle}'])).split(' ');
+      expect([kind, bundles]).toEqual([kind, bundles.map(() => secret.data['ca.crt'])]);
+      expect(bundles.length).toBe(kind.startsWith('mutating') ? 1 : 2);
+    }
   }, 120_000);
 
   it('RBAC in the cluster grants exactly what verbs.json lists, each with the code that uses it', async () => {
@@ -114,6 +127,11 @@ running('kubectl apply -k config/ on a fresh cluster', () => {
       ['kube-ovn-ipam-daemon', ['get', 'secrets', '-A']], ['kube-ovn-ipam-daemon', ['patch', 'pods', '-A']], ['kube-ovn-ipam-daemon', ['delete', 'pods', '-A']],
       ['kube-ovn-ipam-daemon', ['create', 'ips.kubeovn.io', '-A']], ['kube-ovn-ipam-daemon', ['delete', 'ips.kubeovn.io', '-A']],
       ['kube-ovn-ipam-daemon', ['patch', 'subnets.kubeovn.io', '--subresource=status', '-A']],
+      ['kube-ovn-ipam-webhook', ['get', 'secrets/other', '-n', NAMESPACE]], ['kube-ovn-ipam-webhook', ['list', 'secrets', '-n', NAMESPACE]],
+      ['kube-ovn-ipam-webhook', ['get', 'secrets', '-n', 'kube-system']], ['kube-ovn-ipam-webhook', ['create', 'pods', '-A']],
+      ['kube-ovn-ipam-webhook', ['patch', 'pods', '-A']], ['kube-ovn-ipam-webhook', ['create', 'ips.kubeovn.io', '-A']],
+      ['kube-ovn-ipam-webhook', ['patch', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/other', '-A']],
+      ['kube-ovn-ipam-webhook', ['delete', 'validatingwebhookconfigurations.admissionregistration.k8s.io/kube-ovn-ipam-webhook', '-A']],
     ];
     for (const [sa, args] of denied) expect([sa, ...args, await canI(sa, args)]).toEqual([sa, ...args, 'no']);
   }, 120_000);

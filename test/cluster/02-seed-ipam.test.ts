@@ -3,7 +3,9 @@
 // `kubectl apply -f` (only macvlan's `master` pointed at the node's link): the pods reach
 // Running, and inside each pod eth0 and net1 have exactly the addresses the planner gives —
 // which `plan --kubeconfig` predicted before anything was applied; Multus's network-status
-// agrees with our annotations; pods ping each other over net1; deleting the pods releases
+// agrees with our annotations; example 04's static net1 MAC reaches macvlan (our admission
+// webhook writes it into the networks annotation, from which Multus passes it); pods ping each
+// other over net1; deleting the pods releases
 // their claims through kubelet's DEL.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectCluster, REPO, type Cluster } from '../harness/cluster.js';
 import {
-  addressesIn, describeOnCluster, getPod, ipObjects, leaveClean, listPods, networkStatus, ping, planWith, seedMacvlanNad, waitForReleased,
+  addressesIn, describeOnCluster, getPod, macIn, ipObjects, leaveClean, listPods, networkStatus, ping, planWith, seedMacvlanNad, waitForReleased,
   waitReadyPods, type Planned, type PodObject,
 } from '../harness/clusterPods.js';
 import { waitFor } from '../harness/exec.js';
@@ -85,6 +87,16 @@ describeOnCluster('seed examples 01-05 on a real cluster (kubelet, containerd, M
       expect(ips.get(`${pod.metadata.name}.default`)?.spec.ipAddress).toBe(a[`${OVN}/ip_address`]);
       expect(ips.get(`${pod.metadata.name}.default.macvlan.default`)?.spec.ipAddress).toBe(a[`${MACVLAN}/ip_address`]);
     }
+  }, 120_000);
+
+  it('example 04\'s static MAC reaches net1 through Multus: the webhook wrote it into the networks annotation', async () => {
+    const pod = await getPod(c, 'default', 'static-ip');
+    expect(pod.metadata.annotations?.['k8s.v1.cni.cncf.io/networks']).toBe('[{"name":"macvlan","mac":"00:00:00:53:6b:bb"}]');
+    expect(await macIn(c, 'default', 'static-ip', 'net1')).toBe('00:00:00:53:6b:bb');
+    expect(await macIn(c, 'default', 'static-ip', 'eth0')).toBe('00:00:00:53:6b:b6');
+    expect(networkStatus(pod).map((s) => [s.interface, s.mac])).toEqual([['eth0', '00:00:00:53:6b:b6'], ['net1', '00:00:00:53:6b:bb']]);
+    // The other pods asked for no MAC: their networks annotation is as written.
+    expect((await getPod(c, 'default', 'samplepod')).metadata.annotations?.['k8s.v1.cni.cncf.io/networks']).toBe('macvlan');
   }, 120_000);
 
   it('pods ping each other over net1', async () => {

@@ -12,7 +12,7 @@
 //   globalTeardown stops it. A test file leaves the cluster as it found it (it deletes what
 //   it created), because the next file shares it.
 // - The overlay (written into the cluster dir) changes only what a test node needs: one
-//   controller replica (one node; the base spreads two over nodes), the OVN NB socket's
+//   controller and one webhook replica (one node; the base spreads two over nodes), the OVN NB socket's
 //   folder, the CNI folders of this node, and KUBERNETES_SERVICE_HOST/PORT pointing at the API
 //   server on loopback (no kube-proxy here; hostNetwork pods share the host's loopback).
 // - stop() deletes every pod first, so kubelet runs the CNI DEL of each (through Multus and our
@@ -115,6 +115,10 @@ export function overlay(p: NodePaths, apiPort: number, overlayDir: string): stri
         replicas: 1,
         template: { spec: { containers: [{ name: 'controller', env }], volumes: [hostPath('ovn-run', OVS_RUN_DIR)] } },
       }),
+      patch('Deployment', 'kube-ovn-ipam-webhook', {
+        replicas: 1,
+        template: { spec: { containers: [{ name: 'webhook', env }] } },
+      }),
       patch('DaemonSet', 'kube-ovn-ipam-daemon', {
         template: { spec: { containers: [{ name: 'daemon', env }], volumes: [hostPath('cni-bin', p.cniBin), hostPath('cni-conf', p.cniConf)] } },
       }),
@@ -174,7 +178,8 @@ async function startControlPlane(parts: Parts, registryPort: number): Promise<vo
       // ServiceAccount admission on (the harness turns it off by default): our pods get their
       // ServiceAccounts' tokens. kubelet is reached on its node address.
       serviceAccounts: true,
-      extraArgs: ['--kubelet-preferred-address-types=InternalIP'],
+      // No kube-proxy: the API server reaches the webhook's Service through its endpoints.
+      extraArgs: ['--kubelet-preferred-address-types=InternalIP', '--enable-aggregator-routing=true'],
       timeoutMs: 120_000,
     }).then((api) => { parts.api = api; }),
     startOvs({ isolation: 'host', runDir: OVS_RUN_DIR, timeoutMs: 60_000 }).then((ovs) => { parts.ovs = ovs; }),
@@ -299,10 +304,12 @@ async function installOverlay(kubectlOk: RunningCluster['kubectlOk'], p: NodePat
   }, { timeoutMs: 60_000, intervalMs: 1_000 });
 }
 
-/** Waits until the controller's Deployment and the daemon's DaemonSet are rolled out. */
+/** Waits until the controller's and the webhook's Deployments and the daemon's DaemonSet are
+ *  rolled out. */
 export async function waitForComponents(kubectlOk: RunningCluster['kubectlOk'], timeoutS = 180): Promise<void> {
-  await kubectlOk(['-n', NAMESPACE, 'rollout', 'status', 'daemonset/kube-ovn-ipam-daemon', `--timeout=${timeoutS}s`], { timeoutMs: timeoutS * 1000 + 10_000 });
-  await kubectlOk(['-n', NAMESPACE, 'rollout', 'status', 'deployment/kube-ovn-ipam-controller', `--timeout=${timeoutS}s`], { timeoutMs: timeoutS * 1000 + 10_000 });
+  for (const what of ['daemonset/kube-ovn-ipam-daemon', 'deployment/kube-ovn-ipam-controller', 'deployment/kube-ovn-ipam-webhook']) {
+    await kubectlOk(['-n', NAMESPACE, 'rollout', 'status', what, `--timeout=${timeoutS}s`], { timeoutMs: timeoutS * 1000 + 10_000 });
+  }
 }
 
 /** Deletes every workload and pod outside our namespace (kubelet runs their DELs through Multus
