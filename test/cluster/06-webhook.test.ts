@@ -45,6 +45,13 @@ describeOnCluster('the admission webhook on a real cluster', () => {
   let dir: string;
   let files: string[];
 
+  /** Waits for a Warning Event on the pod whose `reason message` starts with `prefix`. */
+  const waitForEvent = (podName: string, prefix: string): Promise<true> => waitFor(`an Event "${prefix}…" on ${podName}`, async () => {
+    const events = await c.kubectlOk(['-n', 'default', 'get', 'events', '--field-selector', `involvedObject.name=${podName}`,
+      '-o', 'jsonpath={range .items[*]}{.reason} {.message}{"\\n"}{end}']);
+    return events.split('\n').some((l) => l.startsWith(prefix)) ? true : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+
   const apply = (object: object, ...extra: string[]) => c.kubectl(['apply', ...extra, '-f', '-'], { input: JSON.stringify(object) });
 
   beforeAll(async () => {
@@ -137,10 +144,7 @@ describeOnCluster('the admission webhook on a real cluster', () => {
     const other = admitted.find((n) => n !== owner);
     if (other !== undefined) {
       // Admitted too (the webhooks answered before either claim existed): the controller refuses it.
-      await waitFor(`an AddressConflict Event on ${other}`, async () => {
-        const events = await c.kubectlOk(['-n', 'default', 'get', 'events', '--field-selector', `involvedObject.name=${other}`, '-o', 'jsonpath={.items[*].reason}']);
-        return events.includes('AddressConflict') ? true : undefined;
-      }, { timeoutMs: 60_000, intervalMs: 500 });
+      await waitForEvent(other, `AcquireAddressFailed AddressConflict: pod default/${other} net1 (macvlan.default): `);
       expect((await getPod(c, 'default', other)).status.phase).toBe('Pending');
     }
     await c.kubectlOk(['-n', 'default', 'delete', 'pods', ...admitted, '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 });
@@ -159,10 +163,7 @@ describeOnCluster('the admission webhook on a real cluster', () => {
     const outside = await apply(pod('outside-down', { [NETWORKS]: 'macvlan', [`${M}/ip_address`]: '172.18.0.5' }));
     expect([plain.code, outside.code]).toEqual([0, 0]);
     await waitReadyPods(c, 'default', { names: ['plain-down'] });
-    await waitFor('an AddressOutOfRange Event on outside-down', async () => {
-      const events = await c.kubectlOk(['-n', 'default', 'get', 'events', '--field-selector', 'involvedObject.name=outside-down', '-o', 'jsonpath={.items[*].reason}']);
-      return events.includes('AddressOutOfRange') ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    await waitForEvent('outside-down', 'AcquireAddressFailed AddressOutOfRange: pod default/outside-down net1 (macvlan.default): ');
     // Back: the refused pod is admitted, its MAC written for Multus.
     await c.kubectlOk(['-n', NAMESPACE, 'scale', 'deployment/kube-ovn-ipam-webhook', '--replicas=1']);
     await waitForComponents(c.kubectlOk.bind(c));

@@ -83,6 +83,8 @@ export interface RunningCluster extends Cluster {
 const KCM_CONTROLLERS = [
   'deployment-controller', 'replicaset-controller', 'statefulset-controller', 'daemonset-controller', 'garbage-collector-controller',
   'serviceaccount-controller', 'root-ca-certificate-publisher-controller', 'namespace-controller',
+  // The Services' endpoints: the API server calls the webhook through them (no kube-proxy).
+  'endpoints-controller', 'endpointslice-controller',
   // Takes away the not-ready taint kubelet registers the node with, once it is Ready.
   'node-lifecycle-controller',
 ];
@@ -310,6 +312,13 @@ export async function waitForComponents(kubectlOk: RunningCluster['kubectlOk'], 
   for (const what of ['daemonset/kube-ovn-ipam-daemon', 'deployment/kube-ovn-ipam-controller', 'deployment/kube-ovn-ipam-webhook']) {
     await kubectlOk(['-n', NAMESPACE, 'rollout', 'status', what, `--timeout=${timeoutS}s`], { timeoutMs: timeoutS * 1000 + 10_000 });
   }
+  // The API server calls the webhook through its Service's endpoints: wait until they list a
+  // ready address, or a pod created next is refused ("no endpoints available").
+  await waitFor('the webhook Service has a ready endpoint', async () => {
+    const ready = await kubectlOk(['-n', NAMESPACE, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=kube-ovn-ipam-webhook',
+      '-o', 'jsonpath={.items[*].endpoints[?(@.conditions.ready==true)].addresses[*]}']);
+    return ready.trim() === '' ? undefined : true;
+  }, { timeoutMs: timeoutS * 1000, intervalMs: 250 });
 }
 
 /** Deletes every workload and pod outside our namespace (kubelet runs their DELs through Multus

@@ -13,18 +13,28 @@
 // - An object the IPAM's schemas cannot read is allowed, with a warning saying it was not
 //   checked: the API server has already validated it, and the controller reports what it
 //   cannot serve.
-// Cost: one pod is planned with planPod (this pod against every claim, no other pod planned);
-// a workload's simulation rebuilds the claims once and plans only its own simulated pods.
+// Cost: `validate` plans one pod with planPod (this pod against every claim, no other pod
+// planned), and a workload's simulation rebuilds the claims once: O(n) per request.
+// `validateWith` gives the same decision from a state prepared once from the snapshot
+// (prepareAdmission, Prepared.ts): per request only the object under admission is resolved
+// and planned, in a Draft over the prepared claims, O(log n); the prepared state is shared by
+// requests and never changed. What it cannot answer that way (a pod the cluster already knows
+// by name, a workload's template beside its own pods) it answers as `validate` does.
 import * as E from 'fp-ts/lib/Either.js';
 import type { PlanOptions } from '../ClusterPlanner.js';
 import type { Pod } from '../schema/kube.js';
 import type { Snapshot } from '../Snapshot.js';
 import { decodePod } from './AdmittedObject.js';
 import type { Finding } from './Findings.js';
-import { checkPod } from './Findings.js';
+import { checkPod, checkPodWith } from './Findings.js';
+import type { AdmissionState } from './Prepared.js';
 import { NETWORKS_PATH, networksWithStaticMacs } from './StaticMac.js';
+import type { Workload } from './Workload.js';
 import { decodeWorkload, workloadKindOf } from './Workload.js';
-import { checkWorkload } from './WorkloadChecks.js';
+import { checkWorkload, checkWorkloadWith } from './WorkloadChecks.js';
+
+export type { AdmissionState } from './Prepared.js';
+export { prepareAdmission } from './Prepared.js';
 
 export interface JsonPatchOp {
   readonly op: 'add' | 'replace';
@@ -79,17 +89,30 @@ const decide = (findings: readonly Finding[]): AdmissionDecision => {
   return denials.length === 0 ? allowed(warnings) : { allowed: false, message: denials.join('; '), warnings, patch: [] };
 };
 
-/** Pod CREATE and workload CREATE/UPDATE: deny what would fail later, warn about what may. */
-export const validate = (snapshot: Snapshot, req: AdmissionRequestView, options: PlanOptions): AdmissionDecision => {
+/** How a decision checks one pod and one workload: against the snapshot, or a prepared state. */
+interface Checks {
+  readonly pod: (pod: Pod) => readonly Finding[];
+  readonly workload: (w: Workload) => readonly Finding[];
+}
+
+const validateBy = (checks: Checks, req: AdmissionRequestView): AdmissionDecision => {
   if (isPod(req)) {
     if (req.operation !== 'CREATE') return allowed();
     const pod = decodePod(req);
     if (E.isLeft(pod)) return unchecked('Pod', pod.left);
-    return servedByIpam(pod.right) ? decide(checkPod(snapshot, pod.right, options)) : allowed();
+    return servedByIpam(pod.right) ? decide(checks.pod(pod.right)) : allowed();
   }
   const kind = workloadKindOf(req.kind);
   if (kind === undefined || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return allowed();
   const workload = decodeWorkload(req, kind);
   if (E.isLeft(workload)) return unchecked(kind, workload.left);
-  return decide(checkWorkload(snapshot, workload.right, options));
+  return decide(checks.workload(workload.right));
 };
+
+/** Pod CREATE and workload CREATE/UPDATE: deny what would fail later, warn about what may. */
+export const validate = (snapshot: Snapshot, req: AdmissionRequestView, options: PlanOptions): AdmissionDecision =>
+  validateBy({ pod: (p) => checkPod(snapshot, p, options), workload: (w) => checkWorkload(snapshot, w, options) }, req);
+
+/** `validate`'s decision, from `prepared` = prepareAdmission(snapshot, …) (see the header). */
+export const validateWith = (prepared: AdmissionState, snapshot: Snapshot, req: AdmissionRequestView, options: PlanOptions): AdmissionDecision =>
+  validateBy({ pod: (p) => checkPodWith(prepared, snapshot, p, options), workload: (w) => checkWorkloadWith(prepared, snapshot, w, options) }, req);

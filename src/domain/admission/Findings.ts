@@ -12,9 +12,14 @@
 // (the plain, the per-interface or the networks annotation's element); `network <if>
 // (<provider>): <cause>` when no annotation is at fault (a subnet with no free address).
 // The cause is the planner's message without its `pod <ns/name> <if> (<provider>): ` prefix.
+// Cost: checkPodWith plans the pod against a prepared state (Prepared.ts) in O(log n), the
+// same decision as checkPod, which rebuilds every claim; a pod the cluster already knows by
+// name (Prepared.knownByName) takes checkPod's way.
 import * as E from 'fp-ts/lib/Either.js';
 import type { PlanOptions } from '../ClusterPlanner.js';
-import { planPod } from '../ClusterPlanner.js';
+import { holdsOf, PlanBuilder, planPod, planPodIn, resolvePod } from '../ClusterPlanner.js';
+import { holdIn } from '../Allocator.js';
+import { Draft } from '../Draft.js';
 import type { PodNetwork } from '../Networks.js';
 import { podNetworks } from '../Networks.js';
 import type { PlanError, PlanErrorCode } from '../Plan.js';
@@ -25,6 +30,8 @@ import type { Pod } from '../schema/kube.js';
 import { parseNetworksAnnotation } from '../schema/networks.js';
 import type { Snapshot } from '../Snapshot.js';
 import { podEntry, withEntry } from './AdmittedObject.js';
+import type { AdmissionState } from './Prepared.js';
+import { knownByName, live } from './Prepared.js';
 import { nadIndexFor } from './StaticMac.js';
 
 export type Verdict = 'deny' | 'warn';
@@ -154,4 +161,19 @@ export const checkPod = (snapshot: Snapshot, pod: Pod, options: PlanOptions): re
   const withPod = withEntry(snapshot, 'pods', key, podEntry(pod));
   const plan = planPod(withPod, key, options);
   return findingsOf(withPod, pod, plan.errors.filter((e) => e.pod === key && e.simulated === undefined));
+};
+
+/** checkPod against a prepared state of `snapshot`: the pod's holds and its plan go into a
+ *  Draft over the prepared claims (never into the prepared state), as planPod would plan it
+ *  after the same rebuild. */
+export const checkPodWith = (state: AdmissionState, snapshot: Snapshot, pod: Pod, options: PlanOptions): readonly Finding[] => {
+  if (!live(pod)) return [];
+  const ctx = { ...state.planner.ctx, snapshot };
+  const r = resolvePod(ctx, pod);
+  if (knownByName(state, snapshot, r)) return checkPod(snapshot, pod, options);
+  const d = new Draft(state.planner.ipam);
+  for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
+  const out = new PlanBuilder();
+  planPodIn(ctx, d, r, state.planner.loaded, out, options.now);
+  return findingsOf(snapshot, pod, out.errors);
 };

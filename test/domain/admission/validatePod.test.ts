@@ -3,8 +3,8 @@
 // still fix), each message naming the annotation; exact messages.
 import { describe, it, expect } from '@jest/globals';
 import type { AdmissionDecision, AdmissionRequestView } from '../../../src/domain/admission/Admission.js';
-import { validate } from '../../../src/domain/admission/Admission.js';
 import { ipObject, nadObject, objects, ovnDefault, podObject, seed, snapshotOf, subnetObject } from '../planner/snapshots.js';
+import { validated as validate } from './both.js';
 import { requestFor, requestOf } from './requests.js';
 
 const OPTIONS = { now: 0 };

@@ -4,8 +4,8 @@
 // simulation of the missing pods and the rollout surge warning about each pod that would stall.
 import { describe, it, expect } from '@jest/globals';
 import type { AdmissionDecision, AdmissionRequestView } from '../../../src/domain/admission/Admission.js';
-import { validate } from '../../../src/domain/admission/Admission.js';
 import { deploymentObject, ipObject, objects, ovnDefault, podObject, seed, snapshotOf, statefulSetObject } from '../planner/snapshots.js';
+import { validated as validate } from './both.js';
 import { requestFor, requestOf } from './requests.js';
 
 const OPTIONS = { now: 0 };
