@@ -5,6 +5,8 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
+import type { CliIo } from './io.js';
+import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
 export type FlagSpecs = NonNullable<ParseArgsConfig['options']>;
 
@@ -67,4 +69,27 @@ export const parseTimestamp = (text: string): E.Either<string, number> => {
 export const parseSeconds = (text: string): E.Either<string, number> => {
   const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
   return Number.isFinite(seconds) ? E.right(Math.round(seconds * 1000)) : E.left(`expected a number of seconds such as 300, got ${JSON.stringify(text)}`);
+};
+
+export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;
+
+/**
+ * A long-running command's flags (no positional arguments), parsed strictly: the values, or
+ * the exit code after printing a usage problem (2) or the help asked for (0).
+ */
+export const commandFlags = (
+  command: string, argv: readonly string[], options: FlagSpecs, help: string, io: CliIo,
+): { readonly values: FlagValues } | { readonly exit: number } => {
+  let values: FlagValues;
+  try {
+    values = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+  } catch (e) {
+    io.stderr(`${PROGRAM} ${command}: ${describeParseError(e)}\nRun '${PROGRAM} ${command} --help' for usage.\n`);
+    return { exit: EXIT_USAGE };
+  }
+  if (values['help'] === true) {
+    io.stdout(help);
+    return { exit: EXIT_OK };
+  }
+  return { values };
 };

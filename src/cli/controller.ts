@@ -8,7 +8,6 @@
 // domain's Subnet canonicalisation, each problem naming its flag.
 import * as E from 'fp-ts/lib/Either.js';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { loadKubeConfig } from '../adapters/kube/config.js';
 import { kubeOver } from '../adapters/kube/kube.js';
 import { makeRest, type Request } from '../adapters/kube/rest.js';
@@ -24,7 +23,9 @@ import { LeaderElector } from '../effects/LeaderElector.js';
 import type { Clock, Log } from '../effects/ports.js';
 import { isDns1123Subdomain, dns1123SubdomainRule } from '../domain/schema/names.js';
 import { canonicalize } from '../domain/Subnet.js';
+import { commandFlags } from './args.js';
 import type { CliIo } from './io.js';
+import { retryUntil } from './retry.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
 export const controllerHelp = `Usage: ${PROGRAM} controller [flags]
@@ -124,47 +125,21 @@ export const defaultSubnetOf = (flags: {
  * server fails, until it is done, `signal` aborts, or this replica may no longer write.
  */
 const ensureDefaultSubnet = async (request: Request, subnet: SubnetToEnsure, log: Log, canWrite: () => boolean, signal: AbortSignal): Promise<void> => {
-  for (let delay = 200; !signal.aborted && canWrite(); delay = Math.min(delay * 2, 10_000)) {
-    try {
-      const outcome = await ensureSubnet(request, subnet, signal);
-      if (outcome.type === 'created') log.info('default subnet created', { subnet: subnet.name, ...subnet.spec });
-      else log.info('default subnet exists: left as it is', { subnet: subnet.name, cidrBlock: outcome.cidrBlock, flagCidrBlock: subnet.spec['cidrBlock'] });
-      return;
-    } catch (err) {
-      if (signal.aborted) return;
-      log.warn('could not ensure the default subnet; retrying', { subnet: subnet.name, error: err instanceof Error ? err.message : String(err), retryMs: delay });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-    }
-  }
+  const outcome = await retryUntil(() => ensureSubnet(request, subnet, signal), (error, retryMs) =>
+    log.warn('could not ensure the default subnet; retrying', { subnet: subnet.name, error, retryMs }), signal, { firstMs: 200, maxMs: 10_000, goOn: canWrite });
+  if (outcome?.type === 'created') log.info('default subnet created', { subnet: subnet.name, ...subnet.spec });
+  else if (outcome !== undefined) log.info('default subnet exists: left as it is', { subnet: subnet.name, cidrBlock: outcome.cidrBlock, flagCidrBlock: subnet.spec['cidrBlock'] });
 };
 
 export const runController = async (argv: readonly string[], io: CliIo): Promise<number> => {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        kubeconfig: { type: 'string' }, workers: { type: 'string' }, 'gc-interval': { type: 'string' }, cooldown: { type: 'string' },
-        listen: { type: 'string' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
-        identity: { type: 'string' }, 'ovn-nb': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        'default-subnet': { type: 'string' }, 'default-cidr': { type: 'string' }, 'default-gateway': { type: 'string' }, 'default-exclude-ips': { type: 'string' },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    io.stderr(`${PROGRAM} controller: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\nRun '${PROGRAM} controller --help' for usage.\n`);
-    return EXIT_USAGE;
-  }
-  if (values['help'] === true) {
-    io.stdout(controllerHelp);
-    return EXIT_OK;
-  }
+  const flags = commandFlags('controller', argv, {
+    kubeconfig: { type: 'string' }, workers: { type: 'string' }, 'gc-interval': { type: 'string' }, cooldown: { type: 'string' },
+    listen: { type: 'string' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
+    identity: { type: 'string' }, 'ovn-nb': { type: 'string' }, 'log-level': { type: 'string' },
+    'default-subnet': { type: 'string' }, 'default-cidr': { type: 'string' }, 'default-gateway': { type: 'string' }, 'default-exclude-ips': { type: 'string' },
+  }, controllerHelp, io);
+  if ('exit' in flags) return flags.exit;
+  const { values } = flags;
   const str = (k: string, d: string) => (typeof values[k] === 'string' ? (values[k] as string) : d);
   const bad = (flag: string, value: string, want: string) => {
     io.stderr(`${PROGRAM} controller: --${flag} ${JSON.stringify(value)}: expected ${want}\n`);

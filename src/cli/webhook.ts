@@ -7,7 +7,6 @@
 // renewal timer re-issues the serving certificate before it expires and swaps it into the
 // running server.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadKubeConfig } from '../adapters/kube/config.js';
 import { makeWatcher } from '../adapters/kube/watcher.js';
@@ -17,7 +16,9 @@ import { ensureWebhookTls, scheduleRenewal, type CertOptions, type WebhookTls } 
 import { startWebhookServer, type AdmissionReviewRequest, type AdmissionOutcome } from '../adapters/webhook/server.js';
 import { AdmissionView, type ReviewPath } from '../effects/AdmissionView.js';
 import type { Clock, Log } from '../effects/ports.js';
+import { commandFlags } from './args.js';
 import type { CliIo } from './io.js';
+import { retryUntil } from './retry.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { parseDuration } from './controller.js';
 
@@ -61,44 +62,18 @@ const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => 
  * API server cannot be reached or refuses, until it succeeds or `signal` aborts (undefined).
  * The HTTPS server cannot start without it, so the process waits here rather than exiting.
  */
-const firstTls = async (kc: KubeConfig, options: CertOptions, log: Log, signal: AbortSignal): Promise<WebhookTls | undefined> => {
-  for (let delay = 1000; !signal.aborted; delay = Math.min(delay * 2, 30_000)) {
-    try {
-      return await ensureWebhookTls(kc, options, new Date(), log);
-    } catch (err) {
-      log.warn('could not read or create the webhook certificate; retrying', { secret: `${options.namespace}/${options.secretName}`, error: err instanceof Error ? err.message : String(err), retryMs: delay });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
-    }
-  }
-  return undefined;
-};
+const firstTls = (kc: KubeConfig, options: CertOptions, log: Log, signal: AbortSignal): Promise<WebhookTls | undefined> =>
+  retryUntil(() => ensureWebhookTls(kc, options, new Date(), log), (error, retryMs) =>
+    log.warn('could not read or create the webhook certificate; retrying', { secret: `${options.namespace}/${options.secretName}`, error, retryMs }), signal, { firstMs: 1000, maxMs: 30_000 });
 
 export const runWebhook = async (argv: readonly string[], io: CliIo): Promise<number> => {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: [...argv],
-      options: {
-        kubeconfig: { type: 'string' }, listen: { type: 'string' }, namespace: { type: 'string' }, service: { type: 'string' },
-        secret: { type: 'string' }, 'webhook-config': { type: 'string' }, 'extra-san': { type: 'string' },
-        'cert-validity': { type: 'string' }, 'renew-before': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    io.stderr(`${PROGRAM} webhook: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\nRun '${PROGRAM} webhook --help' for usage.\n`);
-    return EXIT_USAGE;
-  }
-  if (values['help'] === true) {
-    io.stdout(webhookHelp);
-    return EXIT_OK;
-  }
+  const flags = commandFlags('webhook', argv, {
+    kubeconfig: { type: 'string' }, listen: { type: 'string' }, namespace: { type: 'string' }, service: { type: 'string' },
+    secret: { type: 'string' }, 'webhook-config': { type: 'string' }, 'extra-san': { type: 'string' },
+    'cert-validity': { type: 'string' }, 'renew-before': { type: 'string' }, 'log-level': { type: 'string' },
+  }, webhookHelp, io);
+  if ('exit' in flags) return flags.exit;
+  const { values } = flags;
   const str = (k: string, d: string) => (typeof values[k] === 'string' && values[k] !== '' ? (values[k] as string) : d);
   const bad = (flag: string, value: string, want: string) => {
     io.stderr(`${PROGRAM} webhook: --${flag} ${JSON.stringify(value)}: expected ${want}\n`);
