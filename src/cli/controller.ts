@@ -25,7 +25,7 @@ import { isDns1123Subdomain, dns1123SubdomainRule } from '../domain/schema/names
 import { canonicalize } from '../domain/Subnet.js';
 import { commandFlags } from './args.js';
 import type { CliIo } from './io.js';
-import { retryUntil } from './retry.js';
+import { retryUntil, stopOnSignals } from './lifecycle.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
 export const controllerHelp = `Usage: ${PROGRAM} controller [flags]
@@ -194,25 +194,15 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   });
 
   let exitCode = EXIT_OK;
-  const stopping = new AbortController();
-  const done = new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info('shutting down', { signal });
-      stopping.abort();
-      resolve();
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    void elector.run(() => {
-      exitCode = 1;
-      stopping.abort();
-      resolve();
-    }).then(async () => {
-      if (defaultSubnet.right !== undefined) await ensureDefaultSubnet(request, defaultSubnet.right, log, elector.canWrite, stopping.signal);
-      if (!controller.isReady && !stopping.signal.aborted) controller.start();
-    });
+  const { stopping, stopped } = stopOnSignals(log);
+  void elector.run(() => {
+    exitCode = 1;
+    stopping.abort();
+  }).then(async () => {
+    if (defaultSubnet.right !== undefined) await ensureDefaultSubnet(request, defaultSubnet.right, log, elector.canWrite, stopping.signal);
+    if (!controller.isReady && !stopping.signal.aborted) controller.start();
   });
-  await done;
+  await stopped;
   elector.stop();
   await controller.stop();
   server.close();

@@ -18,7 +18,7 @@ import { AdmissionView, type ReviewPath } from '../effects/AdmissionView.js';
 import type { Clock, Log } from '../effects/ports.js';
 import { commandFlags } from './args.js';
 import type { CliIo } from './io.js';
-import { retryUntil } from './retry.js';
+import { retryUntil, stopOnSignals } from './lifecycle.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { parseDuration } from './controller.js';
 
@@ -99,16 +99,7 @@ export const runWebhook = async (argv: readonly string[], io: CliIo): Promise<nu
     validityMs,
     renewBeforeMs,
   };
-  const stopping = new AbortController();
-  const stopped = new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info('shutting down', { signal });
-      stopping.abort();
-      resolve();
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
+  const { stopping, stopped } = stopOnSignals(log);
   const tls = await firstTls(kc, certOptions, log, stopping.signal);
   if (tls === undefined) return EXIT_OK;
   const view = new AdmissionView({ watcher: makeWatcher(kc), clock, log });

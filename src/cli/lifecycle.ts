@@ -1,6 +1,23 @@
-// Retrying a start-up step that needs the API server: the long-running commands wait for it
-// rather than exit (a pod that exits is restarted anyway, and a log line per failure says more
-// than a crash loop).
+// The life of a long-running command: it stops on SIGTERM or SIGINT (an AbortSignal every step
+// can follow), and a start-up step that needs the API server is retried rather than exit (a
+// pod that exits is restarted anyway, and a log line per failure says more than a crash loop).
+import type { Log } from '../effects/ports.js';
+
+/**
+ * An AbortController aborted by the first SIGTERM or SIGINT (logged), and a promise that
+ * resolves when it is aborted, by a signal or by the command itself.
+ */
+export const stopOnSignals = (log: Log): { readonly stopping: AbortController; readonly stopped: Promise<void> } => {
+  const stopping = new AbortController();
+  const stopped = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const shutdown = (signal: string) => {
+    log.info('shutting down', { signal });
+    stopping.abort();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  return { stopping, stopped };
+};
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export const sleepUnlessAborted = (ms: number, signal: AbortSignal): Promise<void> =>
