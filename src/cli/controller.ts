@@ -23,6 +23,7 @@ import { LeaderElector } from '../effects/LeaderElector.js';
 import type { Clock, Log } from '../effects/ports.js';
 import { isDns1123Subdomain, dns1123SubdomainRule } from '../domain/schema/names.js';
 import { canonicalize } from '../domain/Subnet.js';
+import type { NetworkSettings } from '../domain/PlanContext.js';
 import { commandFlags } from './args.js';
 import type { CliIo } from './io.js';
 import { retryUntil, stopOnSignals } from './lifecycle.js';
@@ -48,6 +49,9 @@ Flags:
                            keep a logical switch per OVN Subnet and a port per pod interface on it
                            (default: none or "", OVN is not touched)
   --default-subnet NAME    the default network's Subnet (default ovn-default)
+  --non-primary-cni-mode   another CNI (Cilium, Calico, …) serves every pod's eth0: no eth0 claim, no
+                           ovn.kubernetes.io/* annotations, no error for eth0 (unless a pod names one of
+                           our NADs in v1.multus-cni.io/default-network); attachments as always
   --default-cidr CIDR      create that Subnet with this cidrBlock ("v4", "v6" or "v4,v6") when no
                            Subnet of that name exists; an existing one is never changed
                            (default: none, no Subnet is created)
@@ -135,7 +139,7 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   const flags = commandFlags('controller', argv, {
     kubeconfig: { type: 'string' }, workers: { type: 'string' }, 'gc-interval': { type: 'string' }, cooldown: { type: 'string' },
     listen: { type: 'string' }, 'lease-namespace': { type: 'string' }, 'lease-name': { type: 'string' }, 'lease-duration': { type: 'string' },
-    identity: { type: 'string' }, 'ovn-nb': { type: 'string' }, 'log-level': { type: 'string' },
+    identity: { type: 'string' }, 'ovn-nb': { type: 'string' }, 'log-level': { type: 'string' }, 'non-primary-cni-mode': { type: 'boolean' },
     'default-subnet': { type: 'string' }, 'default-cidr': { type: 'string' }, 'default-gateway': { type: 'string' }, 'default-exclude-ips': { type: 'string' },
   }, controllerHelp, io);
   if ('exit' in flags) return flags.exit;
@@ -168,6 +172,13 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     return EXIT_USAGE;
   }
 
+  const nonPrimary = values['non-primary-cni-mode'] === true;
+  if (nonPrimary && str('default-cidr', '') !== '') {
+    io.stderr(`${PROGRAM} controller: --default-cidr: no default Subnet in --non-primary-cni-mode (another CNI serves eth0)\n`);
+    return EXIT_USAGE;
+  }
+  const network: NetworkSettings = { defaultNetwork: nonPrimary ? 'none' : 'ovn', defaultSubnet: str('default-subnet', 'ovn-default') };
+
   const log = makeLog(str('log-level', 'info'));
   const kc = loadKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
   const request = makeRest(kc);
@@ -185,12 +196,13 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   const ovn = ovnNb === '' ? undefined : makeOvn({ db: ovnNb, log });
   const controller = new Controller(
     { kube, watcher: makeWatcher(kc), clock, log, metrics, canWrite: elector.canWrite, ovn },
-    { workers, gcIntervalMs, cooldownMs, fault: faultFromEnv() },
+    { workers, gcIntervalMs, cooldownMs, fault: faultFromEnv(), network },
   );
   const server = await serveHealth(listen[1] === '' ? '0.0.0.0' : listen[1]!, Number(listen[2]), { ready: () => elector.isFollower() || (elector.isLeader() && controller.isReady), registry: metrics.registry });
   const bound = server.address();
   log.info('starting', {
-    identity, workers, gcIntervalMs, cooldownMs, ovnNb: ovnNb === '' ? undefined : ovnNb, defaultSubnet: defaultSubnet.right?.name, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660'),
+    identity, workers, gcIntervalMs, cooldownMs, ovnNb: ovnNb === '' ? undefined : ovnNb, eth0: nonPrimary ? 'another CNI (non-primary CNI mode)' : `ovn, subnet ${network.defaultSubnet}`,
+    defaultSubnet: defaultSubnet.right?.name, listen: typeof bound === 'object' && bound !== null ? `${bound.address}:${bound.port}` : str('listen', '0.0.0.0:10660'),
   });
 
   let exitCode = EXIT_OK;

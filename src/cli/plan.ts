@@ -21,8 +21,10 @@ import type { RawDocument } from '../domain/Snapshot.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { renderJson, renderTable } from './render.js';
+import { dns1123SubdomainRule, isDns1123Subdomain } from '../domain/schema/names.js';
 
 export const planHelp = `Usage: ${PROGRAM} plan --snapshot PATH... [--output table|json] [--now TIME] [--cooldown SECONDS] [--ovn]
+          [--non-primary-cni-mode] [--default-subnet NAME]
 
 Prints every address the controller would allocate and every action it would take for a
 snapshot of cluster objects (Pods, Namespaces, Subnets, IPs, IPPools,
@@ -55,6 +57,15 @@ Flags:
                           pod interface on one (EnsureLogicalSwitch, EnsureLogicalSwitchPort,
                           DeleteLogicalSwitchPort). Off by default, like the controller's.
                             ${PROGRAM} plan -s manifests/ --ovn
+      --non-primary-cni-mode
+                          Another CNI (Cilium, Calico, …) serves every pod's eth0, as with the
+                          controller's flag of that name: no eth0 claim unless a pod names one of
+                          our NADs in v1.multus-cni.io/default-network; attachments as always.
+                            ${PROGRAM} plan -s manifests/ --non-primary-cni-mode
+      --default-subnet NAME
+                          The default network's Subnet, as the controller's flag of that name
+                          (default ovn-default).
+                            ${PROGRAM} plan -s manifests/ --default-subnet pods
   -h, --help              Show this help.
 
 Exit status: 0 when a plan was computed (a pod that cannot get an address is an error in the
@@ -68,6 +79,8 @@ const flags: FlagSpecs = {
   'cooldown': { type: 'string' },
   'kubeconfig': { type: 'string' },
   'ovn': { type: 'boolean' },
+  'non-primary-cni-mode': { type: 'boolean' },
+  'default-subnet': { type: 'string' },
   'help': { type: 'boolean', short: 'h' },
 };
 
@@ -92,6 +105,8 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
   let now = 0;
   let cooldownMs: number | undefined;
   let ovn = false;
+  let nonPrimary = false;
+  let defaultSubnet: string | undefined;
   for (const arg of args.right) {
     const value = arg.value ?? '';
     if (arg.kind === 'positional' || arg.name === 'snapshot') {
@@ -100,6 +115,11 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
       help = true;
     } else if (arg.name === 'ovn') {
       ovn = true;
+    } else if (arg.name === 'non-primary-cni-mode') {
+      nonPrimary = true;
+    } else if (arg.name === 'default-subnet') {
+      if (!isDns1123Subdomain(value)) return E.left(`--default-subnet ${JSON.stringify(value)}: expected a Subnet name: ${dns1123SubdomainRule}`);
+      defaultSubnet = value;
     } else if (arg.name === 'kubeconfig') {
       kubeconfig = value;
     } else if (arg.name === 'output') {
@@ -116,7 +136,10 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
       cooldownMs = parsed.right;
     }
   }
-  const options: PlanOptions = { now, ...(cooldownMs === undefined ? {} : { cooldownMs }), ...(ovn ? { ovn } : {}) };
+  const options: PlanOptions = {
+    now, ...(cooldownMs === undefined ? {} : { cooldownMs }), ...(ovn ? { ovn } : {}),
+    ...(nonPrimary ? { defaultNetwork: 'none' as const } : {}), ...(defaultSubnet === undefined ? {} : { defaultSubnet }),
+  };
   return E.right({ help, snapshots, render, options, kubeconfig });
 };
 

@@ -14,6 +14,7 @@ import { makeLog } from '../adapters/log.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ensureWebhookTls, scheduleRenewal, type CertOptions, type WebhookTls } from '../adapters/webhook/certs.js';
 import { startWebhookServer, type AdmissionReviewRequest, type AdmissionOutcome } from '../adapters/webhook/server.js';
+import type { NetworkSettings } from '../domain/PlanContext.js';
 import { AdmissionView, type ReviewPath } from '../effects/AdmissionView.js';
 import type { Clock, Log } from '../effects/ports.js';
 import { commandFlags } from './args.js';
@@ -48,6 +49,8 @@ Flags:
   --extra-san LIST         more names or addresses for the certificate, comma-separated (default none)
   --cert-validity DURATION lifetime of a serving certificate it issues (default 8760h)
   --renew-before DURATION  renew when less than this is left (default 720h)
+  --non-primary-cni-mode   another CNI serves every pod's eth0 (as the controller's flag): eth0 is not checked
+  --default-subnet NAME    the default network's Subnet (as the controller's flag; default ovn-default)
   --log-level LEVEL        debug, info, warn or error (default info)
   -h, --help               this help
 
@@ -71,6 +74,7 @@ export const runWebhook = async (argv: readonly string[], io: CliIo): Promise<nu
     kubeconfig: { type: 'string' }, listen: { type: 'string' }, namespace: { type: 'string' }, service: { type: 'string' },
     secret: { type: 'string' }, 'webhook-config': { type: 'string' }, 'extra-san': { type: 'string' },
     'cert-validity': { type: 'string' }, 'renew-before': { type: 'string' }, 'log-level': { type: 'string' },
+    'non-primary-cni-mode': { type: 'boolean' }, 'default-subnet': { type: 'string' },
   }, webhookHelp, io);
   if ('exit' in flags) return flags.exit;
   const { values } = flags;
@@ -102,7 +106,8 @@ export const runWebhook = async (argv: readonly string[], io: CliIo): Promise<nu
   const { stopping, stopped } = stopOnSignals(log);
   const tls = await firstTls(kc, certOptions, log, stopping.signal);
   if (tls === undefined) return EXIT_OK;
-  const view = new AdmissionView({ watcher: makeWatcher(kc), clock, log });
+  const network: NetworkSettings = { defaultNetwork: values['non-primary-cni-mode'] === true ? 'none' : 'ovn', defaultSubnet: str('default-subnet', 'ovn-default') };
+  const view = new AdmissionView({ watcher: makeWatcher(kc), clock, log, network });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kube_ovn_ipam_webhook_' });
   const answer = (path: ReviewPath) => (r: AdmissionReviewRequest): AdmissionOutcome => {

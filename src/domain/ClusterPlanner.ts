@@ -23,7 +23,7 @@ import { claimIdOf, emptyState } from './IpamState.js';
 import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
 import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './Plan.js';
-import type { PlanContext, Problem } from './PlanContext.js';
+import type { NetworkSettings, PlanContext, Problem } from './PlanContext.js';
 import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
 import * as RS from './RangeSet.js';
@@ -35,10 +35,11 @@ import type { Pod } from './schema/kube.js';
 import type { IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
+import { givenUp, unpublish } from './Unplug.js';
 import { subnetUsage } from './Usage.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 
-export interface PlanOptions {
+export interface PlanOptions extends NetworkSettings {
   /** The clock, as data (milliseconds since the epoch). */
   readonly now: number;
   /** Milliseconds a released address rests before reuse. */
@@ -91,7 +92,7 @@ export interface PodItems {
 
 /** @internal (IncrementalPlanner) */
 export const resolvePod = (ctx: PlanContext, pod: Pod, simulated?: string): PodItems => {
-  const { networks, problems } = podNetworks(ctx.nads, pod);
+  const { networks, problems } = podNetworks(ctx.nads, pod, ctx.defaultNetwork);
   const items = networks.map((net): Item => {
     const request = requestOf(pod, net);
     const subnet = E.isRight(request) ? chooseSubnet(ctx, pod, net, request.right) : undefined;
@@ -254,13 +255,25 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     }
   }
   out.actions.push(...ipActions, ...switches, ...ports);
+  const dropped = givenUpOf(p);
   const keys = Object.keys(patch);
-  if (keys.length > 0) {
+  Object.assign(patch, unpublish(p.pod, dropped));
+  if (Object.keys(patch).length > 0) {
     const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
-    out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason: `publish the addresses of ${nets.join(', ')} (allocated: "true")`, annotations: sortKeys(patch) });
+    const reason = [
+      nets.length > 0 ? `publish the addresses of ${nets.join(', ')} (allocated: "true")` : '',
+      dropped.length > 0 ? `withdraw those of ${dropped.join(', ')} (no longer attached)` : '',
+    ].filter((x) => x !== '').join('; ');
+    out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason, annotations: sortKeys(patch) });
   }
   out.actions.push(...events);
 };
+
+/** The providers a live pod gave up (Unplug.ts): none while one of its networks cannot be
+ *  resolved, and none for a simulated pod. */
+/** @internal (IncrementalPlanner) */
+export const givenUpOf = (p: PodItems): readonly string[] =>
+  p.problems.length > 0 || p.simulated !== undefined ? [] : givenUp(p.pod, new Set(p.items.map((i) => i.net.provider)));
 
 const sortKeys = <V>(r: Record<string, V>): Record<string, V> => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
 
@@ -269,7 +282,7 @@ export type PlanScope = { readonly kind: 'all' } | { readonly kind: 'pod'; reado
 /** Plans the snapshot: everything (`all`) or one pod (`pod`, with only its actions and the
  *  status of the subnets it uses). */
 export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: PlanScope): Plan => {
-  const ctx = buildContext(snapshot);
+  const ctx = buildContext(snapshot, options);
   const valid = ctx.subnetOrder.flatMap((name) => {
     const s = ctx.subnets.get(name)!;
     return E.isRight(s) ? [s.right] : [];

@@ -3,7 +3,8 @@
 // daemon acted on), else an IP object the pod owns (written just before a crash, or kept for
 // a StatefulSet pod recreated under a new UID). When both exist and disagree the annotations
 // win and the disagreement is reported. IP objects no live pod network owns are released
-// (DeleteIP), except those a StatefulSet still wants and those labelled reserved, which keep
+// (DeleteIP), except those a StatefulSet still wants, those labelled reserved, and those of a
+// live pod one of whose networks cannot be resolved now (it may still use them), which keep
 // their addresses. A claim that collides with an earlier one is reported and not restored.
 // A claim that cannot be kept in its own Subnet is reported (ClaimConflict) and its address is
 // still held wherever it now falls (shelter), so no address a live pod uses is given twice.
@@ -14,6 +15,7 @@ import type { Draft } from './Draft.js';
 import type { Claim, ClaimKey } from './IpamState.js';
 import { claimIdOf } from './IpamState.js';
 import type { PodNetwork } from './Networks.js';
+import { podNetworks } from './Networks.js';
 import type { PlanContext } from './PlanContext.js';
 import { baseProvider, podKeyOf, podUidOf } from './PlanContext.js';
 import { addressText, POD_UID_LABEL } from './Records.js';
@@ -207,7 +209,10 @@ export const retainedBy = (ctx: PlanContext, ip: IP): string | undefined => {
   const owner = ctx.snapshot.pods.get(`${ip.spec.namespace}/${ip.spec.podName}`)?.object;
   const uidLabel = ip.metadata.labels?.[POD_UID_LABEL];
   if (owner !== undefined && (uidLabel === undefined || uidLabel === podUidOf(owner)) && owner.metadata.deletionTimestamp === undefined && owner.status?.phase !== 'Failed' && owner.status?.phase !== 'Succeeded') {
-    return undefined; // a live owner that no longer attaches this network
+    // A live owner that no longer has this network gave it up (Unplug.ts), unless one of the
+    // networks it names cannot be resolved now: it may still use this one.
+    const unresolved = podNetworks(ctx.nads, owner, ctx.defaultNetwork).problems;
+    return unresolved.length === 0 ? undefined : `pod ${ip.spec.namespace}/${ip.spec.podName} names a network that cannot be resolved now (${unresolved[0]!.message}), so it may still use this one`;
   }
   if (ip.spec.podType !== 'StatefulSet') return undefined;
   const stsName = [...ctx.snapshot.statefulsets.values()]

@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
 import type { PlanOptions } from './ClusterPlanner.js';
+import type { PodItems } from './ClusterPlanner.js';
 import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rangesOfPool, rememberReleases, resolvePod } from './ClusterPlanner.js';
 import { Draft } from './Draft.js';
 import type { Loaded } from './ExistingClaims.js';
@@ -36,7 +37,7 @@ const live = (pod: Pod): boolean => pod.spec.hostNetwork !== true && !isGone(pod
 
 /** The start-up rebuild: every claim the cluster holds, before anything is allocated. */
 export const prepare = (snapshot: Snapshot, options: PlanOptions): PlannerState => {
-  const ctx = buildContext(snapshot);
+  const ctx = buildContext(snapshot, options);
   const valid = ctx.subnetOrder.flatMap((name) => {
     const s = ctx.subnets.get(name)!;
     return E.isRight(s) ? [s.right] : [];
@@ -82,7 +83,9 @@ export const planPodWith = (ps: PlannerState, snapshot: Snapshot, podKey: string
   const out = new PlanBuilder();
   const notes = ps.loaded.notes.filter((n) => n.pod === podKey);
   for (const note of notes) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
-  planPodIn(ctx, d, resolvePod(ctx, pod), ps.loaded, out, options.now, options.ovn === true);
+  const r = resolvePod(ctx, pod);
+  planPodIn(ctx, d, r, ps.loaded, out, options.now, options.ovn === true);
+  out.actions.unshift(...unplugged(ctx, d, r, options));
   // An earlier pod's IP object this plan writes its own claim over is no orphan any more.
   const replaced = new Set(out.actions.flatMap((a) => (a.type === 'UpdateIP' && ps.loaded.deletions.has(a.target) ? [a.target] : [])));
   const loaded = notes.length === 0 && replaced.size === 0 ? ps.loaded : {
@@ -91,6 +94,34 @@ export const planPodWith = (ps: PlannerState, snapshot: Snapshot, podKey: string
     deletions: replaced.size === 0 ? ps.loaded.deletions : new Map([...ps.loaded.deletions].filter(([name]) => !replaced.has(name))),
   };
   return { plan: out.build(), state: { ...ps, ipam: d.commit(), loaded } };
+};
+
+/** The networks a live pod gave up (hot-unplug, Unplug.ts): their claims released into `d`,
+ *  and the actions that delete their IP objects (each OVN port first), by name. The same IP
+ *  objects `plan` releases as owned by no live pod network. Nothing while one of the pod's
+ *  networks cannot be resolved. */
+const unplugged = (ctx: PlanContext, d: Draft, r: PodItems, options: PlanOptions): readonly Action[] => {
+  if (r.problems.length > 0 || r.simulated !== undefined) return [];
+  const { pod } = r;
+  const uid = podUidOf(pod);
+  const namespace = pod.metadata.namespace ?? 'default';
+  const wanted = new Set(r.items.map((i) => i.net.provider));
+  for (const claim of claimsOfPod(d.commit(), uid)) if (!wanted.has(claim.key.provider)) releaseIn(d, claim.id, options.now);
+  const names = new Set(r.items.map((i) => i.live.ipName));
+  const ports: Action[] = [];
+  const deletes: Action[] = [];
+  const ips = [...ctx.snapshot.ips.values()].map((e) => e.object).filter((ip) => {
+    const label = ip.metadata.labels?.[POD_UID_LABEL];
+    return ip.spec.podName === pod.metadata.name && ip.spec.namespace === namespace && (label === undefined || label === uid) && !names.has(ip.metadata.name);
+  });
+  for (const ip of ips.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
+    if (retainedBy(ctx, ip) !== undefined) continue;
+    const why = `pod ${namespace}/${pod.metadata.name} no longer uses this network (or was recreated under a new UID)`;
+    const port = options.ovn === true ? portDeleteOf(ctx, ip, `unplug it from OVN: ${why}`) : undefined;
+    if (port !== undefined) ports.push(port);
+    deletes.push({ type: 'DeleteIP', target: ip.metadata.name, reason: `release its addresses: ${why}` });
+  }
+  return [...ports, ...deletes];
 };
 
 /** A pod that is gone (deleted, finished, or terminating): its IP objects are deleted and its

@@ -1,8 +1,13 @@
 // A pod's networks (DESIGN §3.1): the default network plus every attachment named by
 // `k8s.v1.cni.cncf.io/networks`, each with its provider and interface name.
 // Rules:
-// - The default network (provider `ovn`, interface eth0) is always there unless the pod sets
-//   `v1.multus-cni.io/default-network` (then another CNI owns eth0).
+// - eth0: a pod's `v1.multus-cni.io/default-network` (one `[ns/]name`, the networks syntax)
+//   names the NAD that serves it, as Multus and Kube-OVN read it: a NAD of ours gives eth0 its
+//   provider (`<nad>.<ns>.ovn` or `<nad>.<ns>`) and so its Subnet; a NAD not ours means another
+//   CNI owns eth0 (nothing for us, no error); a missing or broken NAD is an error of eth0.
+//   Without that annotation eth0 is the default network (provider `ovn`), unless the controller
+//   runs in non-primary CNI mode (Kube-OVN's --non-primary-cni-mode: another CNI owns every
+//   pod's eth0, and we serve attachments only).
 // - Attachments are named net1, net2, … by their position in the list unless they name an
 //   interface. A NAD with `"type": "kube-ovn"` gives provider `<nad>.<ns>.ovn`; one with
 //   `"ipam": {"type": "kube-ovn"}` gives `<nad>.<ns>`. A NAD attached twice gives each of its
@@ -59,6 +64,10 @@ export const indexNads = (snapshot: Snapshot): NadIndex =>
 
 export const defaultNetwork: PodNetwork = { provider: DEFAULT_PROVIDER, interface: 'eth0', isOvn: true, routes: [] };
 
+/** Who serves the eth0 of a pod that does not name its default network: us (`ovn`, the
+ *  default), or another CNI (`none`: non-primary CNI mode). */
+export type DefaultNetworkMode = 'ovn' | 'none';
+
 /** The provider a NAD serves, from its name, namespace and kind. */
 export const providerOf = (nadName: string, namespace: string, conf: NetConf, suffix?: string): string | undefined => {
   const tail = suffix === undefined ? '' : `.${suffix}`;
@@ -111,24 +120,46 @@ const resolveOne = (
   });
 };
 
-/** Every network of `pod`, in interface order, with the problems of those that cannot be served. */
-export const podNetworks = (nads: NadIndex, pod: Pod): ResolvedNetworks => {
-  const annotations = pod.metadata.annotations ?? {};
-  const namespace = pod.metadata.namespace ?? 'default';
-  const networks: PodNetwork[] = annotations[DEFAULT_NETWORK_ANNOTATION] === undefined ? [defaultNetwork] : [];
-  const problems: NetworkProblem[] = [];
-  const value = annotations[NETWORKS_ANNOTATION];
-  if (value === undefined) return { networks, problems };
-  const parsed = parseNetworksAnnotation(value, namespace);
-  if (E.isLeft(parsed)) {
-    problems.push({ provider: '', interface: '', code: 'InvalidAnnotation', message: parsed.left.message });
-    return { networks, problems };
+/** The NAD `pod` names for eth0 (undefined when it names none), or the problem with the name. */
+const defaultSelection = (pod: Pod): E.Either<NetworkProblem, NetworkSelection | undefined> => {
+  const value = pod.metadata.annotations?.[DEFAULT_NETWORK_ANNOTATION];
+  if (value === undefined) return E.right(undefined);
+  const parsed = parseNetworksAnnotation(value, pod.metadata.namespace ?? 'default', DEFAULT_NETWORK_ANNOTATION);
+  if (E.isLeft(parsed)) return E.left({ provider: '', interface: 'eth0', code: 'InvalidAnnotation', message: parsed.left.message });
+  const [sel, ...more] = parsed.right;
+  if (sel === undefined || more.length > 0) {
+    return E.left({ provider: '', interface: 'eth0', code: 'InvalidAnnotation', message: `annotation ${DEFAULT_NETWORK_ANNOTATION}: names ${parsed.right.length} networks; eth0 has exactly one` });
   }
+  return E.right({ name: sel.name, namespace: sel.namespace });
+};
+
+/** Every network of `pod`, in interface order, with the problems of those that cannot be
+ *  served. `mode` says who serves eth0 when the pod does not name its default network. A NAD
+ *  named both for eth0 and in the list counts as attached twice. */
+export const podNetworks = (nads: NadIndex, pod: Pod, mode: DefaultNetworkMode = 'ovn'): ResolvedNetworks => {
+  const annotations = pod.metadata.annotations ?? {};
+  const networks: PodNetwork[] = [];
+  const problems: NetworkProblem[] = [];
+  const eth0 = defaultSelection(pod);
+  if (E.isLeft(eth0)) problems.push(eth0.left);
+  else if (eth0.right === undefined && mode === 'ovn') networks.push(defaultNetwork);
+  const value = annotations[NETWORKS_ANNOTATION];
+  const parsed = value === undefined ? E.right([]) : parseNetworksAnnotation(value, pod.metadata.namespace ?? 'default');
+  if (E.isLeft(parsed)) problems.push({ provider: '', interface: '', code: 'InvalidAnnotation', message: parsed.left.message });
+  const listed = E.isRight(parsed) ? parsed.right : [];
   const counts = new Map<string, number>();
-  for (const sel of parsed.right) counts.set(`${sel.namespace}/${sel.name}`, (counts.get(`${sel.namespace}/${sel.name}`) ?? 0) + 1);
-  parsed.right.forEach((sel, i) => {
+  const chosen = E.isRight(eth0) ? eth0.right : undefined;
+  for (const sel of [...(chosen === undefined ? [] : [chosen]), ...listed]) counts.set(`${sel.namespace}/${sel.name}`, (counts.get(`${sel.namespace}/${sel.name}`) ?? 0) + 1);
+  const twice = (sel: NetworkSelection) => (counts.get(`${sel.namespace}/${sel.name}`) ?? 0) > 1;
+  if (chosen !== undefined) {
+    const r = resolveOne(nads, chosen, 'eth0', twice(chosen));
+    // A NAD that is not ours on eth0: another CNI serves it, and we have nothing to do.
+    if (E.isLeft(r) && r.left.code !== 'UnmanagedNetwork') problems.push(r.left);
+    else if (E.isRight(r)) networks.push(r.right);
+  }
+  listed.forEach((sel, i) => {
     const ifName = sel.interface ?? `net${i + 1}`;
-    const r = resolveOne(nads, sel, ifName, (counts.get(`${sel.namespace}/${sel.name}`) ?? 0) > 1);
+    const r = resolveOne(nads, sel, ifName, twice(sel));
     if (E.isLeft(r)) problems.push(r.left);
     else networks.push(r.right);
   });

@@ -6,14 +6,15 @@
 //   subnet of its own provider, an OVN network only an OVN subnet;
 // - else an `ip_pool` that names an IPPool selects the IPPool's subnet;
 // - else, for the default network: the namespace's `ovn.kubernetes.io/logical_switch` (its
-//   first entry), then a subnet listing the namespace in `spec.namespaces`, then `ovn-default`;
+//   first entry), then a subnet listing the namespace in `spec.namespaces`, then the default
+//   Subnet (`ovn-default` unless the controller's --default-subnet names another);
 // - else, for an attachment: the first subnet (in precedence order) bound to its provider.
 // Subnet precedence (subnetsInPrecedence): creation time, then claims held, then our Ready
 // record, then the name; never input order (the earlier wins an overlap).
 import * as E from 'fp-ts/lib/Either.js';
 import { parseMac } from './Address.js';
 import type { ClaimKey } from './IpamState.js';
-import type { NadIndex, PodNetwork } from './Networks.js';
+import type { DefaultNetworkMode, NadIndex, PodNetwork } from './Networks.js';
 import { indexNads } from './Networks.js';
 import type { PlanErrorCode } from './Plan.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
@@ -26,9 +27,19 @@ import { validateSubnets } from './Subnet.js';
 
 export const DEFAULT_SUBNET = 'ovn-default';
 
+/** How the cluster's default network is set up (the controller's flags, which `plan` takes too). */
+export interface NetworkSettings {
+  /** Who serves eth0 of a pod that names no default network (default `ovn`). */
+  readonly defaultNetwork?: DefaultNetworkMode;
+  /** The default network's Subnet (default `ovn-default`). */
+  readonly defaultSubnet?: string;
+}
+
 export interface PlanContext {
   readonly snapshot: Snapshot;
   readonly nads: NadIndex;
+  readonly defaultNetwork: DefaultNetworkMode;
+  readonly defaultSubnet: string;
   /** Every Subnet by name: canonical, or why it is invalid. */
   readonly subnets: ReadonlyMap<string, E.Either<SubnetInvalid, Subnet>>;
   /** Subnet names in precedence order. */
@@ -70,12 +81,14 @@ export const subnetsInPrecedence = (snapshot: Snapshot): Entry<SubnetObject>[] =
   return keyed.map(({ e }) => e);
 };
 
-export const buildContext = (snapshot: Snapshot): PlanContext => {
+export const buildContext = (snapshot: Snapshot, settings: NetworkSettings = {}): PlanContext => {
   const ordered = subnetsInPrecedence(snapshot);
   const results = validateSubnets(ordered.map((e) => e.object));
   return {
     snapshot,
     nads: indexNads(snapshot),
+    defaultNetwork: settings.defaultNetwork ?? 'ovn',
+    defaultSubnet: settings.defaultSubnet ?? DEFAULT_SUBNET,
     subnets: new Map(ordered.map((e, i) => [e.object.metadata.name, results[i]!])),
     subnetOrder: ordered.map((e) => e.object.metadata.name),
   };
@@ -174,7 +187,7 @@ export const chooseSubnet = (ctx: PlanContext, pod: Pod, net: PodNetwork, reques
       return s !== undefined && E.isRight(s) && s.right.isOvn && s.right.namespaces.includes(namespace);
     });
     if (bound !== undefined) return usable(ctx, bound, `bound to namespace ${namespace}`);
-    return usable(ctx, DEFAULT_SUBNET, 'the default subnet');
+    return usable(ctx, ctx.defaultSubnet, 'the default subnet');
   }
   const provider = baseProvider(net);
   const bound = ctx.subnetOrder.find((name) => {

@@ -21,6 +21,7 @@
 //   address in that window may be missed: an admitted conflict is then the controller's to
 //   report (AddressConflict Event, never a duplicate), as for two creates in the same instant.
 import { mutate, prepareAdmission, validateWith, type AdmissionDecision, type AdmissionRequestView, type AdmissionState } from '../domain/admission/Admission.js';
+import type { NetworkSettings } from '../domain/PlanContext.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
 import type { Clock, Log, WatchedKind, WatchEvent, WatchHandle, Watcher } from './ports.js';
 
@@ -44,7 +45,7 @@ export class AdmissionView {
   private lastRebuildMs = 0;
   private stopped = false;
 
-  constructor(private readonly deps: { readonly watcher: Watcher; readonly clock: Clock; readonly log: Log }) {
+  constructor(private readonly deps: { readonly watcher: Watcher; readonly clock: Clock; readonly log: Log; readonly network?: NetworkSettings | undefined }) {
     this.live = new LiveSnapshot(deps.log, () => deps.clock.now());
   }
 
@@ -79,7 +80,7 @@ export class AdmissionView {
   }
 
   private options() {
-    return { now: this.deps.clock.now(), released: this.live.released };
+    return { ...this.deps.network, now: this.deps.clock.now(), released: this.live.released };
   }
 
   /** Schedules a rebuild of the prepared state, unless one is already scheduled or running. */

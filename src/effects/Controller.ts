@@ -14,6 +14,7 @@
 //   gcIntervalMs.
 import type { Action } from '../domain/Plan.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
+import type { NetworkSettings } from '../domain/PlanContext.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
 import { holderOf, holdPod, orphans, planPodWith, prepare, releaseOrphan, releasePodWith } from '../domain/IncrementalPlanner.js';
 import type { Pod } from '../domain/schema/kube.js';
@@ -38,6 +39,8 @@ export interface ControllerOptions {
   readonly gcIntervalMs: number;
   readonly cooldownMs: number;
   readonly fault?: FaultHook | undefined;
+  /** Who serves eth0 and on which Subnet (--non-primary-cni-mode, --default-subnet). */
+  readonly network?: NetworkSettings | undefined;
 }
 
 export interface ControllerDeps {
@@ -122,7 +125,7 @@ export class Controller {
   }
 
   private planOptions(): PlanOptions {
-    return { now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs, released: this.live.released, ...(this.deps.ovn !== undefined ? { ovn: true } : {}) };
+    return { ...this.options.network, now: this.deps.clock.now(), cooldownMs: this.options.cooldownMs, released: this.live.released, ...(this.deps.ovn !== undefined ? { ovn: true } : {}) };
   }
 
   /** The planner state, prepared from the snapshot when it was dropped (start-up, a change it

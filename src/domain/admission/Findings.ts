@@ -21,7 +21,7 @@ import { holdsOf, PlanBuilder, planPod, planPodIn, resolvePod } from '../Cluster
 import { holdIn } from '../Allocator.js';
 import { Draft } from '../Draft.js';
 import type { PodNetwork } from '../Networks.js';
-import { podNetworks } from '../Networks.js';
+import { DEFAULT_NETWORK_ANNOTATION, podNetworks } from '../Networks.js';
 import type { PlanError, PlanErrorCode } from '../Plan.js';
 import { baseProvider, podKeyOf, requestOf } from '../PlanContext.js';
 import type { PodNetworkRequest } from '../schema/annotations.js';
@@ -63,9 +63,11 @@ export const verdictOf = (code: PlanErrorCode): Verdict | undefined => {
 
 /** The pod's networks as the planner resolves them (NADs looked up by key, not all parsed). */
 export const networksOf = (snapshot: Snapshot, pod: Pod): readonly PodNetwork[] => {
-  const value = pod.metadata.annotations?.[NETWORKS_ANNOTATION];
-  const parsed = value === undefined ? undefined : parseNetworksAnnotation(value, pod.metadata.namespace ?? 'default');
-  const selections = parsed !== undefined && E.isRight(parsed) ? parsed.right : [];
+  const selections = [NETWORKS_ANNOTATION, DEFAULT_NETWORK_ANNOTATION].flatMap((annotation) => {
+    const value = pod.metadata.annotations?.[annotation];
+    const parsed = value === undefined ? undefined : parseNetworksAnnotation(value, pod.metadata.namespace ?? 'default');
+    return parsed !== undefined && E.isRight(parsed) ? parsed.right : [];
+  });
   return podNetworks(nadIndexFor(snapshot, selections), pod).networks;
 };
 

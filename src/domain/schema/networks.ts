@@ -33,8 +33,8 @@ export type NetworkSelectionElement = t.TypeOf<typeof NetworkSelectionElement>;
 
 const NetworkSelectionElements = t.readonlyArray(NetworkSelectionElement);
 
-const fail = (detail: string): E.Either<InvalidAnnotation, never> =>
-  E.left(invalidAnnotation(NETWORKS_ANNOTATION, detail));
+/** A form's problem, as the detail of the annotation's error. */
+const fail = (detail: string): E.Either<string, never> => E.left(detail);
 
 const selection = (
   name: string,
@@ -48,7 +48,7 @@ const selection = (
   ...(extra.mac !== undefined && extra.mac !== '' && { mac: extra.mac }),
 });
 
-const parseJsonForm = (value: string, podNamespace: string): E.Either<InvalidAnnotation, readonly NetworkSelection[]> => {
+const parseJsonForm = (value: string, podNamespace: string): E.Either<string, readonly NetworkSelection[]> => {
   const parsed = parseJson(value);
   if (E.isLeft(parsed)) return fail(parsed.left.message);
   const decoded = decodeAt(NetworkSelectionElements, parsed.right, '');
@@ -82,7 +82,7 @@ const parseItem = (item: string, podNamespace: string): E.Either<readonly string
   return E.right(selection(name, namespace === '' ? podNamespace : namespace, { interface: ifName }));
 };
 
-const parseListForm = (value: string, podNamespace: string): E.Either<InvalidAnnotation, readonly NetworkSelection[]> => {
+const parseListForm = (value: string, podNamespace: string): E.Either<string, readonly NetworkSelection[]> => {
   const problems: string[] = [];
   const out: NetworkSelection[] = [];
   value.split(',').forEach((raw, i) => {
@@ -98,11 +98,14 @@ const parseListForm = (value: string, podNamespace: string): E.Either<InvalidAnn
   return problems.length > 0 ? fail(problems.join('; ')) : E.right(out);
 };
 
-/** Parses the networks annotation of a pod in `podNamespace`, in the order written. */
+/** Parses the networks annotation of a pod in `podNamespace`, in the order written. The same
+ *  syntax serves `v1.multus-cni.io/default-network`: `annotation` names the one read, for the
+ *  error. */
 export const parseNetworksAnnotation = (
   value: string,
   podNamespace: string,
+  annotation: string = NETWORKS_ANNOTATION,
 ): E.Either<InvalidAnnotation, readonly NetworkSelection[]> => {
-  if (value.trim() === '') return fail('is empty');
-  return /[[{"]/.test(value) ? parseJsonForm(value, podNamespace) : parseListForm(value, podNamespace);
+  const parsed = value.trim() === '' ? fail('is empty') : /[[{"]/.test(value) ? parseJsonForm(value, podNamespace) : parseListForm(value, podNamespace);
+  return E.mapLeft((detail: string) => invalidAnnotation(annotation, detail))(parsed);
 };
