@@ -3,7 +3,8 @@
 // and compare the two.
 //
 // Rules:
-// - The CLI is built first (buildCli, under its lock) so the plan is the current source's.
+// - The CLI is built once per test file (buildCli, under its lock) so the plan is the current
+//   source's.
 // - What the controller wrote is read back from the API server as the plan's allocation
 //   records: per IP object, its pod, provider (from the pod annotation keys that carry its
 //   address), subnet, address and MAC; so `expect(written).toEqual(planned)` compares like with
@@ -25,8 +26,11 @@ export interface PlanJson {
 
 /** Runs `plan --kubeconfig <api> --output json ...extra` with the built CLI; the parsed plan
  *  (undefined when stdout is not JSON) and the raw result. */
+let built: Promise<void> | undefined;
+
 export async function planLive(api: ApiServer, extra: readonly string[] = []): Promise<{ readonly plan: PlanJson | undefined; readonly result: RunResult }> {
-  await buildCli();
+  built ??= buildCli();
+  await built;
   const result = await run([process.execPath, CLI_MAIN, 'plan', '--kubeconfig', api.kubeconfigPath, '--output', 'json', ...extra], { timeoutMs: 60_000 });
   let plan: PlanJson | undefined;
   try {
