@@ -158,6 +158,16 @@ describe('hot-unplug and hot-plug', () => {
     expect(given(planPodWith(state, next, 'default/n', o).plan)).toEqual(['eth0 ovn ovn-default 10.16.0.3', 'net1 green.default green 172.19.0.3']);
   });
 
+  it('with OVN, the last attachment unplugged (the networks annotation left as []): its port goes before its IP object', () => {
+    const s = world(
+      pod('p', { uid: 'u', annotations: { ...eth0, ...allocated('blue.default.ovn', '10.77.0.2', '10.77.0.0/24'), 'blue.default.ovn.kubernetes.io/logical_switch': 'blue', 'blue.default.ovn.kubernetes.io/mac_address': '0a:00:00:00:00:07', 'k8s.v1.cni.cncf.io/networks': '[]' } }),
+      ips[0]!, ip('p.default.blue.default.ovn', 'p', 'blue', '10.77.0.2', { podUid: 'u', mac: '0a:00:00:00:00:07' }),
+    );
+    const { all, incremental } = bothWays(s, 'p', { ovn: true });
+    expect(actionList(all)).toEqual(['DeleteLogicalSwitchPort p.default.blue.default.ovn', 'DeleteIP p.default.blue.default.ovn', 'PatchPodAnnotations default/p']);
+    expect(incremental.actions).toEqual(all.actions);
+  });
+
   it('hot-plug of a new attachment allocates it', () => {
     const s = withNetworks('red,green,blue');
     const { all, incremental } = bothWays(s, 'p');
