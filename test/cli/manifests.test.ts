@@ -5,12 +5,18 @@
 //   and every env var an argument expands is defined in its container;
 // - the names overlays patch by (containers, volumes, the ConfigMap) are there, every object is
 //   labelled, and every namespaced object is in kube-ovn-ipam;
-// - kustomization.yaml lists every manifest file and sets the image tag to package.json's version.
+// - kustomization.yaml lists every manifest file and sets the image tag to package.json's version;
+// - the component config/components/non-primary-cni renders and switches what it says.
 import { describe, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
 import { runCli } from '../../src/cli/commands.js';
 import type { CliIo } from '../../src/cli/io.js';
+import { runOk } from '../harness/exec.js';
+import { kubectlBinary } from '../harness/kubectl.js';
 
 const CONFIG = new URL('../../config/', import.meta.url);
 
@@ -100,6 +106,7 @@ describe('the workloads', () => {
     ['controller', () => podOf(deployment).containers.find((c) => c.name === 'controller')!, 'controller'],
     ['daemon', () => podOf(daemonSet).containers.find((c) => c.name === 'daemon')!, 'daemon'],
     ['install-cni', () => podOf(daemonSet).initContainers!.find((c) => c.name === 'install-cni')!, 'install-cni'],
+    ['webhook', () => podOf(find('Deployment', 'kube-ovn-ipam-webhook')).containers.find((c) => c.name === 'webhook')!, 'webhook'],
   ])('container %s: its command, flags its help documents, env vars it defines', async (_name, container, command) => {
     const c = container();
     const args = c.args ?? [];
@@ -142,5 +149,25 @@ describe('config/kustomization.yaml', () => {
   it("sets the image tag to package.json's version", () => {
     const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
     expect(kustomization.images).toEqual([{ name: 'kube-ovn-ipam', newTag: version }]);
+  });
+});
+
+describe('config/components/non-primary-cni', () => {
+  it('renders (kubectl kustomize of an overlay using it): the controller and the webhook get --non-primary-cni-mode, the ConfigMap no default Subnet', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-ovn-ipam-overlay-'));
+    try {
+      // kustomize takes a base and a component by relative path only.
+      const base = relative(dir, fileURLToPath(CONFIG));
+      writeFileSync(join(dir, 'kustomization.yaml'), `resources: [${base}]\ncomponents: [${base}/components/non-primary-cni]\n`);
+      const rendered = parseAllDocuments(await runOk([kubectlBinary(), 'kustomize', dir])).map((d) => d.toJS() as Obj);
+      const argsOf = (name: string, container: string) => ((rendered.find((o) => o.kind === 'Deployment' && o.metadata.name === name)!['spec'] as { template: { spec: PodSpec } })
+        .template.spec.containers.find((c) => c.name === container)!.args ?? []);
+      expect(argsOf('kube-ovn-ipam-controller', 'controller').filter((a) => a.startsWith('--non-primary'))).toEqual(['--non-primary-cni-mode']);
+      expect(argsOf('kube-ovn-ipam-webhook', 'webhook').filter((a) => a.startsWith('--non-primary'))).toEqual(['--non-primary-cni-mode']);
+      const data = rendered.find((o) => o.kind === 'ConfigMap')!['data'] as Record<string, string>;
+      expect({ cidr: data['default-cidr'], gateway: data['default-gateway'], subnet: data['default-subnet'] }).toEqual({ cidr: '', gateway: '', subnet: 'ovn-default' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
