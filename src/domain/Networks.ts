@@ -13,6 +13,8 @@
 //   `"ipam": {"type": "kube-ovn"}` gives `<nad>.<ns>`. A NAD attached twice gives each of its
 //   interfaces its own provider, suffixed with `.<ifName>` (Kube-OVN does so for OVN NADs with
 //   interface names; we do it always, so each interface has its own claim, IP object and keys).
+// - An attachment's interface name must be one Linux takes (at most 15 bytes, no "/", ":" or
+//   white space), unique in the pod and not eth0; otherwise that element is InvalidAnnotation.
 // - A missing NAD, a NAD that is not ours, a NAD whose config does not parse, and a `provider`
 //   field that disagrees with the derived provider are errors of that interface only.
 import * as E from 'fp-ts/lib/Either.js';
@@ -23,6 +25,7 @@ import type { NetworkSelection } from './schema/networks.js';
 import { parseNetworksAnnotation } from './schema/networks.js';
 import type { Route } from './schema/route.js';
 import type { Snapshot } from './Snapshot.js';
+import { interfaceNameProblem } from './schema/names.js';
 import { DEFAULT_PROVIDER, NETWORKS_ANNOTATION } from './schema/keys.js';
 
 export const DEFAULT_NETWORK_ANNOTATION = 'v1.multus-cni.io/default-network';
@@ -133,6 +136,17 @@ const defaultSelection = (pod: Pod): E.Either<NetworkProblem, NetworkSelection |
   return E.right({ name: sel.name, namespace: sel.namespace });
 };
 
+/** Why an attachment cannot have interface `ifName` (Linux's rules; unique in the pod, and
+ *  never eth0), or undefined. `taken` maps the names given so far to their holders. */
+const interfaceProblem = (sel: NetworkSelection, ifName: string, taken: ReadonlyMap<string, string>): string | undefined => {
+  const what = `interface "${ifName}" of ${sel.namespace}/${sel.name}`;
+  const problem = interfaceNameProblem(ifName);
+  if (problem !== undefined) return `${what} ${problem}`;
+  const holder = taken.get(ifName);
+  if (holder === undefined) return undefined;
+  return holder === 'the default network' ? `${what} is the default network's (eth0); an attachment needs another name` : `${what} is also the interface of ${holder}`;
+};
+
 /** Every network of `pod`, in interface order, with the problems of those that cannot be
  *  served. `mode` says who serves eth0 when the pod does not name its default network. A NAD
  *  named both for eth0 and in the list counts as attached twice. */
@@ -157,8 +171,15 @@ export const podNetworks = (nads: NadIndex, pod: Pod, mode: DefaultNetworkMode =
     if (E.isLeft(r) && r.left.code !== 'UnmanagedNetwork') problems.push(r.left);
     else if (E.isRight(r)) networks.push(r.right);
   }
+  const taken = new Map<string, string>([['eth0', 'the default network']]);
   listed.forEach((sel, i) => {
     const ifName = sel.interface ?? `net${i + 1}`;
+    const problem = interfaceProblem(sel, ifName, taken);
+    if (problem !== undefined) {
+      problems.push({ provider: `${sel.name}.${sel.namespace}`, interface: ifName, code: 'InvalidAnnotation', message: `annotation ${NETWORKS_ANNOTATION}: ${problem}` });
+      return;
+    }
+    taken.set(ifName, `${sel.namespace}/${sel.name}`);
     const r = resolveOne(nads, sel, ifName, twice(sel));
     if (E.isLeft(r)) problems.push(r.left);
     else networks.push(r.right);

@@ -30,6 +30,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Family } from '../Address.js';
 import { annotationKey, DEFAULT_PROVIDER } from '../schema/annotations.js';
 import type { Route } from '../schema/route.js';
+import { interfaceNameProblem } from '../schema/names.js';
 import type { CniRequest, CniResponse } from './Protocol.js';
 import type { Allocation, FamilyRoute } from './Routes.js';
 import { cniIpsOf, defaultRouteFamilies, isDefaultDst, parseRequestRoutes, protocolOf, responseIps, toCniRoutes } from './Routes.js';
@@ -56,20 +57,9 @@ export interface ValidRequest {
   readonly deadlineMs?: number | undefined;
 }
 
-const IFNAMSIZ = 15;
-const utf8 = new TextEncoder();
 const containerIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 const invalidRequest = (message: string): NodeError => ({ code: 'InvalidRequest', message });
-
-/** Why `name` cannot be a link name, or undefined when it can. */
-export const linkNameProblem = (name: string): string | undefined => {
-  if (name === '') return 'is empty';
-  if (utf8.encode(name).length > IFNAMSIZ) return `is longer than ${IFNAMSIZ} bytes`;
-  if (name === '.' || name === '..') return 'is not a valid interface name';
-  if (/[/:\s]/.test(name)) return 'contains "/", ":" or white space';
-  return undefined;
-};
 
 /** Checks a request of `command`; every problem is named, joined with "; ". */
 export const validateRequest = (req: CniRequest, command: 'add' | 'del'): E.Either<NodeError, ValidRequest> => {
@@ -77,7 +67,7 @@ export const validateRequest = (req: CniRequest, command: 'add' | 'del'): E.Eith
   if (!containerIdPattern.test(req.container_id)) {
     problems.push(`container_id ${JSON.stringify(req.container_id)} must be letters, digits, "_", "-" and "." (CNI_CONTAINERID)`);
   }
-  const ifProblem = linkNameProblem(req.if_name);
+  const ifProblem = interfaceNameProblem(req.if_name);
   if (ifProblem !== undefined) problems.push(`if_name ${JSON.stringify(req.if_name)} ${ifProblem}`);
   if (command === 'add') {
     if (req.pod_name === '') problems.push('pod_name is empty (K8S_POD_NAME in CNI_ARGS)');

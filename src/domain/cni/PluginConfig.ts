@@ -15,6 +15,7 @@
 //   reference macvlan plugin's precedence).
 // - This module is on the plugin's start path: hand-checked, no io-ts, no fp-ts.
 import { CniCode, type CniRequest, type CniRoute } from './Protocol.js';
+import { interfaceNameProblem } from '../schema/names.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof SUPPORTED_VERSIONS)[number];
@@ -195,10 +196,8 @@ const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Linux interface name rules (the spec's "Name of the interface inside the container"). */
 const ifNameProblem = (name: string): string | undefined => {
-  if (name.length > 15) return `CNI_IFNAME "${name}" is longer than 15 characters`;
-  if (name === '.' || name === '..') return `CNI_IFNAME "${name}" is not an interface name`;
-  if (/[/:\s]/.test(name)) return `CNI_IFNAME "${name}" contains "/", ":" or white space`;
-  return undefined;
+  const problem = interfaceNameProblem(name);
+  return problem === undefined ? undefined : `CNI_IFNAME "${name}" ${problem}`;
 };
 
 /** Reads the CNI_* variables and KUBE_OVN_CNI_TIMEOUT_MS; what each command requires must be set. */

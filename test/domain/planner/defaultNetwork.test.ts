@@ -189,3 +189,17 @@ describe('hot-unplug and hot-plug', () => {
     expect(bothWays(s, 'p').all.actions).toEqual([]);
   });
 });
+
+describe('attachment interface names (issue 14 item 7)', () => {
+  it.each([
+    ['[{"name":"red","interface":"a-very-long-name-x"}]', 'a-very-long-name-x', 'interface "a-very-long-name-x" of default/red is longer than 15 bytes'],
+    ['[{"name":"red","interface":"eth0"}]', 'eth0', 'interface "eth0" of default/red is the default network\'s (eth0); an attachment needs another name'],
+    ['[{"name":"red","interface":"net2"},{"name":"green"}]', 'net2', 'interface "net2" of default/green is also the interface of default/red'],
+    ['[{"name":"red","interface":"a:b"}]', 'a:b', 'interface "a:b" of default/red contains "/", ":" or white space'],
+  ])('%s: that element is InvalidAnnotation, nothing is allocated for it', (networks, ifName, problem) => {
+    const plan = planAll(world(pod('p', { uid: 'u', annotations: { 'k8s.v1.cni.cncf.io/networks': networks } })), { now: 0 });
+    const provider = problem.includes('default/green') ? 'green.default' : 'red.default';
+    expect(plan.errors).toEqual([{ pod: 'default/p', provider, interface: ifName, code: 'InvalidAnnotation', message: `pod default/p ${ifName} (${provider}): annotation k8s.v1.cni.cncf.io/networks: ${problem}` }]);
+    expect(plan.allocations.filter((a) => a.interface === ifName && a.provider === provider)).toEqual([]);
+  });
+});
