@@ -111,6 +111,11 @@ describe('parsePluginConfig', () => {
     ['empty stdin', '  \n', 6, 'the network configuration on stdin is empty'],
     ['malformed JSON (V8 says where)', '{"cniVersion": "1.0.0",', 6, 'the network configuration on stdin is not JSON: Expected double-quoted property name in JSON at position 23'],
     ['a JSON array', '[]', 6, 'the network configuration on stdin is not a JSON object (got [])'],
+    // Nested 100,000 deep (issue 14 item 7): code 6, not a stack overflow.
+    ['arrays nested 100,000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`, 6, 'the network configuration on stdin nests 100000 levels deep (at most 64)'],
+    ['objects nested 100,000 deep', `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`, 6, 'the network configuration on stdin nests 100000 levels deep (at most 64)'],
+    ['brackets inside strings do not nest', `{"cniVersion": 1, "type": "${'['.repeat(100)}"}`, 7, 'cniVersion is not a version (got 1) (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0)'],
+    ['a long value is shown cut to 80 characters', `{"cniVersion": "1.0.0", "type": "kube-ovn", "runtimeConfig": ["${'x'.repeat(200)}"]}`, 7, `runtimeConfig is not an object (got ["${'x'.repeat(75)}...)`],
     ['no cniVersion', '{"type": "kube-ovn"}', 7, 'cniVersion is missing (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0)'],
     ['a numeric cniVersion', '{"cniVersion": 1, "type": "kube-ovn"}', 7, 'cniVersion is not a version (got 1) (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0)'],
     ['an old cniVersion', '{"cniVersion": "0.2.0", "type": "kube-ovn"}', 1, 'cniVersion "0.2.0" is not supported (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0)'],

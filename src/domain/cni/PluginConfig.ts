@@ -15,6 +15,7 @@
 //   reference macvlan plugin's precedence).
 // - This module is on the plugin's start path: hand-checked, no io-ts, no fp-ts.
 import { CniCode, type CniRequest, type CniRoute } from './Protocol.js';
+import { nestingDepth } from '../schema/json.js';
 import { interfaceNameProblem } from '../schema/names.js';
 
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -283,11 +284,22 @@ type Json = Readonly<Record<string, unknown>>;
 
 const isObject = (u: unknown): u is Json => typeof u === 'object' && u !== null && !Array.isArray(u);
 
-const show = (u: unknown): string => (u === undefined ? 'nothing' : JSON.stringify(u));
+/** A value, for an error message: at most 80 characters (the text it comes from nests at
+ *  most MAX_CONFIG_DEPTH deep, so stringifying it cannot exhaust the stack). */
+const show = (u: unknown): string => {
+  if (u === undefined) return 'nothing';
+  const text = JSON.stringify(u);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+};
+
+/** Deeper than any network configuration nests (runtimeConfig and prevResult included). */
+export const MAX_CONFIG_DEPTH = 64;
 
 /** Parses stdin as a JSON object: code 6 when it is not one. */
 export const parseJsonObject = (text: string): Outcome<Json> => {
   if (text.trim() === '') return failure(CniCode.DecodeFailure, 'the network configuration on stdin is empty');
+  const depth = nestingDepth(text);
+  if (depth > MAX_CONFIG_DEPTH) return failure(CniCode.DecodeFailure, `the network configuration on stdin nests ${depth} levels deep (at most ${MAX_CONFIG_DEPTH})`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -14,6 +14,30 @@ export interface JsonSyntaxError {
   readonly message: string;
 }
 
+/** How deep the text's arrays and objects nest (0 for a scalar), by one pass over the text
+ *  (strings skipped), without parsing: a cheap guard before JSON.parse and before anything
+ *  that walks the result recursively. Unbalanced text gives the deepest level reached. */
+export const nestingDepth = (text: string): number => {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return deepest;
+};
+
 export const parseJson = (text: string): E.Either<JsonSyntaxError, unknown> => {
   try {
     return E.right(JSON.parse(text) as unknown);
