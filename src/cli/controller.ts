@@ -8,7 +8,7 @@
 // domain's Subnet canonicalisation, each problem naming its flag.
 import * as E from 'fp-ts/lib/Either.js';
 import { hostname } from 'node:os';
-import { loadKubeConfig } from '../adapters/kube/config.js';
+import { readKubeConfig } from '../adapters/kube/config.js';
 import { kubeOver } from '../adapters/kube/kube.js';
 import { makeRest, type Request } from '../adapters/kube/rest.js';
 import { ensureSubnet, type SubnetToEnsure } from '../adapters/kube/subnets.js';
@@ -180,7 +180,12 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   const network: NetworkSettings = { defaultNetwork: nonPrimary ? 'none' : 'ovn', defaultSubnet: str('default-subnet', 'ovn-default') };
 
   const log = makeLog(str('log-level', 'info'));
-  const kc = loadKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
+  const read = readKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
+  if (E.isLeft(read)) {
+    io.stderr(`${PROGRAM} controller: ${read.left}\n`);
+    return EXIT_USAGE;
+  }
+  const kc = read.right;
   const request = makeRest(kc);
   const kube = kubeOver(request);
   const metrics = makeMetrics();

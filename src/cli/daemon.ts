@@ -7,7 +7,7 @@
 // before the socket exists.
 import type { Server } from 'node:http';
 import * as E from 'fp-ts/lib/Either.js';
-import { loadKubeConfig } from '../adapters/kube/config.js';
+import { loadKubeConfig, readKubeConfig } from '../adapters/kube/config.js';
 import { makeRest } from '../adapters/kube/rest.js';
 import { makeWatcher } from '../adapters/kube/watcher.js';
 import { makeLog } from '../adapters/log.js';
@@ -203,11 +203,17 @@ export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<num
   const listen = parseListen(str('listen', DEFAULT_DAEMON_LISTEN));
   if (listen === undefined) return bad('listen', 'HOST:PORT with a port from 0 to 65535');
 
+  const kubeconfig = typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined;
+  const read = readKubeConfig(kubeconfig);
+  if (E.isLeft(read)) {
+    io.stderr(`${PROGRAM} daemon: ${read.left}\n`);
+    return EXIT_USAGE;
+  }
   const log = makeLog(str('log-level', 'info'), 'kube-ovn-ipam-daemon');
   let running: RunningDaemon;
   try {
     running = await startNodeDaemon({
-      kubeconfig: typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined,
+      kubeconfig,
       nodeName: str('node-name', process.env['NODE_NAME'] ?? ''),
       socket: str('bind-socket', DEFAULT_SOCKET),
       mtu, ovsDb: typeof values['ovs-db'] === 'string' ? values['ovs-db'] : undefined, bridge, ovnInstalledTimeoutMs, defaultDeadlineMs, listen,

@@ -16,7 +16,7 @@ import { buildSnapshot, formatProblem } from '../domain/Snapshot.js';
 import type { FlagSpecs } from './args.js';
 import { parseFlags, parseSeconds, parseTimestamp } from './args.js';
 import { readCluster } from '../adapters/clusterSnapshot.js';
-import { loadKubeConfig } from '../adapters/kube/config.js';
+import { readKubeConfig } from '../adapters/kube/config.js';
 import type { RawDocument } from '../domain/Snapshot.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
@@ -162,8 +162,10 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
 
   let fromCluster: readonly RawDocument[] = [];
   if (command.kubeconfig !== undefined) {
+    const kc = readKubeConfig(command.kubeconfig);
+    if (E.isLeft(kc)) return fail(kc.left);
     try {
-      fromCluster = await readCluster(loadKubeConfig(command.kubeconfig));
+      fromCluster = await readCluster(kc.right);
     } catch (err) {
       return fail(`${command.kubeconfig}: cannot read the cluster: ${err instanceof Error ? err.message : String(err)}`);
     }

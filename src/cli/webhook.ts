@@ -6,9 +6,10 @@
 // (answering /healthz at once, /readyz only once the watches have listed), then the watches. A
 // renewal timer re-issues the serving certificate before it expires and swaps it into the
 // running server.
+import * as E from 'fp-ts/lib/Either.js';
 import { hostname } from 'node:os';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { loadKubeConfig } from '../adapters/kube/config.js';
+import { readKubeConfig } from '../adapters/kube/config.js';
 import { makeWatcher } from '../adapters/kube/watcher.js';
 import { makeLog } from '../adapters/log.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -92,7 +93,12 @@ export const runWebhook = async (argv: readonly string[], io: CliIo): Promise<nu
   const config = str('webhook-config', 'kube-ovn-ipam-webhook');
 
   const log = makeLog(str('log-level', 'info'));
-  const kc = loadKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
+  const read = readKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
+  if (E.isLeft(read)) {
+    io.stderr(`${PROGRAM} webhook: ${read.left}\n`);
+    return EXIT_USAGE;
+  }
+  const kc = read.right;
   const certOptions: CertOptions = {
     namespace: str('namespace', process.env['POD_NAMESPACE'] ?? 'kube-ovn-ipam'),
     secretName: str('secret', 'kube-ovn-ipam-webhook-tls'),
