@@ -140,3 +140,14 @@ export const planJson = (plan: Plan): unknown => ({
 /** Actions that allocate or record an allocation (what a converged snapshot no longer needs). */
 export const isAllocationAction = (a: Action): boolean =>
   a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'PatchPodAnnotations' || a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort';
+
+/** The longest Event message we write, in characters: the API server stores any length, and
+ *  one pod's message listing every failed attachment could otherwise run to megabytes. */
+export const EVENT_MESSAGE_LIMIT = 1024;
+
+/** `message`, cut to EVENT_MESSAGE_LIMIT characters with what was left out counted. */
+export const capEventMessage = (message: string): string => {
+  if (message.length <= EVENT_MESSAGE_LIMIT) return message;
+  const kept = EVENT_MESSAGE_LIMIT - 40;
+  return `${message.slice(0, kept)}… and ${message.length - kept} more characters`;
+};

@@ -11,7 +11,7 @@
 // A write is only attempted while `canWrite()` holds (the leader's fence). Events are best
 // effort: a failed Event is logged and the plan goes on.
 import type { Action, ActionType, OvnAction } from '../domain/Plan.js';
-import { isOvnAction } from '../domain/Plan.js';
+import { capEventMessage, isOvnAction } from '../domain/Plan.js';
 import type { LiveSnapshot } from './LiveSnapshot.js';
 import type { Kube, Log, Ovn } from './ports.js';
 import { KubeApiError } from './ports.js';
@@ -73,7 +73,7 @@ const write = async (deps: ApplyDeps, a: KubeAction): Promise<void> => {
     case 'EmitEvent': {
       const [ns, name] = splitKey(a.target);
       const uid = (live.snapshot.pods.get(a.target)?.object.metadata.uid);
-      await kube.emitPodEvent(ns, name, uid, a.event).catch((err: unknown) => {
+      await kube.emitPodEvent(ns, name, uid, { ...a.event, message: capEventMessage(a.event.message) }).catch((err: unknown) => {
         deps.log.warn('could not record an event', { pod: a.target, reason: a.event.reason, error: String(err) });
       });
       return;

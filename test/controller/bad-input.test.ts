@@ -115,6 +115,15 @@ describe('bad input: an Event with the code and the field, and other pods keep b
     await waitFor(`${good} allocated`, async () => ((await annotationsOf(good))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined));
   }, 20_000);
 
+  it('an Event message is capped at 1 KiB, saying how much was left out (issue 14 item 7)', async () => {
+    const value = '1'.repeat(100_000); // kubectl apply keeps a second copy: 2 x 100 kB fit in 256 kB
+    await apply(podYaml('huge', { 'ovn.kubernetes.io/ip_address': value }));
+    const event = await waitFor('an event on huge', async () => (await eventsOf('huge'))[0]);
+    const full = `InvalidAnnotation: pod default/huge eth0 (ovn): annotation ovn.kubernetes.io/ip_address: "${value}" is not an IP address`;
+    expect(event.message).toBe(`${full.slice(0, 984)}… and ${full.length - 984} more characters`);
+    expect(event.message.length).toBeLessThanOrEqual(1024);
+  }, 20_000);
+
   it('a Subnet with an invalid CIDR, and one that overlaps: each gets a failed condition; existing claims are untouched', async () => {
     await apply(`
 apiVersion: kubeovn.io/v1
