@@ -17,7 +17,7 @@ import type { FlagSpecs } from './args.js';
 import { parseFlags, parseSeconds, parseTimestamp } from './args.js';
 import { readCluster } from '../adapters/clusterSnapshot.js';
 import { readKubeConfig } from '../adapters/kube/config.js';
-import type { RawDocument } from '../domain/Snapshot.js';
+import type { Origin, RawDocument } from '../domain/Snapshot.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 import { renderJson, renderTable } from './render.js';
@@ -177,10 +177,14 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
     fromFiles = documents.right;
   }
   const docs = overlayDocuments(fromCluster, fromFiles);
-  const { snapshot, problems } = buildSnapshot(docs);
+  const { snapshot, problems, duplicates } = buildSnapshot(docs);
   if (problems.length > 0) {
     for (const problem of problems) io.stderr(`${PROGRAM} plan: ${formatProblem(problem)}\n`);
     return EXIT_USAGE;
+  }
+  for (const d of duplicates) {
+    const where = (o: Origin) => `${o.file}: document ${o.document}`;
+    io.stderr(`${PROGRAM} plan: warning: ${where(d.kept)}: ${d.kind} ${d.key} is also in ${where(d.dropped)}; the later one is used, as kubectl apply of both would leave it\n`);
   }
   io.stdout(command.render(planAll(snapshot, command.options)));
   return EXIT_OK;

@@ -136,20 +136,37 @@ export const keyOf = (kind: SnapshotKind, value: unknown): string | undefined =>
   return namespaced ? `${typeof ns === 'string' ? ns : 'default'}/${name}` : name;
 };
 
-/** Decodes and indexes documents; problems are returned beside the snapshot, never thrown. */
-export const buildSnapshot = (docs: readonly RawDocument[]): { readonly snapshot: Snapshot; readonly problems: readonly InputProblem[] } => {
+/** Two objects of one kind and key: the later is kept (as `kubectl apply` of both would
+ *  leave the cluster), and the caller says so. */
+export interface Duplicate {
+  /** The objects' `kind` (Pod, Subnet, …). */
+  readonly kind: string;
+  readonly key: string;
+  readonly dropped: Origin;
+  readonly kept: Origin;
+}
+
+/** Decodes and indexes documents; problems (and duplicates) are returned beside the snapshot,
+ *  never thrown. */
+export const buildSnapshot = (docs: readonly RawDocument[]): { readonly snapshot: Snapshot; readonly problems: readonly InputProblem[]; readonly duplicates: readonly Duplicate[] } => {
   const maps: Record<Kind, Map<string, Entry<unknown>>> = {
     pods: new Map(), namespaces: new Map(), subnets: new Map(), ips: new Map(), ippools: new Map(),
     nads: new Map(), deployments: new Map(), replicasets: new Map(), statefulsets: new Map(),
   };
   const problems: InputProblem[] = [];
+  const duplicates: Duplicate[] = [];
   expandLists(docs).forEach((doc, order) => {
     const d = decodeRaw(doc.value, doc.origin, order);
     if (d === undefined) return;
-    if (d.ok) maps[d.kind].set(d.key, d.entry);
-    else problems.push(d.problem);
+    if (!d.ok) {
+      problems.push(d.problem);
+      return;
+    }
+    const earlier = maps[d.kind].get(d.key);
+    if (earlier !== undefined) duplicates.push({ kind: String(field(doc.value, 'kind')), key: d.key, dropped: earlier.origin, kept: d.entry.origin });
+    maps[d.kind].set(d.key, d.entry);
   });
-  return { snapshot: maps as unknown as Snapshot, problems };
+  return { snapshot: maps as unknown as Snapshot, problems, duplicates };
 };
 
 const withNamespace = (value: unknown, namespace: string): unknown => {
