@@ -62,5 +62,19 @@ export type IP = t.TypeOf<typeof IP>;
 export const IPPoolSpec = struct({ subnet: t.string, ips: strings }, { namespaces: strings });
 export type IPPoolSpec = t.TypeOf<typeof IPPoolSpec>;
 
-export const IPPool = struct({ metadata: ObjectMeta, spec: IPPoolSpec }, typeMeta);
+/** Kube-OVN's IPPool status: counts are JSON numbers, ranges in the `a-b,c` form. */
+export const IPPoolStatus = struct({}, {
+  v4AvailableIPs: t.number,
+  v4AvailableIPRange: t.string,
+  v4UsingIPs: t.number,
+  v4UsingIPRange: t.string,
+  v6AvailableIPs: t.number,
+  v6AvailableIPRange: t.string,
+  v6UsingIPs: t.number,
+  v6UsingIPRange: t.string,
+  conditions: t.readonlyArray(Condition),
+});
+export type IPPoolStatus = t.TypeOf<typeof IPPoolStatus>;
+
+export const IPPool = struct({ metadata: ObjectMeta, spec: IPPoolSpec }, { ...typeMeta, status: IPPoolStatus });
 export type IPPool = t.TypeOf<typeof IPPool>;
