@@ -15,7 +15,6 @@
 //   5. simulated pods of workloads (allocations and errors only: they have no objects).
 // Errors are data: one bad pod, network or Subnet never stops the others.
 import * as E from 'fp-ts/lib/Either.js';
-import type { Family } from './Address.js';
 import type { AllocationRequest } from './Allocator.js';
 import { allocateIn, holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
 import { Draft, familyDraft } from './Draft.js';
@@ -31,7 +30,6 @@ import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './P
 import type { PlanContext, Problem } from './PlanContext.js';
 import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, namespacePoolsOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
-import * as RS from './RangeSet.js';
 import { restoreClaim } from './Rebuild.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';

@@ -96,7 +96,7 @@ export const judgePools = (snapshot: Snapshot, subnets: ReadonlyMap<string, E.Ei
     const verdict = ((): E.Either<string, ReadyPool> => {
       const s = subnets.get(pool.spec.subnet);
       if (s === undefined) return E.left(`subnet ${pool.spec.subnet} does not exist`);
-      if (E.isLeft(s)) return E.left(`subnet ${pool.spec.subnet} is not valid: ${s.left.message}`);
+      if (E.isLeft(s)) return E.left(s.left.message);
       const ranges = parseRanges(pool);
       if (E.isLeft(ranges)) return ranges;
       const beyond = outside(name, s.right, ranges.right);

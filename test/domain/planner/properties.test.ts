@@ -305,7 +305,8 @@ describe('planAll over random snapshots', () => {
           errors.push(...r.plan.errors);
         }
         expect(allocations).toEqual(full.allocations);
-        expect(errors).toEqual(full.errors);
+        // The IPPools' own errors are the pools', not a pod's (the controller shows them in the pools' status).
+        expect(errors).toEqual(full.errors.filter((e) => e.code !== 'IPPoolNotReady'));
       }),
       RUNS,
     );
