@@ -40,7 +40,7 @@ import type { Subnet } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 import type { ReadyPool } from './IPPools.js';
-import { readyPools } from './IPPools.js';
+import { declaredRanges } from './IPPools.js';
 import { planPoolStatuses, poolErrors } from './IPPoolStatus.js';
 
 export interface PlanOptions {
@@ -124,10 +124,10 @@ const poolRangesOf = (ctx: PlanContext, request: PodNetworkRequest): AllocationR
   return verdict !== undefined && E.isRight(verdict) ? verdict.right.ranges : undefined;
 };
 
-/** Keeps every ready IPPool's ranges out of dynamic allocation. */
+/** Keeps every IPPool's ranges (ready or not, see IPPools.ts) out of dynamic allocation. */
 /** @internal (IncrementalPlanner) */
 export const reservePoolsIn = (ctx: PlanContext, d: Draft): void => {
-  for (const pool of readyPools(ctx.pools)) reserveForPoolsIn(d, pool.subnet, pool.ranges);
+  for (const e of ctx.snapshot.ippools.values()) reserveForPoolsIn(d, e.object.spec.subnet, declaredRanges(e.object));
 };
 
 const requestFor = (ctx: PlanContext, item: Item, request: PodNetworkRequest, subnet: Subnet, now: number): AllocationRequest => {

@@ -7,8 +7,10 @@
 //   lies inside the Subnet's CIDR of its family, and it shares no address with an earlier ready
 //   pool of the same Subnet. Otherwise it is not ready (reason UpdateIPAMFailed, a message
 //   naming the Subnet, the entry, the ranges outside, or the other pool and the shared ranges):
-//   it allocates nothing and reserves nothing; the other pools are unaffected.
-// - A ready pool's ranges are kept out of dynamic allocation (only pods bound to it get them).
+//   it allocates nothing; the other pools are unaffected.
+// - Every pool's ranges (each entry that parses, ready or not) are kept out of dynamic
+//   allocation: only pods bound to a ready pool get them, and fixing a pool that was not ready
+//   finds its addresses free.
 // - The pools of a namespace (default network only): the IPPools named by the Namespace's
 //   `ovn.kubernetes.io/ip_pool` annotation (comma list, in its order), then the IPPools whose
 //   `spec.namespaces` lists it (in precedence order), each once. Kube-OVN's namespace controller
@@ -86,6 +88,16 @@ const outside = (name: string, subnet: Subnet, ranges: PoolRanges): string | und
   return parts.length === 0 ? undefined : `ippool ${name} has IPs outside subnet ${subnet.name}: ${parts.join(', ')}`;
 };
 
+/** The ranges of every entry that parses (what dynamic allocation must leave alone). */
+export const declaredRanges = (pool: IPPool): PoolRanges => {
+  const byFamily: Record<Family, RS.Range[]> = { 4: [], 6: [] };
+  for (const text of pool.spec.ips) {
+    const parsed = RS.parseEntry(text);
+    if (E.isRight(parsed)) byFamily[parsed.right.family].push(...parsed.right.set);
+  }
+  return { v4: RS.fromRanges(byFamily[4]), v6: RS.fromRanges(byFamily[6]) };
+};
+
 /** Judges every IPPool (see the file's rules). */
 export const judgePools = (snapshot: Snapshot, subnets: ReadonlyMap<string, E.Either<SubnetInvalid, Subnet>>): PoolVerdicts => {
   const out = new Map<string, E.Either<string, ReadyPool>>();
@@ -113,10 +125,6 @@ export const judgePools = (snapshot: Snapshot, subnets: ReadonlyMap<string, E.Ei
   }
   return out;
 };
-
-/** The ready pools, in precedence order. */
-export const readyPools = (verdicts: PoolVerdicts): ReadyPool[] =>
-  [...verdicts.values()].flatMap((v) => (E.isRight(v) ? [v.right] : []));
 
 /** The IPPool names bound to a namespace (see the file's rules), each once. */
 export const poolsOfNamespace = (snapshot: Snapshot, namespace: Namespace | undefined, name: string): readonly string[] => {

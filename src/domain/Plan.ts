@@ -35,7 +35,8 @@ export type PlanErrorCode =
   | 'IPPoolNotReady';
 
 export interface PlanError {
-  /** `namespace/name` of the pod, or of the Subnet / IP object the error is about. */
+  /** `namespace/name` of the pod, or the name of the Subnet / IP object / IPPool the error is
+   *  about (`IPPoolNotReady`: the IPPool). */
   readonly pod: string;
   readonly provider: string;
   readonly interface?: string;

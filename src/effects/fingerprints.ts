@@ -1,8 +1,7 @@
 // What the controller's planner state was prepared from, per object of the kinds it does not
 // follow event by event (Namespaces' logical_switch and ip_pool annotations, Subnets, IPPools,
-// NADs, StatefulSets): when an event
-// changes an object's fingerprint, the state is prepared afresh; when it does not (a status
-// write, a label), nothing is redone.
+// NADs, StatefulSets): when an event changes an object's fingerprint, the state is prepared
+// afresh; when it does not (a status write, a label), nothing is redone.
 import type { Snapshot } from '../domain/Snapshot.js';
 import type { WatchedKind } from './ports.js';
 

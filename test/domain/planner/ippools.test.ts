@@ -100,12 +100,12 @@ const cases: [string, Case][] = [
       'NoAvailableAddress: pod bound/b eth0 (ovn): no IPPool of namespace bound (elsewhere) is ready in its subnets (sub1)',
     ],
   }],
-  ['a pool whose ranges leave its Subnet is not ready: it allocates and reserves nothing, the other pools are unaffected', {
+  ['a pool whose ranges leave its Subnet is not ready: it allocates nothing, its addresses stay out of dynamic allocation, the other pools are unaffected', {
     docs: () => [subnets(), namespace('ns1'),
       ippool('wide', 'ovn-default', ['10.16.0.2..10.16.0.3', '10.16.1.0/30', 'fd00::5'], { namespaces: ['ns1'], created: T0 }),
       ippool('good', 'ovn-default', ['10.16.0.10'], { created: T1 }),
       inNs('a', 'ns1'), inNs('b', 'ns1', { 'ovn.kubernetes.io/ip_pool': 'wide' }), inNs('c', 'ns1', { 'ovn.kubernetes.io/ip_pool': 'good' }), pod('d', { uid: 'uid-d' })],
-    allocations: ['ns1/c ovn-default 10.16.0.10 pool', 'default/d ovn-default 10.16.0.2 dynamic'],
+    allocations: ['ns1/c ovn-default 10.16.0.10 pool', 'default/d ovn-default 10.16.0.4 dynamic'],
     errors: [
       'NoAvailableAddress: pod ns1/a eth0 (ovn): no IPPool of namespace ns1 (wide) is ready in its subnets (ovn-default)',
       'NoAvailableAddress: pod ns1/b eth0 (ovn): IPPool wide named by annotation ovn.kubernetes.io/ip_pool is not ready: ippool wide has IPs outside subnet ovn-default: 10.16.1.0-10.16.1.3 (outside 10.16.0.0/24), fd00::5 (the subnet has no IPv6 CIDR)',
