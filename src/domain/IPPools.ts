@@ -126,10 +126,20 @@ export const judgePools = (snapshot: Snapshot, subnets: ReadonlyMap<string, E.Ei
   return out;
 };
 
-/** The IPPool names bound to a namespace (see the file's rules), each once. */
-export const poolsOfNamespace = (snapshot: Snapshot, namespace: Namespace | undefined, name: string): readonly string[] => {
+/** Namespace → the IPPools whose `spec.namespaces` lists it, in precedence order: built once
+ *  per plan, so a pod's lookup does not scan every pool. */
+export const poolsByNamespace = (snapshot: Snapshot): ReadonlyMap<string, readonly string[]> => {
+  const out = new Map<string, string[]>();
+  for (const e of poolsInPrecedence(snapshot)) {
+    for (const ns of new Set(e.object.spec.namespaces ?? [])) out.set(ns, [...(out.get(ns) ?? []), e.object.metadata.name]);
+  }
+  return out;
+};
+
+/** The IPPool names bound to a namespace (see the file's rules), each once; `listed` is
+ *  poolsByNamespace's answer for it. */
+export const poolsOfNamespace = (namespace: Namespace | undefined, listed: readonly string[]): readonly string[] => {
   const annotated = (namespace?.metadata.annotations?.[NAMESPACE_POOLS_ANNOTATION] ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
-  const listed = poolsInPrecedence(snapshot).filter((e) => (e.object.spec.namespaces ?? []).includes(name)).map((e) => e.object.metadata.name);
   return [...new Set([...annotated, ...listed])];
 };
 

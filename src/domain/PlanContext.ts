@@ -31,7 +31,7 @@ import type { Entry, Snapshot } from './Snapshot.js';
 import type { Subnet, SubnetInvalid } from './Subnet.js';
 import { validateSubnets } from './Subnet.js';
 import type { PoolVerdicts, ReadyPool } from './IPPools.js';
-import { judgePools, NAMESPACE_POOLS_ANNOTATION, poolsOfNamespace } from './IPPools.js';
+import { judgePools, NAMESPACE_POOLS_ANNOTATION, poolsByNamespace, poolsOfNamespace } from './IPPools.js';
 
 export const DEFAULT_SUBNET = 'ovn-default';
 
@@ -44,6 +44,8 @@ export interface PlanContext {
   readonly subnetOrder: readonly string[];
   /** Every IPPool by name: ready, or why not (IPPools.ts). */
   readonly pools: PoolVerdicts;
+  /** Namespace → IPPools listing it in spec.namespaces, in precedence order. */
+  readonly poolsByNamespace: ReadonlyMap<string, readonly string[]>;
 }
 
 const byCreation = <A extends { readonly metadata: { readonly creationTimestamp?: string | undefined } }>(a: Entry<A>, b: Entry<A>): number => {
@@ -91,6 +93,7 @@ export const buildContext = (snapshot: Snapshot): PlanContext => {
     subnets,
     subnetOrder: ordered.map((e) => e.object.metadata.name),
     pools: judgePools(snapshot, subnets),
+    poolsByNamespace: poolsByNamespace(snapshot),
   };
 };
 
@@ -208,7 +211,7 @@ export const namespacePoolsOf = (ctx: PlanContext, pod: Pod, net: PodNetwork, re
   if (net.provider !== 'ovn' || request.ipPool !== undefined || request.ipAddresses !== undefined || request.logicalSwitch !== undefined) return undefined;
   const name = pod.metadata.namespace ?? 'default';
   const namespace = ctx.snapshot.namespaces.get(name)?.object;
-  const names = poolsOfNamespace(ctx.snapshot, namespace, name);
+  const names = poolsOfNamespace(namespace, ctx.poolsByNamespace.get(name) ?? []);
   if (names.length === 0) return undefined;
   const missing = names.find((n) => !ctx.snapshot.ippools.has(n));
   if (missing !== undefined) return E.left({ code: 'NoAvailableAddress', message: `IPPool ${missing} named by namespace ${name}'s annotation ${NAMESPACE_POOLS_ANNOTATION} does not exist` });
