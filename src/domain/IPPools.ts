@@ -153,7 +153,15 @@ export const poolStatusOf = (verdict: E.Either<string, ReadyPool>, state: IpamSt
     const ranges = family === 4 ? verdict.right.ranges.v4 : verdict.right.ranges.v6;
     if (f === undefined) return none;
     const inPool = RS.intersect(ranges, RS.fromRanges([hostRange(f.pool.cidr)]));
-    const used = RS.intersect(RS.fromSortedValues([...f.used.entries()].map(([value]) => value)), inPool);
+    // Only the claims inside the pool's ranges are visited: a big Subnet costs what its pool holds.
+    const values: bigint[] = [];
+    for (const r of inPool) {
+      for (const [value] of f.used.entries(r.start)) {
+        if (value > r.end) break;
+        values.push(value);
+      }
+    }
+    const used = RS.fromSortedValues(values);
     const available = RS.subtract(RS.intersect(inPool, f.pool.usable), used);
     return { using: RS.count(used), available: RS.count(available), usingRange: RS.format(used, family), availableRange: RS.format(available, family) };
   };

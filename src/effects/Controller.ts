@@ -252,7 +252,10 @@ export class Controller {
         if (relevant) for (const p of this.unsettled) this.pods.add(p);
         return;
       case 'ippools':
-        for (const name of snap.ippools.keys()) this.ippools.add(name);
+        // A pool's readiness depends on the others (overlap): a change of spec, or a pool that
+        // comes or goes, reconciles every pool; anything else only this one.
+        if (relevant || type !== 'MODIFIED') for (const name of snap.ippools.keys()) this.ippools.add(name);
+        else this.ippools.add(key);
         if (relevant) for (const p of this.unsettled) this.pods.add(p);
         return;
       default:
