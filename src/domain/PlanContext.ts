@@ -9,12 +9,19 @@
 // - else, for the default network: the namespace's `ovn.kubernetes.io/logical_switch` (its
 //   first entry), then a subnet listing the namespace in `spec.namespaces`, then `ovn-default`;
 // - else, for an attachment: the first subnet (in precedence order) bound to its provider.
-// The default network of a pod that names no ip_pool, ip_address or logical_switch, in a
-// namespace with IPPools (namespacePoolsOf; Kube-OVN's acquireAddress): the namespace's pools
-// (IPPools.ts poolsOfNamespace) in order, each ready one whose Subnet is among the namespace's
-// subnets (the one chosen above, then the namespace's logical_switch entries, then the Subnets
-// listing it in spec.namespaces); the first with a free address gives it. A pool named there
-// that does not exist, or no such pool at all: NoAvailableAddress.
+// Namespace precedence for the default network of a pod that names no ip_pool, ip_address or
+// logical_switch itself (namespacePoolsOf; Kube-OVN's pod.go acquireAddress with namespace.go):
+// - pools before subnets: a namespace with IPPools gives its pods a pool's address, and the
+//   pool's Subnet is the pod's;
+// - its pools: those its `ovn.kubernetes.io/ip_pool` annotation names, in order, then those
+//   whose spec.namespaces lists it, by creation time then name (IPPools.ts poolsOfNamespace);
+// - a pool serves only when ready and inside one of the namespace's subnets: the subnet chosen
+//   above, the entries of its `ovn.kubernetes.io/logical_switch` annotation, and the Subnets
+//   whose spec.namespaces lists it (Kube-OVN writes that annotation from them; with neither,
+//   ovn-default); the first such pool with a free address gives it;
+// - a pool the annotation names that does not exist, or no pool that may serve: NoAvailableAddress.
+// Kube-OVN's namespace controller rewrites both annotations from the spec.namespaces lists; we
+// write no Namespace and read both (annotation first).
 // Subnet precedence (subnetsInPrecedence): creation time, then claims held, then our Ready
 // record, then the name; never input order (the earlier wins an overlap).
 import * as E from 'fp-ts/lib/Either.js';
