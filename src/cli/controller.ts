@@ -33,7 +33,7 @@ export const controllerHelp = `Usage: ${PROGRAM} controller [flags]
 
 Watches Pods, Namespaces, Subnets, IPs, IPPools, NetworkAttachmentDefinitions, StatefulSets
 and ReplicaSets; gives every pod interface its addresses; writes IP objects, pod annotations,
-Subnet status and pod Events. Several replicas may run: one leads (a Lease), the others wait.
+Subnet and IPPool status and pod Events. Several replicas may run: one leads (a Lease), the others wait.
 
 Flags:
   --kubeconfig FILE        kubeconfig to use (default: in-cluster config, else ~/.kube/config)

@@ -54,8 +54,9 @@ const actionOrder: Readonly<Record<ActionType, number>> = {
   DeleteLogicalSwitchPort: 5,
   DeleteIP: 6,
   UpdateSubnetStatus: 7,
-  DeleteLogicalSwitch: 8,
-  EmitEvent: 9,
+  UpdateIPPoolStatus: 8,
+  DeleteLogicalSwitch: 9,
+  EmitEvent: 10,
 };
 
 /** `3 CreateIP, 1 PatchPodAnnotations` */

@@ -9,35 +9,40 @@
 //      CreateIP/UpdateIP, then (with `ovn`) EnsureLogicalSwitch and EnsureLogicalSwitchPort for
 //      each written interface on an OVN Subnet, then one PatchPodAnnotations, then an EmitEvent
 //      per error;
-//   4. UpdateSubnetStatus per Subnet whose status differs, by name;
+//   4. UpdateSubnetStatus per Subnet whose status differs, by name, then UpdateIPPoolStatus per
+//      IPPool whose status differs, by name (IPPoolStatus.ts), and an error per IPPool that is
+//      not ready;
 //   5. simulated pods of workloads (allocations and errors only: they have no objects).
 // Errors are data: one bad pod, network or Subnet never stops the others.
 import * as E from 'fp-ts/lib/Either.js';
-import type { Family } from './Address.js';
 import type { AllocationRequest } from './Allocator.js';
 import { allocateIn, holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
 import { Draft, familyDraft } from './Draft.js';
 import type { LiveNetwork, Loaded } from './ExistingClaims.js';
 import { loadExisting } from './ExistingClaims.js';
+import type { Claim } from './IpamState.js';
 import { claimIdOf, emptyState } from './IpamState.js';
+import type { AllocationError } from './Errors.js';
+import { allocationError } from './Errors.js';
 import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
 import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './Plan.js';
 import type { NetworkSettings, PlanContext, Problem } from './PlanContext.js';
-import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
+import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, namespacePoolsOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
-import * as RS from './RangeSet.js';
 import { restoreClaim } from './Rebuild.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
-import type { IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
 import { givenUp, unpublish } from './Unplug.js';
 import { subnetUsage } from './Usage.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
+import type { ReadyPool } from './IPPools.js';
+import { declaredRanges } from './IPPools.js';
+import { planPoolStatuses, poolErrors } from './IPPoolStatus.js';
 
 export interface PlanOptions extends NetworkSettings {
   /** The clock, as data (milliseconds since the epoch). */
@@ -79,7 +84,8 @@ export const rememberReleases = (d: Draft, released: readonly ReleasedAddresses[
 export interface Item {
   readonly net: PodNetwork;
   readonly live: LiveNetwork;
-  readonly resolved: E.Either<readonly Problem[], { readonly request: PodNetworkRequest; readonly subnet: Subnet }>;
+  /** `pools`: the namespace's IPPools to try in order (PlanContext namespacePoolsOf). */
+  readonly resolved: E.Either<readonly Problem[], { readonly request: PodNetworkRequest; readonly subnet: Subnet; readonly pools?: readonly ReadyPool[] }>;
 }
 
 export interface PodItems {
@@ -99,7 +105,9 @@ export const resolvePod = (ctx: PlanContext, pod: Pod, simulated?: string): PodI
     const live: LiveNetwork = { pod, net, key: claimKeyOf(pod, net), ipName: ipNameOf(pod, net), subnet: subnet && E.isRight(subnet) ? subnet.right.name : undefined };
     if (E.isLeft(request)) return { net, live, resolved: request };
     if (E.isLeft(subnet!)) return { net, live, resolved: E.left([subnet.left]) };
-    return { net, live, resolved: E.right({ request: request.right, subnet: subnet!.right }) };
+    const pools = namespacePoolsOf(ctx, pod, net, request.right, subnet!.right);
+    if (pools !== undefined && E.isLeft(pools)) return { net, live, resolved: E.left([pools.left]) };
+    return { net, live, resolved: E.right({ request: request.right, subnet: subnet!.right, ...(pools === undefined ? {} : { pools: pools.right }) }) };
   });
   return { pod, ...(simulated !== undefined ? { simulated } : {}), items, problems };
 };
@@ -113,20 +121,14 @@ export const holdsOf = (request: PodNetworkRequest) => [
 
 const poolRangesOf = (ctx: PlanContext, request: PodNetworkRequest): AllocationRequest['poolRanges'] => {
   if (request.ipPool?.kind !== 'pool') return undefined;
-  const pool = ctx.snapshot.ippools.get(request.ipPool.name)?.object;
-  return pool === undefined ? undefined : rangesOfPool(pool);
+  const verdict = ctx.pools.get(request.ipPool.name);
+  return verdict !== undefined && E.isRight(verdict) ? verdict.right.ranges : undefined;
 };
 
+/** Keeps every IPPool's ranges (ready or not, see IPPools.ts) out of dynamic allocation. */
 /** @internal (IncrementalPlanner) */
-export const rangesOfPool = (pool: IPPool): { v4: RS.RangeSet; v6: RS.RangeSet } => {
-  const byFamily = (family: Family) => {
-    const ranges = pool.spec.ips.flatMap((text) => {
-      const e = RS.parseEntry(text);
-      return E.isRight(e) && e.right.family === family ? [...e.right.set] : [];
-    });
-    return RS.fromRanges(ranges);
-  };
-  return { v4: byFamily(4), v6: byFamily(6) };
+export const reservePoolsIn = (ctx: PlanContext, d: Draft): void => {
+  for (const e of ctx.snapshot.ippools.values()) reserveForPoolsIn(d, e.object.spec.subnet, declaredRanges(e.object));
 };
 
 const requestFor = (ctx: PlanContext, item: Item, request: PodNetworkRequest, subnet: Subnet, now: number): AllocationRequest => {
@@ -198,6 +200,27 @@ const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
   restoreClaim(d, { ...retained, id: claimIdOf(item.live.key), key: item.live.key, owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name } });
 };
 
+/** Allocates one network in its subnet; or, bound by its namespace to IPPools, in the first
+ *  of them with a free address (the one whose subnet holds its current claim first, so an
+ *  allocated pod keeps its address). */
+const allocateFor = (ctx: PlanContext, d: Draft, item: Item, resolved: Extract<Item['resolved'], { _tag: 'Right' }>['right'], now: number): E.Either<AllocationError, { readonly claim: Claim; readonly subnet: Subnet }> => {
+  const { request, subnet, pools } = resolved;
+  if (pools === undefined) return E.map((claim: Claim) => ({ claim, subnet }))(allocateIn(d, requestFor(ctx, item, request, subnet, now)));
+  const held = d.claims.get(claimIdOf(item.live.key));
+  const ordered = held === undefined ? pools : [...pools.filter((p) => p.subnet === held.subnet), ...pools.filter((p) => p.subnet !== held.subnet)];
+  const reasons: string[] = [];
+  for (const pool of ordered) {
+    const s = ctx.subnets.get(pool.subnet);
+    if (s === undefined || E.isLeft(s)) continue;
+    const result = allocateIn(d, { ...requestFor(ctx, item, request, s.right, now), poolRanges: pool.ranges });
+    if (E.isRight(result)) return E.right({ claim: result.right, subnet: s.right });
+    if (result.left.code !== 'NoAvailableAddress') return result;
+    reasons.push(`${pool.name}: ${result.left.message}`);
+  }
+  const namespace = item.live.pod.metadata.namespace ?? 'default';
+  return E.left(allocationError('NoAvailableAddress', `no IPPool of namespace ${namespace} has a free address (${reasons.join('; ')})`));
+};
+
 /** Plans one pod's networks into the draft and the builder. */
 /** @internal (IncrementalPlanner) */
 export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number, ovn = false): void => {
@@ -220,14 +243,13 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
       for (const prob of item.resolved.left) fail(prob.code, prob.message);
       continue;
     }
-    const { request, subnet } = item.resolved.right;
     adoptRetained(ctx, d, item);
-    const result = allocateIn(d, requestFor(ctx, item, request, subnet, now));
+    const result = allocateFor(ctx, d, item, item.resolved.right, now);
     if (E.isLeft(result)) {
       fail(result.left.code, result.left.message);
       continue;
     }
-    const claim = result.right;
+    const { claim, subnet } = result.right;
     const texts = subnetTexts(claim, subnet);
     out.allocations.push({
       pod: podKey, provider: net.provider, interface: net.interface, subnet: subnet.name, ipAddress: addressText(claim), macAddress: macText(claim),
@@ -293,7 +315,7 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
   const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)), options.now);
   rememberReleases(d, options.released ?? []);
-  for (const pool of snapshot.ippools.values()) reserveForPoolsIn(d, pool.object.spec.subnet, rangesOfPool(pool.object));
+  reservePoolsIn(ctx, d);
   for (const r of [...resolved, ...simulated]) {
     for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
   }
@@ -324,6 +346,8 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
     const action = planSubnetStatusOf(ctx, state, name);
     if (action !== undefined) out.actions.push(action);
   }
+  out.actions.push(...planPoolStatuses(ctx, state, scope.kind === 'pod' ? touched : undefined));
+  if (scope.kind === 'all') out.errors.push(...poolErrors(ctx));
   const sim = new Draft(state);
   for (const r of simulated) planPodIn(ctx, sim, r, loaded, out, options.now);
   return out.build();

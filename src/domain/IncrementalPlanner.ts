@@ -5,10 +5,10 @@
 // next state. The caller prepares afresh whenever the world changed in a way the state did not
 // follow (Subnets, NADs, IPPools, Namespaces, StatefulSets, a re-list, a failed write).
 import * as E from 'fp-ts/lib/Either.js';
-import { holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
+import { holdIn, releaseIn } from './Allocator.js';
 import type { PlanOptions } from './ClusterPlanner.js';
 import type { PodItems } from './ClusterPlanner.js';
-import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rangesOfPool, rememberReleases, resolvePod } from './ClusterPlanner.js';
+import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rememberReleases, reservePoolsIn, resolvePod } from './ClusterPlanner.js';
 import { Draft } from './Draft.js';
 import type { Loaded } from './ExistingClaims.js';
 import { loadExisting, retainedBy } from './ExistingClaims.js';
@@ -46,7 +46,7 @@ export const prepare = (snapshot: Snapshot, options: PlanOptions): PlannerState 
   const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
   const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)), options.now);
   rememberReleases(d, options.released ?? []);
-  for (const pool of snapshot.ippools.values()) reserveForPoolsIn(d, pool.object.spec.subnet, rangesOfPool(pool.object));
+  reservePoolsIn(ctx, d);
   for (const r of resolved) {
     for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
   }

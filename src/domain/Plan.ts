@@ -31,10 +31,12 @@ export type PlanErrorCode =
   | 'NetworkNotFound'
   | 'UnmanagedNetwork'
   | 'ProviderMismatch'
-  | 'ClaimConflict';
+  | 'ClaimConflict'
+  | 'IPPoolNotReady';
 
 export interface PlanError {
-  /** `namespace/name` of the pod, or of the Subnet / IP object the error is about. */
+  /** `namespace/name` of the pod, or the name of the Subnet / IP object / IPPool the error is
+   *  about (`IPPoolNotReady`: the IPPool). */
   readonly pod: string;
   readonly provider: string;
   readonly interface?: string;
@@ -76,6 +78,19 @@ export interface SubnetStatusView {
   readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string }[];
 }
 
+/** An IPPool's status as Kube-OVN writes it (field names and types of its IPPool CRD). */
+export interface IPPoolStatusView {
+  readonly v4AvailableIPs: number;
+  readonly v4AvailableIPRange: string;
+  readonly v4UsingIPs: number;
+  readonly v4UsingIPRange: string;
+  readonly v6AvailableIPs: number;
+  readonly v6AvailableIPRange: string;
+  readonly v6UsingIPs: number;
+  readonly v6UsingIPRange: string;
+  readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string }[];
+}
+
 /** An OVN logical switch (one per OVN Subnet), as the controller keeps it in the NB database. */
 export interface LogicalSwitchView {
   /** The Subnet's CIDR block (`v4`, `v6` or `v4,v6`), for `other_config:subnet` / `ipv6_prefix`. */
@@ -111,6 +126,7 @@ export type Action =
       readonly event: { readonly type: 'Normal' | 'Warning'; readonly reason: string; readonly message: string };
     }
   | { readonly type: 'UpdateSubnetStatus'; readonly target: string; readonly reason: string; readonly status: SubnetStatusView }
+  | { readonly type: 'UpdateIPPoolStatus'; readonly target: string; readonly reason: string; readonly status: IPPoolStatusView }
   | { readonly type: 'EnsureLogicalSwitch'; readonly target: string; readonly reason: string; readonly logicalSwitch: LogicalSwitchView }
   | { readonly type: 'EnsureLogicalSwitchPort'; readonly target: string; readonly reason: string; readonly port: LogicalSwitchPortView }
   | { readonly type: 'DeleteLogicalSwitchPort'; readonly target: string; readonly reason: string }

@@ -4,11 +4,25 @@
 // Rules for the subnet of a network (DESIGN §3.1-3.3):
 // - `<provider>.kubernetes.io/logical_switch` names it; an IPAM-only network may only use a
 //   subnet of its own provider, an OVN network only an OVN subnet;
-// - else an `ip_pool` that names an IPPool selects the IPPool's subnet;
+// - else an `ip_pool` that names an IPPool selects the IPPool's subnet (a pool that is not
+//   ready, see IPPools.ts, allocates nothing: NoAvailableAddress);
 // - else, for the default network: the namespace's `ovn.kubernetes.io/logical_switch` (its
 //   first entry), then a subnet listing the namespace in `spec.namespaces`, then the default
 //   Subnet (`ovn-default` unless the controller's --default-subnet names another);
 // - else, for an attachment: the first subnet (in precedence order) bound to its provider.
+// Namespace precedence for the default network of a pod that names no ip_pool, ip_address or
+// logical_switch itself (namespacePoolsOf; Kube-OVN's pod.go acquireAddress with namespace.go):
+// - pools before subnets: a namespace with IPPools gives its pods a pool's address, and the
+//   pool's Subnet is the pod's;
+// - its pools: those its `ovn.kubernetes.io/ip_pool` annotation names, in order, then those
+//   whose spec.namespaces lists it, by creation time then name (IPPools.ts poolsOfNamespace);
+// - a pool serves only when ready and inside one of the namespace's subnets: the subnet chosen
+//   above, the entries of its `ovn.kubernetes.io/logical_switch` annotation, and the Subnets
+//   whose spec.namespaces lists it (Kube-OVN writes that annotation from them; with neither,
+//   ovn-default); the first such pool with a free address gives it;
+// - a pool the annotation names that does not exist, or no pool that may serve: NoAvailableAddress.
+// Kube-OVN's namespace controller rewrites both annotations from the spec.namespaces lists; we
+// write no Namespace and read both (annotation first).
 // Subnet precedence (subnetsInPrecedence): creation time, then claims held, then our Ready
 // record, then the name; never input order (the earlier wins an overlap).
 import * as E from 'fp-ts/lib/Either.js';
@@ -24,6 +38,8 @@ import type { Subnet as SubnetObject } from './schema/kubeovn.js';
 import type { Entry, Snapshot } from './Snapshot.js';
 import type { Subnet, SubnetInvalid } from './Subnet.js';
 import { validateSubnets } from './Subnet.js';
+import type { PoolVerdicts, ReadyPool } from './IPPools.js';
+import { judgePools, NAMESPACE_POOLS_ANNOTATION, poolsByNamespace, poolsOfNamespace } from './IPPools.js';
 
 export const DEFAULT_SUBNET = 'ovn-default';
 
@@ -44,6 +60,10 @@ export interface PlanContext {
   readonly subnets: ReadonlyMap<string, E.Either<SubnetInvalid, Subnet>>;
   /** Subnet names in precedence order. */
   readonly subnetOrder: readonly string[];
+  /** Every IPPool by name: ready, or why not (IPPools.ts). */
+  readonly pools: PoolVerdicts;
+  /** Namespace → IPPools listing it in spec.namespaces, in precedence order. */
+  readonly poolsByNamespace: ReadonlyMap<string, readonly string[]>;
 }
 
 const byCreation = <A extends { readonly metadata: { readonly creationTimestamp?: string | undefined } }>(a: Entry<A>, b: Entry<A>): number => {
@@ -84,13 +104,16 @@ export const subnetsInPrecedence = (snapshot: Snapshot): Entry<SubnetObject>[] =
 export const buildContext = (snapshot: Snapshot, settings: NetworkSettings = {}): PlanContext => {
   const ordered = subnetsInPrecedence(snapshot);
   const results = validateSubnets(ordered.map((e) => e.object));
+  const subnets = new Map(ordered.map((e, i) => [e.object.metadata.name, results[i]!]));
   return {
     snapshot,
     nads: indexNads(snapshot),
     defaultNetwork: settings.defaultNetwork ?? 'ovn',
     defaultSubnet: settings.defaultSubnet ?? DEFAULT_SUBNET,
-    subnets: new Map(ordered.map((e, i) => [e.object.metadata.name, results[i]!])),
+    subnets,
     subnetOrder: ordered.map((e) => e.object.metadata.name),
+    pools: judgePools(snapshot, subnets),
+    poolsByNamespace: poolsByNamespace(snapshot),
   };
 };
 
@@ -174,6 +197,10 @@ export const chooseSubnet = (ctx: PlanContext, pod: Pod, net: PodNetwork, reques
   if (request.ipPool?.kind === 'pool') {
     const pool = ctx.snapshot.ippools.get(request.ipPool.name)?.object;
     if (pool === undefined) return E.left({ code: 'NoAvailableAddress', message: `IPPool ${request.ipPool.name} named by annotation ${annotationKey(net.provider, 'ip_pool')} does not exist` });
+    const verdict = ctx.pools.get(pool.metadata.name);
+    if (verdict !== undefined && E.isLeft(verdict)) {
+      return E.left({ code: 'NoAvailableAddress', message: `IPPool ${pool.metadata.name} named by annotation ${annotationKey(net.provider, 'ip_pool')} is not ready: ${verdict.left}` });
+    }
     const why = `of IPPool ${pool.metadata.name}`;
     return E.chain((s: Subnet) => fits(net, s, why))(usable(ctx, pool.spec.subnet, why));
   }
@@ -196,4 +223,30 @@ export const chooseSubnet = (ctx: PlanContext, pod: Pod, net: PodNetwork, reques
   });
   if (bound === undefined) return E.left({ code: 'NoSubnet', message: `provider ${provider} is not bound to any subnet (no Subnet has spec.provider: ${provider})` });
   return usable(ctx, bound, `bound to provider ${provider}`);
+};
+
+/** The namespace's IPPools that may serve this network (see the file's rules), in order;
+ *  undefined when the namespace binds none or the pod's own annotations decide. */
+export const namespacePoolsOf = (ctx: PlanContext, pod: Pod, net: PodNetwork, request: PodNetworkRequest, chosen: Subnet): E.Either<Problem, readonly ReadyPool[]> | undefined => {
+  if (net.provider !== 'ovn' || request.ipPool !== undefined || request.ipAddresses !== undefined || request.logicalSwitch !== undefined) return undefined;
+  const name = pod.metadata.namespace ?? 'default';
+  const namespace = ctx.snapshot.namespaces.get(name)?.object;
+  const names = poolsOfNamespace(namespace, ctx.poolsByNamespace.get(name) ?? []);
+  if (names.length === 0) return undefined;
+  const missing = names.find((n) => !ctx.snapshot.ippools.has(n));
+  if (missing !== undefined) return E.left({ code: 'NoAvailableAddress', message: `IPPool ${missing} named by namespace ${name}'s annotation ${NAMESPACE_POOLS_ANNOTATION} does not exist` });
+  const annotated = (namespace?.metadata.annotations?.['ovn.kubernetes.io/logical_switch'] ?? '').split(',').map((x) => x.trim());
+  const bound = ctx.subnetOrder.filter((s) => ctx.snapshot.subnets.get(s)?.object.spec.namespaces?.includes(name) === true);
+  const candidates = [...new Set([chosen.name, ...annotated, ...bound])].filter((s) => {
+    const v = ctx.subnets.get(s);
+    return v !== undefined && E.isRight(v) && v.right.isOvn;
+  });
+  const pools = names.flatMap((n) => {
+    const v = ctx.pools.get(n);
+    return v !== undefined && E.isRight(v) && candidates.includes(v.right.subnet) ? [v.right] : [];
+  });
+  if (pools.length === 0) {
+    return E.left({ code: 'NoAvailableAddress', message: `no IPPool of namespace ${name} (${names.join(', ')}) is ready in its subnets (${candidates.join(', ')})` });
+  }
+  return E.right(pools);
 };

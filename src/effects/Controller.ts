@@ -7,7 +7,8 @@
 // - A pod plan's intended writes enter the snapshot before they are written, so the next plan
 //   (for any pod) already sees the claim; on failure the touched objects are read afresh.
 // - Subnets have their own queue (SubnetReconciler.ts: status, and with OVN the logical
-//   switch), so many pods in one subnet cost one status write.
+//   switch), so many pods in one subnet cost one status write; IPPools too (IPPoolReconciler.ts:
+//   status), reconciled after their Subnet and whenever any IPPool changes.
 // - The sweep deletes IP objects whose pod is gone, only after reading the pod afresh from the
 //   API server (a stale cache must never free a live pod's address); with OVN it then audits
 //   the NB's ports against the claims (ovnAudit.ts). It runs once at start-up and every
@@ -28,6 +29,7 @@ import { fingerprint, fingerprintAll } from './fingerprints.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
 import { auditOvn } from './ovnAudit.js';
 import { outcomeOf, SubnetReconciler } from './SubnetReconciler.js';
+import { IPPoolReconciler } from './IPPoolReconciler.js';
 import type { Metrics } from './metrics.js';
 import type { Clock, Kube, Log, Ovn, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
 import type { Outcome } from './WorkQueue.js';
@@ -64,6 +66,7 @@ export class Controller {
   readonly live: LiveSnapshot;
   private readonly pods: WorkQueue;
   private readonly subnets: WorkQueue;
+  private readonly ippools: WorkQueue;
   private readonly subnetReconciler: SubnetReconciler;
   private readonly handles: WatchHandle[] = [];
   private readonly synced = new Set<WatchedKind>();
@@ -97,7 +100,13 @@ export class Controller {
     const backoff = { workers: options.workers, initialBackoffMs: 200, maxBackoffMs: 30_000 };
     this.pods = new WorkQueue((k) => this.reconcilePod(k), deps.clock, backoff, hooks('pods'));
     this.subnetReconciler = new SubnetReconciler({ ...deps, live: this.live, fault: options.fault }, () => this.plannerState());
-    this.subnets = new WorkQueue((k) => this.subnetReconciler.reconcile(k), deps.clock, { ...backoff, workers: 1 }, hooks('subnets'));
+    const ippools = new IPPoolReconciler({ ...deps, live: this.live, fault: options.fault }, () => this.plannerState());
+    this.ippools = new WorkQueue((k) => ippools.reconcile(k), deps.clock, { ...backoff, workers: 1 }, hooks('ippools'));
+    this.subnets = new WorkQueue(async (k) => {
+      const outcome = await this.subnetReconciler.reconcile(k);
+      for (const pool of ippools.poolsOf(k)) this.ippools.add(pool);
+      return outcome;
+    }, deps.clock, { ...backoff, workers: 1 }, hooks('subnets'));
   }
 
   get isReady(): boolean {
@@ -115,6 +124,7 @@ export class Controller {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.pods.stop();
     this.subnets.stop();
+    this.ippools.stop();
     await Promise.all(this.handles.map((h) => h.stop()));
   }
 
@@ -122,6 +132,7 @@ export class Controller {
   async idle(): Promise<void> {
     await this.pods.idle();
     await this.subnets.idle();
+    await this.ippools.idle();
   }
 
   private planOptions(): PlanOptions {
@@ -209,6 +220,7 @@ export class Controller {
     for (const [key, e] of pods) if (!settled(e.object.metadata.annotations)) this.pods.add(key);
     for (const [key, e] of pods) if (settled(e.object.metadata.annotations)) this.pods.add(key);
     for (const name of this.live.snapshot.subnets.keys()) this.subnets.add(name);
+    for (const name of this.live.snapshot.ippools.keys()) this.ippools.add(name);
     void this.sweep(false);
     this.readyResolve();
   }
@@ -240,6 +252,13 @@ export class Controller {
       }
       case 'subnets':
         this.subnets.add(key);
+        if (relevant) for (const p of this.unsettled) this.pods.add(p);
+        return;
+      case 'ippools':
+        // A pool's readiness depends on the others (overlap): a change of spec, or a pool that
+        // comes or goes, reconciles every pool; anything else only this one.
+        if (relevant || type !== 'MODIFIED') for (const name of snap.ippools.keys()) this.ippools.add(name);
+        else this.ippools.add(key);
         if (relevant) for (const p of this.unsettled) this.pods.add(p);
         return;
       default:

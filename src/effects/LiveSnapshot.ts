@@ -116,6 +116,11 @@ export class LiveSnapshot {
           if (subnet !== undefined) this.putIntended('subnets', { ...subnet, status: a.status });
           break;
         }
+        case 'UpdateIPPoolStatus': {
+          const pool = this.maps.get('ippools')!.get(a.target)?.object as Record<string, unknown> | undefined;
+          if (pool !== undefined) this.putIntended('ippools', { ...pool, status: a.status });
+          break;
+        }
         case 'EmitEvent':
           break;
       }

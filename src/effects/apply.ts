@@ -70,6 +70,9 @@ const write = async (deps: ApplyDeps, a: KubeAction): Promise<void> => {
     case 'UpdateSubnetStatus':
       live.recordWrite('subnets', a.target, await kube.patchSubnetStatus(a.target, a.status));
       return;
+    case 'UpdateIPPoolStatus':
+      live.recordWrite('ippools', a.target, await kube.patchIPPoolStatus(a.target, a.status));
+      return;
     case 'EmitEvent': {
       const [ns, name] = splitKey(a.target);
       const uid = (live.snapshot.pods.get(a.target)?.object.metadata.uid);

@@ -1,7 +1,7 @@
 // What the controller's planner state was prepared from, per object of the kinds it does not
-// follow event by event (Namespaces, Subnets, IPPools, NADs, StatefulSets): when an event
-// changes an object's fingerprint, the state is prepared afresh; when it does not (a status
-// write, a label), nothing is redone.
+// follow event by event (Namespaces' logical_switch and ip_pool annotations, Subnets, IPPools,
+// NADs, StatefulSets): when an event changes an object's fingerprint, the state is prepared
+// afresh; when it does not (a status write, a label), nothing is redone.
 import type { Snapshot } from '../domain/Snapshot.js';
 import type { WatchedKind } from './ports.js';
 
@@ -9,7 +9,7 @@ import type { WatchedKind } from './ports.js';
 export const fingerprint = (kind: WatchedKind, o: unknown): string => {
   const v = o as { metadata?: { uid?: string; deletionTimestamp?: string; annotations?: Record<string, string> }; spec?: unknown };
   switch (kind) {
-    case 'namespaces': return v.metadata?.annotations?.['ovn.kubernetes.io/logical_switch'] ?? '';
+    case 'namespaces': return JSON.stringify([v.metadata?.annotations?.['ovn.kubernetes.io/logical_switch'], v.metadata?.annotations?.['ovn.kubernetes.io/ip_pool']]);
     case 'statefulsets': return JSON.stringify([v.spec, v.metadata?.uid, v.metadata?.deletionTimestamp]);
     default: return JSON.stringify(v.spec);
   }

@@ -1,7 +1,7 @@
 // Capability ports: every piece of I/O the effects layer does goes through one of these
 // records of async functions (DESIGN §2). The real implementations live in src/adapters; tests
 // of the effects layer pass real adapters against real components, never mocks.
-import type { IpObject, OvnAction, SubnetStatusView } from '../domain/Plan.js';
+import type { IPPoolStatusView, IpObject, OvnAction, SubnetStatusView } from '../domain/Plan.js';
 import type { SeenPort, SeenSwitch } from '../domain/OvnPorts.js';
 
 /** Kinds the controller watches, by their Snapshot map name. */
@@ -70,6 +70,8 @@ export interface Kube {
   deleteIP(name: string): Promise<void>;
   /** Merge-patches a Subnet's status through the status subresource. */
   patchSubnetStatus(name: string, status: SubnetStatusView): Promise<unknown>;
+  /** Merge-patches an IPPool's status through the status subresource. */
+  patchIPPoolStatus(name: string, status: IPPoolStatusView): Promise<unknown>;
   /** Records an Event on a pod (involvedObject: the pod, with its UID when known). */
   emitPodEvent(namespace: string, name: string, uid: string | undefined, event: PodEvent): Promise<void>;
   /** A fresh read of one pod (undefined when it does not exist). */

@@ -165,6 +165,22 @@ describe('Kube', () => {
     expectKubeError(err, 'NotFound', 404, /subnets\.kubeovn\.io "no-such-subnet" not found/);
   });
 
+  it('patchIPPoolStatus writes the status subresource exactly (Kube-OVN\'s field names) and leaves the spec alone', async () => {
+    await apply({ apiVersion: 'kubeovn.io/v1', kind: 'IPPool', metadata: { name: 'status-pool' }, spec: { subnet: 'status-subnet', ips: ['10.20.0.10..10.20.0.12'] } });
+    const status = {
+      v4AvailableIPs: 2, v4AvailableIPRange: '10.20.0.11-10.20.0.12', v4UsingIPs: 1, v4UsingIPRange: '10.20.0.10',
+      v6AvailableIPs: 0, v6AvailableIPRange: '', v6UsingIPs: 0, v6UsingIPRange: '',
+      conditions: [{ type: 'Ready', status: 'True', reason: 'UpdateIPAMSucceeded', message: '' }],
+    };
+    await kube.patchIPPoolStatus('status-pool', status);
+    const got = await getJson('ippool', 'status-pool');
+    expect(got['status']).toEqual(status);
+    expect(got['spec']).toEqual({ subnet: 'status-subnet', ips: ['10.20.0.10..10.20.0.12'] });
+    const err = await rejection(kube.patchIPPoolStatus('no-such-pool', status));
+    expectKubeError(err, 'NotFound', 404, /ippools\.kubeovn\.io "no-such-pool" not found/);
+    await api.kubectlOk(['delete', 'ippool', 'status-pool']); // the IPPool watch tests below start from none
+  });
+
   it('emitPodEvent records an Event on the pod, with its UID', async () => {
     await createPod('evented');
     const pod = (await kube.getPod('default', 'evented')) as Json;

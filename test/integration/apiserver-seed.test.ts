@@ -229,8 +229,9 @@ describe('the seed examples on a real kube-apiserver with the project CRDs', () 
       spec: { subnet: 'ovn-default', ips: ['10.16.0.20..10.16.0.29', '10.16.1.0/28'], namespaces: ['default'] } };
     expect(await api.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(pool) })).toBe('ippool.kubeovn.io/pool1 created\n');
     const { header, rows } = parseTable(await api.kubectlOk(['get', 'ippools']));
-    expect(header).toEqual(['NAME', 'SUBNET', 'IPS']);
-    expect(rows).toEqual([{ NAME: 'pool1', SUBNET: 'ovn-default', IPS: '["10.16.0.20..10.16.0.29","10.16.1.0/28"]' }]);
+    expect(header).toEqual(['NAME', 'SUBNET', 'IPS', 'V4USED', 'V4AVAILABLE', 'V6USED', 'V6AVAILABLE']);
+    // No controller here: no status yet, so the status columns are empty.
+    expect(rows).toEqual([{ NAME: 'pool1', SUBNET: 'ovn-default', IPS: '["10.16.0.20..10.16.0.29","10.16.1.0/28"]', V4USED: '', V4AVAILABLE: '', V6USED: '', V6AVAILABLE: '' }]);
   });
 
   it('stop() removes both processes and the temp dir, and is idempotent', async () => {

@@ -14,7 +14,7 @@
 // - MicroTime fields are written with exactly six fraction digits: the API server rejects a
 //   `now` of Date.toISOString()'s three.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { SubnetStatusView } from '../../domain/Plan.js';
+import type { IPPoolStatusView, SubnetStatusView } from '../../domain/Plan.js';
 import { KubeApiError, type Kube, type Lease, type PodEvent } from '../../effects/ports.js';
 import { makeRest, type Request, type RestOptions } from './rest.js';
 
@@ -90,6 +90,9 @@ export function kubeOver(request: Request): Kube {
 
     patchSubnetStatus: (name, status: SubnetStatusView) =>
       request('PATCH', `/apis/kubeovn.io/v1/subnets/${enc(name)}/status`, { contentType: MERGE, body: { status } }),
+
+    patchIPPoolStatus: (name, status: IPPoolStatusView) =>
+      request('PATCH', `/apis/kubeovn.io/v1/ippools/${enc(name)}/status`, { contentType: MERGE, body: { status } }),
 
     emitPodEvent: async (namespace, name, uid, event: PodEvent) => {
       const now = new Date().toISOString();

@@ -62,5 +62,21 @@ export type IP = t.TypeOf<typeof IP>;
 export const IPPoolSpec = struct({ subnet: t.string, ips: strings }, { namespaces: strings });
 export type IPPoolSpec = t.TypeOf<typeof IPPoolSpec>;
 
-export const IPPool = struct({ metadata: ObjectMeta, spec: IPPoolSpec }, typeMeta);
+/** Kube-OVN's IPPool status: counts are JSON numbers (we write numbers; a string another
+ *  writer left is read, and rewritten), ranges in the `a-b,c` form. */
+const count = t.union([t.number, t.string]);
+export const IPPoolStatus = struct({}, {
+  v4AvailableIPs: count,
+  v4AvailableIPRange: t.string,
+  v4UsingIPs: count,
+  v4UsingIPRange: t.string,
+  v6AvailableIPs: count,
+  v6AvailableIPRange: t.string,
+  v6UsingIPs: count,
+  v6UsingIPRange: t.string,
+  conditions: t.readonlyArray(Condition),
+});
+export type IPPoolStatus = t.TypeOf<typeof IPPoolStatus>;
+
+export const IPPool = struct({ metadata: ObjectMeta, spec: IPPoolSpec }, { ...typeMeta, status: IPPoolStatus });
 export type IPPool = t.TypeOf<typeof IPPool>;

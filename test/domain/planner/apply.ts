@@ -5,11 +5,12 @@
 //   keeps its origin and order. DeleteIP removes it (absent is fine).
 // - PatchPodAnnotations merges into the pod's annotations (`null` deletes a key); a pod that is
 //   absent is left absent, as a merge patch of a missing object would fail.
-// - UpdateSubnetStatus sets the Subnet's status. EmitEvent changes no object.
+// - UpdateSubnetStatus sets the Subnet's status, UpdateIPPoolStatus the IPPool's. EmitEvent
+//   changes no object.
 // Actions apply in plan order (a DeleteIP before a CreateIP of the same name recreates it).
 import type { Action, IpObject } from '../../../src/domain/Plan.js';
 import type { Pod } from '../../../src/domain/schema/kube.js';
-import type { IP, Subnet } from '../../../src/domain/schema/kubeovn.js';
+import type { IP, IPPool, Subnet } from '../../../src/domain/schema/kubeovn.js';
 import type { Entry, Snapshot } from '../../../src/domain/Snapshot.js';
 
 const APPLIED_ORDER = 1_000_000_000;
@@ -35,6 +36,7 @@ export const applyActions = (snapshot: Snapshot, actions: readonly Action[]): Sn
   const ips = new Map<string, Entry<IP>>(snapshot.ips);
   const pods = new Map<string, Entry<Pod>>(snapshot.pods);
   const subnets = new Map<string, Entry<Subnet>>(snapshot.subnets);
+  const ippools = new Map<string, Entry<IPPool>>(snapshot.ippools);
   let next = Math.max(APPLIED_ORDER, ...[...snapshot.ips.values()].map((e) => e.order + 1));
   for (const a of actions) {
     switch (a.type) {
@@ -57,9 +59,14 @@ export const applyActions = (snapshot: Snapshot, actions: readonly Action[]): Sn
         if (e !== undefined) subnets.set(a.target, { ...e, object: { ...e.object, status: a.status } });
         break;
       }
+      case 'UpdateIPPoolStatus': {
+        const e = ippools.get(a.target);
+        if (e !== undefined) ippools.set(a.target, { ...e, object: { ...e.object, status: a.status } });
+        break;
+      }
       case 'EmitEvent':
         break;
     }
   }
-  return { ...snapshot, ips, pods, subnets };
+  return { ...snapshot, ips, pods, subnets, ippools };
 };

@@ -1,0 +1,43 @@
+// The IPPool side of a plan: the UpdateIPPoolStatus action of each pool whose status is not
+// what it should be (IPPools.ts poolStatusOf), and a plan error per pool that is not ready.
+// Rules:
+// - Pools in name order, one action each at most; a pool already showing its status plans
+//   nothing, so a converged cluster writes nothing.
+// - The error names the pool (in `pod`, as errors about Subnets and IP objects do), its
+//   Subnet's provider, and the reason its condition gives.
+import * as E from 'fp-ts/lib/Either.js';
+import { poolStatusMatches, poolStatusOf, poolStatusReason, poolsInPrecedence } from './IPPools.js';
+import type { IpamState } from './IpamState.js';
+import type { Action, PlanError } from './Plan.js';
+import type { PlanContext } from './PlanContext.js';
+
+/** The status action of one IPPool from the state, if its status is not right. */
+export const planPoolStatusOf = (ctx: PlanContext, state: IpamState, name: string): Action | undefined => {
+  const verdict = ctx.pools.get(name);
+  const pool = ctx.snapshot.ippools.get(name)?.object;
+  if (verdict === undefined || pool === undefined) return undefined;
+  const status = poolStatusOf(verdict, state);
+  if (poolStatusMatches(pool.status, status)) return undefined;
+  const s = ctx.subnets.get(pool.spec.subnet);
+  return { type: 'UpdateIPPoolStatus', target: name, reason: poolStatusReason(verdict, status, s !== undefined && E.isRight(s) ? s.right : undefined), status };
+};
+
+/** The status actions of the pools (all, or those of the given Subnets), by name. */
+export const planPoolStatuses = (ctx: PlanContext, state: IpamState, subnets?: ReadonlySet<string>): Action[] =>
+  [...ctx.snapshot.ippools.keys()].sort()
+    .filter((name) => subnets === undefined || subnets.has(ctx.snapshot.ippools.get(name)!.object.spec.subnet))
+    .flatMap((name) => {
+      const a = planPoolStatusOf(ctx, state, name);
+      return a === undefined ? [] : [a];
+    });
+
+/** One error per IPPool that is not ready, in precedence order. */
+export const poolErrors = (ctx: PlanContext): PlanError[] =>
+  poolsInPrecedence(ctx.snapshot).flatMap((e) => {
+    const name = e.object.metadata.name;
+    const verdict = ctx.pools.get(name);
+    if (verdict === undefined || E.isRight(verdict)) return [];
+    const subnet = ctx.snapshot.subnets.get(e.object.spec.subnet)?.object;
+    const provider = subnet === undefined ? '' : subnet.spec.provider ?? 'ovn';
+    return [{ pod: name, provider, code: 'IPPoolNotReady' as const, message: `IPPool ${name} is not ready: ${verdict.left}` }];
+  });
