@@ -49,13 +49,16 @@ const actionOrder: Readonly<Record<ActionType, number>> = {
   CreateIP: 0,
   UpdateIP: 1,
   EnsureLogicalSwitch: 2,
-  EnsureLogicalSwitchPort: 3,
-  PatchPodAnnotations: 4,
-  DeleteLogicalSwitchPort: 5,
-  DeleteIP: 6,
-  UpdateSubnetStatus: 7,
-  DeleteLogicalSwitch: 8,
-  EmitEvent: 9,
+  EnsureLogicalRouter: 3,
+  EnsureLogicalRouterPort: 4,
+  EnsureLogicalSwitchPort: 5,
+  PatchPodAnnotations: 6,
+  DeleteLogicalSwitchPort: 7,
+  DeleteIP: 8,
+  UpdateSubnetStatus: 9,
+  DeleteLogicalRouterPort: 10,
+  DeleteLogicalSwitch: 11,
+  EmitEvent: 12,
 };
 
 /** `3 CreateIP, 1 PatchPodAnnotations` */

@@ -101,6 +101,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
       },
       listPorts: () => real.listPorts(),
       listSwitches: () => real.listSwitches(),
+      listRouter: () => real.listRouter(),
     };
     newController = () => controllerFor(kc, {}, quiet, ovn);
     controller = newController();
