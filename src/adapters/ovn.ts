@@ -7,6 +7,8 @@
 //   a few seconds later is the backstop. It is logged at debug with argv, duration and outcome.
 // - A call that does not exit 0 rejects with an OvnError carrying the argv and stderr.
 // - The router (`ovn-cluster`) and its ports are read and written here too (OvnRouter.ts).
+// - A router or switch a batch ensures is made first, by one creator per name (see makeOvn):
+//   OVN does not keep their names unique.
 // - A batch of actions is ONE ovn-nbctl transaction (`-- … -- …`, in order; a switch made by an
 //   earlier command is visible to a later one): `--may-exist` creates, `set` writes every
 //   column we own. Writing a value a row already holds changes nothing, so the same ensure
@@ -141,8 +143,32 @@ export const parseRouter = (router: string, ports: string, peers: string): SeenR
   };
 };
 
+/** The name rows a batch ensures that OVN does not keep unique (routers, switches), each with
+ *  the command that makes it: `lr:<name>` / `ls:<name>`. */
+const namedRows = (actions: readonly OvnAction[]): [string, string[]][] => actions.flatMap((a): [string, string[]][] =>
+  a.type === 'EnsureLogicalRouter' ? [[`lr:${a.target}`, ['--may-exist', 'lr-add', a.target]]]
+  : a.type === 'EnsureLogicalSwitch' ? [[`ls:${a.target}`, ['--may-exist', 'ls-add', a.target]]]
+  : []);
+
 export function makeOvn(options: OvnOptions): Ovn {
   const nbctl = makeNbctl(options);
+  // Routers and switches have no unique index on their name, and ovn-nbctl's `--may-exist
+  // lr-add`/`ls-add` do not verify: two concurrent batches that both find the row missing both
+  // insert it, and every later command naming it fails ("multiple rows"). So the first batch
+  // that ensures a name makes the row alone, and concurrent ones wait for that (one creator
+  // per name in this process; only the leader writes); the name is then known made (the
+  // batch's own `--may-exist` is a no-op) until a delete through here forgets it.
+  const made = new Map<string, Promise<void>>();
+  const makeOnce = (key: string, args: string[]): Promise<void> => {
+    const known = made.get(key);
+    if (known !== undefined) return known;
+    const making = nbctl(args).then(() => undefined, (err: unknown) => {
+      made.delete(key);
+      throw err;
+    });
+    made.set(key, making);
+    return making;
+  };
   return {
     // A router's peer on a switch is the router's (listRouter), not a pod's port.
     listPorts: async () => parsePorts(await nbctl(['--format=json', '--columns=name,addresses,port_security,external_ids', 'find', 'Logical_Switch_Port', `external_ids:vendor=${OVN_VENDOR}`, 'type!=router'])),
@@ -156,7 +182,10 @@ export function makeOvn(options: OvnOptions): Ovn {
       return parseRouter(router, ports, peers);
     },
     transact: async (actions) => {
-      if (actions.length > 0) await nbctl(actions.flatMap(actionArgs));
+      if (actions.length === 0) return;
+      await Promise.all(namedRows(actions).map(([key, args]) => makeOnce(key, args)));
+      await nbctl(actions.flatMap(actionArgs));
+      for (const a of actions) if (a.type === 'DeleteLogicalSwitch') made.delete(`ls:${a.target}`);
     },
   };
 }
