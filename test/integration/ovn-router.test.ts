@@ -7,8 +7,9 @@
 // OVN Subnet a pod uses; the controller then writes exactly those (read back with ovn-nbctl:
 // names, MACs, networks, the peers on the switches), and none for the IPAM-only Subnet. A pod
 // pings its gateway, and pods on the two Subnets ping each other through the router. A Subnet's
-// gateway change moves its router port; deleting the Subnet removes the port and its peer; the
-// sweep puts back a router port deleted behind our back and removes a stray one of ours.
+// gateway change moves its router port; a Subnet made IPAM-only loses it (and gets it back as an
+// OVN one); deleting the Subnet removes the port and its peer; the sweep puts back a router
+// port deleted behind our back and removes a stray one of ours.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import { makeOvn } from '../../src/adapters/ovn.js';
@@ -147,6 +148,17 @@ describeAsRoot('ovn-router')('OVN gateway: the router ovn-cluster, pods reaching
     expect(await spare()).toEqual({ name: 'ovn-cluster-spare', mac: routerPortMac('spare'), networks: ['10.60.0.1/24'] });
     await api.kubectlOk(['patch', 'subnet', 'spare', '--type=merge', '-p', '{"spec":{"gateway":"10.60.0.254"}}']);
     await waitFor('the router port of spare moved', async () => ((await spare())?.networks.join() === '10.60.0.254/24' ? true : undefined), { timeoutMs: 15_000 });
+    expect(await spare()).toEqual({ name: 'ovn-cluster-spare', mac: routerPortMac('spare'), networks: ['10.60.0.254/24'] });
+    expect(await peers()).toEqual([peer('blue'), peer('ovn-default'), peer('spare')]);
+  }, 60_000);
+
+  it('a Subnet that stops being an OVN one (its provider now IPAM-only) loses its router port; back to OVN, it has it again', async () => {
+    const spare = async () => (await routerPorts()).find((p) => p.name === 'ovn-cluster-spare');
+    await api.kubectlOk(['patch', 'subnet', 'spare', '--type=merge', '-p', '{"spec":{"provider":"spare.default"}}']);
+    await waitFor('the router port of spare removed', async () => ((await spare()) === undefined ? true : undefined), { timeoutMs: 15_000 });
+    expect(await peers()).toEqual([peer('blue'), peer('ovn-default')]);
+    await api.kubectlOk(['patch', 'subnet', 'spare', '--type=merge', '-p', '{"spec":{"provider":"spare.default.ovn"}}']);
+    await waitFor('the router port of spare back', async () => ((await spare()) === undefined ? undefined : true), { timeoutMs: 15_000 });
     expect(await spare()).toEqual({ name: 'ovn-cluster-spare', mac: routerPortMac('spare'), networks: ['10.60.0.254/24'] });
     expect(await peers()).toEqual([peer('blue'), peer('ovn-default'), peer('spare')]);
   }, 60_000);
