@@ -54,8 +54,10 @@ Flags:
                           kind, namespace and name. So a plan shows what applying them does.
                             ${PROGRAM} plan --kubeconfig ~/.kube/config -s pod.yaml
       --ovn               Also plan OVN's northbound rows, as a controller run with --ovn-nb
-                          does: a logical switch per OVN Subnet and a logical switch port per
-                          pod interface on one (EnsureLogicalSwitch, EnsureLogicalSwitchPort,
+                          does: a logical switch per OVN Subnet, the router ovn-cluster with
+                          the Subnet's gateway port, and a logical switch port per pod
+                          interface on one (EnsureLogicalSwitch, EnsureLogicalRouter,
+                          EnsureLogicalRouterPort, EnsureLogicalSwitchPort,
                           DeleteLogicalSwitchPort). Off by default, like the controller's.
                             ${PROGRAM} plan -s manifests/ --ovn
       --non-primary-cni-mode

@@ -6,9 +6,10 @@
 //   2. DeleteIP for IP objects no live pod network owns, by name (with `ovn`, each on an OVN
 //      Subnet preceded by DeleteLogicalSwitchPort of its port);
 //   3. live pods in creation order, then input order: per network in interface order
-//      CreateIP/UpdateIP, then (with `ovn`) EnsureLogicalSwitch and EnsureLogicalSwitchPort for
-//      each written interface on an OVN Subnet, then one PatchPodAnnotations, then an EmitEvent
-//      per error;
+//      CreateIP/UpdateIP, then (with `ovn`) EnsureLogicalSwitch, EnsureLogicalRouter and
+//      EnsureLogicalRouterPort (the Subnet's gateway, OvnRouter.ts) and EnsureLogicalSwitchPort
+//      for each written interface on an OVN Subnet, then one PatchPodAnnotations, then an
+//      EmitEvent per error;
 //   4. UpdateSubnetStatus per Subnet whose status differs, by name, then UpdateIPPoolStatus per
 //      IPPool whose status differs, by name (IPPoolStatus.ts), and an error per IPPool that is
 //      not ready;
@@ -30,6 +31,7 @@ import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './P
 import type { NetworkSettings, PlanContext, Problem } from './PlanContext.js';
 import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, namespacePoolsOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
+import { gatewaysOf } from './OvnRouter.js';
 import { restoreClaim } from './Rebuild.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
@@ -230,6 +232,7 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
   const patch: Record<string, string | null> = {};
   const ipActions: Action[] = [];
   const switches: Action[] = [];
+  const gateways: Subnet[] = [];
   const ports: Action[] = [];
   for (const item of p.items) {
     const { net, live } = item;
@@ -270,13 +273,16 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     // Only an interface this plan writes gets its port ensured, so a converged pod plans nothing.
     const writes = ipActions.some((a) => a.target === live.ipName) || Object.keys(diff).length > 0;
     if (ovn && subnet.isOvn && writes) {
-      if (!switches.some((a) => a.target === subnet.name)) switches.push(ensureSwitchOf(subnet));
+      if (!switches.some((a) => a.target === subnet.name)) {
+        switches.push(ensureSwitchOf(subnet));
+        gateways.push(subnet);
+      }
       // A port cannot change switch in place: it goes, and comes back on the new one (one transaction).
       if (existing !== undefined && existing.spec.subnet !== subnet.name) ports.push({ type: 'DeleteLogicalSwitchPort', target: live.ipName, reason: `move it from ${existing.spec.subnet} to ${subnet.name}` });
       ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, `plug ${what} into OVN`));
     }
   }
-  out.actions.push(...ipActions, ...switches, ...ports);
+  out.actions.push(...ipActions, ...switches, ...gatewaysOf(gateways), ...ports);
   const dropped = givenUpOf(p);
   const keys = Object.keys(patch);
   Object.assign(patch, unpublish(p.pod, dropped));

@@ -133,7 +133,7 @@ const drift = (want: WantedPort, seen: SeenPort | undefined): string | undefined
 const byTarget = (a: Action, b: Action): number => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0);
 
 /** The valid OVN Subnets, by name. */
-const ovnSubnets = (ctx: PlanContext): Map<string, Subnet> =>
+export const ovnSubnets = (ctx: PlanContext): Map<string, Subnet> =>
   new Map(ctx.subnetOrder.flatMap((name) => {
     const s = ctx.subnets.get(name);
     return s !== undefined && E.isRight(s) && s.right.isOvn ? [[name, s.right] as const] : [];

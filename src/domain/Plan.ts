@@ -108,6 +108,23 @@ export interface LogicalSwitchPortView {
   readonly externalIds: Readonly<Record<string, string>>;
 }
 
+/** Which router port, on which router, and its switch-side peer (OvnRouter.ts names them). */
+export interface LogicalRouterPortRef {
+  readonly router: string;
+  /** The Subnet's logical switch, where the peer lives. */
+  readonly logicalSwitch: string;
+  /** The peer: a logical switch port of type router on `logicalSwitch`. */
+  readonly switchPort: string;
+}
+
+/** A logical router port (one per OVN Subnet, at its gateway) and its switch-side peer. */
+export interface LogicalRouterPortView extends LogicalRouterPortRef {
+  /** Deterministic per Subnet, so a re-plan writes the same MAC. */
+  readonly mac: string;
+  /** `<gateway>/<prefix>` per family, IPv4 first. */
+  readonly networks: readonly string[];
+}
+
 export type Action =
   | { readonly type: 'CreateIP'; readonly target: string; readonly reason: string; readonly ip: IpObject }
   | { readonly type: 'UpdateIP'; readonly target: string; readonly reason: string; readonly ip: IpObject }
@@ -130,15 +147,19 @@ export type Action =
   | { readonly type: 'EnsureLogicalSwitch'; readonly target: string; readonly reason: string; readonly logicalSwitch: LogicalSwitchView }
   | { readonly type: 'EnsureLogicalSwitchPort'; readonly target: string; readonly reason: string; readonly port: LogicalSwitchPortView }
   | { readonly type: 'DeleteLogicalSwitchPort'; readonly target: string; readonly reason: string }
-  | { readonly type: 'DeleteLogicalSwitch'; readonly target: string; readonly reason: string };
+  | { readonly type: 'DeleteLogicalSwitch'; readonly target: string; readonly reason: string }
+  | { readonly type: 'EnsureLogicalRouter'; readonly target: string; readonly reason: string }
+  | { readonly type: 'EnsureLogicalRouterPort'; readonly target: string; readonly reason: string; readonly routerPort: LogicalRouterPortView }
+  | { readonly type: 'DeleteLogicalRouterPort'; readonly target: string; readonly reason: string; readonly routerPort: LogicalRouterPortRef };
 
 export type ActionType = Action['type'];
 
 /** The actions on OVN's northbound database. */
-export type OvnAction = Extract<Action, { readonly type: 'EnsureLogicalSwitch' | 'EnsureLogicalSwitchPort' | 'DeleteLogicalSwitchPort' | 'DeleteLogicalSwitch' }>;
+export type OvnAction = Extract<Action, { readonly type: OvnActionType }>;
+type OvnActionType = 'EnsureLogicalSwitch' | 'EnsureLogicalSwitchPort' | 'DeleteLogicalSwitchPort' | 'DeleteLogicalSwitch' | 'EnsureLogicalRouter' | 'EnsureLogicalRouterPort' | 'DeleteLogicalRouterPort';
+const OVN_ACTION_TYPES: ReadonlySet<ActionType> = new Set<OvnActionType>(['EnsureLogicalSwitch', 'EnsureLogicalSwitchPort', 'DeleteLogicalSwitchPort', 'DeleteLogicalSwitch', 'EnsureLogicalRouter', 'EnsureLogicalRouterPort', 'DeleteLogicalRouterPort']);
 
-export const isOvnAction = (a: Action): a is OvnAction =>
-  a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort' || a.type === 'DeleteLogicalSwitchPort' || a.type === 'DeleteLogicalSwitch';
+export const isOvnAction = (a: Action): a is OvnAction => OVN_ACTION_TYPES.has(a.type);
 
 export interface Plan {
   readonly allocations: readonly AllocationView[];
@@ -155,7 +176,8 @@ export const planJson = (plan: Plan): unknown => ({
 
 /** Actions that allocate or record an allocation (what a converged snapshot no longer needs). */
 export const isAllocationAction = (a: Action): boolean =>
-  a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'PatchPodAnnotations' || a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort';
+  a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'PatchPodAnnotations' || a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalSwitchPort'
+  || a.type === 'EnsureLogicalRouter' || a.type === 'EnsureLogicalRouterPort';
 
 /** The longest Event message we write, in characters: the API server stores any length, and
  *  one pod's message listing every failed attachment could otherwise run to megabytes. */

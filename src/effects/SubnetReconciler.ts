@@ -3,12 +3,15 @@
 // Rules:
 // - At most one status write per Subnet every STATUS_EVERY_MS: a burst of pods costs a few.
 // - The status is written before the switch, so OVN being down never stops status.
-// - The switch is written when its view (CIDR, excludeIps) differs from the last one written:
-//   once per Subnet at start, then at each change; a Subnet that goes is forgotten, so one
-//   made again under the name gets its switch again.
+// - The switch, the router and the Subnet's router port (its gateway, OvnRouter.ts) are
+//   written in one transaction when their views (CIDR, excludeIps, gateway) differ from the
+//   last ones written: once per Subnet at start, then at each change (a gateway change moves
+//   the router port's address). A Subnet written here that goes, or stops being a valid OVN
+//   Subnet, has its router port and peer deleted and is forgotten, so one made again under
+//   the name gets its rows again. One gone while the controller was down is the audit's.
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
 import { statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
-import { switchOfSubnet } from '../domain/OvnPorts.js';
+import { deleteRouterPortOf, subnetOvnActions } from '../domain/OvnRouter.js';
 import type { ApplyDeps, ApplyResult } from './apply.js';
 import { applyActions } from './apply.js';
 import type { Metrics } from './metrics.js';
@@ -45,10 +48,7 @@ export class SubnetReconciler {
   async reconcile(name: string): Promise<Outcome> {
     const { clock, live } = this.deps;
     const snap = live.snapshot;
-    if (!snap.subnets.has(name)) {
-      this.forgetSwitch(name);
-      return { kind: 'done' };
-    }
+    if (!snap.subnets.has(name)) return (await this.unplugRouter(name)) ?? { kind: 'done' };
     const since = clock.now() - (this.statusWritten.get(name) ?? -Infinity);
     if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
     const state = this.plannerState();
@@ -69,16 +69,28 @@ export class SubnetReconciler {
     this.switchWritten.delete(name);
   }
 
-  /** With OVN: writes the Subnet's logical switch when it changed since the last write.
-   *  Returns an outcome only when that write failed. */
+  /** With OVN: writes the Subnet's logical switch, the router and its router port when they
+   *  changed since the last write. Returns an outcome only when that write failed. */
   private async ensureSwitch(state: PlannerState, name: string): Promise<Outcome | undefined> {
-    const action = this.deps.ovn === undefined ? undefined : switchOfSubnet({ ...state.ctx, snapshot: this.deps.live.snapshot }, name);
-    if (action?.type !== 'EnsureLogicalSwitch') return undefined;
-    const view = JSON.stringify(action.logicalSwitch);
+    if (this.deps.ovn === undefined) return undefined;
+    const actions = subnetOvnActions({ ...state.ctx, snapshot: this.deps.live.snapshot }, name);
+    if (actions === undefined) return this.unplugRouter(name);
+    const view = JSON.stringify(actions);
     if (this.switchWritten.get(name) === view) return undefined;
-    const result = await applyActions(this.deps, [action]);
+    const result = await applyActions(this.deps, actions);
     if (result.kind !== 'applied') return outcomeOf(result);
     this.switchWritten.set(name, view);
+    return undefined;
+  }
+
+  /** With OVN, for a Subnet this reconciler wrote that is gone or no longer a valid OVN Subnet:
+   *  deletes its router port and peer (the switch is the audit's, once it has no port left).
+   *  Returns an outcome only when that delete failed. */
+  private async unplugRouter(name: string): Promise<Outcome | undefined> {
+    if (this.deps.ovn === undefined || !this.switchWritten.has(name)) return undefined;
+    const result = await applyActions(this.deps, [deleteRouterPortOf(name, `subnet ${name} is gone or no longer a valid OVN subnet`)]);
+    if (result.kind !== 'applied') return outcomeOf(result);
+    this.forgetSwitch(name);
     return undefined;
   }
 }

@@ -1,4 +1,4 @@
-// The OVN half of the sweep (DESIGN §3.5, issue 7): reads the NB's switches and ports of ours,
+// The OVN half of the sweep (DESIGN §3.5, issue 7): reads the NB's switches, ports and router of ours,
 // plans the audit against the Subnets and the controller's claims (domain/OvnPorts.ts),
 // confirms each delete and applies.
 // Rules:
@@ -14,11 +14,15 @@
 //   whose plan is in flight is left to that plan (the snapshot holds a plan's intended writes
 //   before they land, so such a pod may look committed when it is not). A switch is deleted only while no plan is
 //   in flight and its Subnet is still gone.
+// - The router (OvnRouter.ts) is audited with them: a missing router or router port is ensured
+//   again; a router port is deleted only while its Subnet is still not a valid OVN one and no
+//   plan is in flight (a pod plan ensures the router ports of the switches it writes).
 // - Every repair is logged with its reason; repairs go CHUNK to a transaction, and a failed
 //   chunk is retried one repair at a time, so one bad row never blocks the rest; what still
 //   fails is logged and left to the next sweep.
 import type { SeenOvn } from '../domain/OvnPorts.js';
-import { planOvnAudit } from '../domain/OvnPorts.js';
+import type { SeenRouter } from '../domain/OvnRouter.js';
+import { ovnSubnetOf, planOvnAuditWithRouter } from '../domain/OvnRouter.js';
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
 import type { Action } from '../domain/Plan.js';
 import type { ApplyDeps } from './apply.js';
@@ -48,15 +52,17 @@ const CHUNK = 50;
 export async function auditOvn(deps: AuditDeps, state: () => PlannerState): Promise<AuditResult> {
   const none: AuditResult = { ensured: 0, deleted: 0, switchesDeleted: [] };
   let seen: SeenOvn;
+  let router: SeenRouter;
   try {
-    const [ports, switches] = await Promise.all([deps.ovn.listPorts(), deps.ovn.listSwitches()]);
+    const [ports, switches, routerSeen] = await Promise.all([deps.ovn.listPorts(), deps.ovn.listSwitches(), deps.ovn.listRouter()]);
     seen = { ports, switches };
+    router = routerSeen;
   } catch (err) {
-    deps.log.warn('OVN audit: could not list logical switches and ports; next sweep', { error: String(err) });
+    deps.log.warn('OVN audit: could not list logical switches, ports and the router; next sweep', { error: String(err) });
     return none;
   }
   const ps = state();
-  const planned = planOvnAudit({ ...ps.ctx, snapshot: deps.live.snapshot }, ps.ipam, seen);
+  const planned = planOvnAuditWithRouter({ ...ps.ctx, snapshot: deps.live.snapshot }, ps.ipam, seen, router);
   if (planned.length === 0) return none;
   const seenPod = new Map(seen.ports.map((p) => [p.name, p.externalIds['pod']]));
   const podOf = (a: Action): string | undefined =>
@@ -77,14 +83,18 @@ export async function auditOvn(deps: AuditDeps, state: () => PlannerState): Prom
     }
     // Checked last, now: the snapshot may have moved while the deletes were confirmed.
     const written = (name: string): boolean => deps.live.snapshot.ips.get(name)?.object.metadata.resourceVersion !== undefined;
+    const current = state();
+    const stillNotOvn = (subnet: string): boolean => ovnSubnetOf({ ...current.ctx, snapshot: deps.live.snapshot }, subnet) === undefined;
+    const moving = new Set(planned.flatMap((a) => (a.type === 'EnsureLogicalRouterPort' ? [a.target] : [])));
     const actions = confirmed.filter((a) =>
       a.type === 'EnsureLogicalSwitchPort' ? written(a.target)
       : a.type === 'DeleteLogicalSwitch' ? !deps.live.snapshot.subnets.has(a.target) && !deps.plansInFlight()
+      : a.type === 'DeleteLogicalRouterPort' && !moving.has(a.target) ? stillNotOvn(a.routerPort.logicalSwitch) && !deps.plansInFlight()
       : true);
     const applied = await applyInChunks(deps, actions);
     return {
-      ensured: applied.filter((a) => a.type === 'EnsureLogicalSwitchPort' || a.type === 'EnsureLogicalSwitch').length,
-      deleted: applied.filter((a) => a.type === 'DeleteLogicalSwitchPort').length,
+      ensured: applied.filter((a) => a.type === 'EnsureLogicalSwitchPort' || a.type === 'EnsureLogicalSwitch' || a.type === 'EnsureLogicalRouter' || a.type === 'EnsureLogicalRouterPort').length,
+      deleted: applied.filter((a) => a.type === 'DeleteLogicalSwitchPort' || (a.type === 'DeleteLogicalRouterPort' && !moving.has(a.target))).length,
       switchesDeleted: applied.flatMap((a) => (a.type === 'DeleteLogicalSwitch' ? [a.target] : [])),
     };
   } finally {
@@ -99,7 +109,8 @@ const applyInChunks = async (deps: AuditDeps, actions: readonly Action[]): Promi
   const units: Action[][] = [];
   for (const a of actions) {
     const last = units[units.length - 1]?.at(-1);
-    if (a.type === 'EnsureLogicalSwitchPort' && last?.type === 'DeleteLogicalSwitchPort' && last.target === a.target) units[units.length - 1]!.push(a);
+    const move = (a.type === 'EnsureLogicalSwitchPort' && last?.type === 'DeleteLogicalSwitchPort') || (a.type === 'EnsureLogicalRouterPort' && last?.type === 'DeleteLogicalRouterPort');
+    if (move && last?.target === a.target) units[units.length - 1]!.push(a);
     else units.push([a]);
   }
   const applied: Action[] = [];

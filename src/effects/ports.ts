@@ -3,6 +3,7 @@
 // of the effects layer pass real adapters against real components, never mocks.
 import type { IPPoolStatusView, IpObject, OvnAction, SubnetStatusView } from '../domain/Plan.js';
 import type { SeenPort, SeenSwitch } from '../domain/OvnPorts.js';
+import type { SeenRouter } from '../domain/OvnRouter.js';
 
 /** Kinds the controller watches, by their Snapshot map name. */
 export type WatchedKind = 'pods' | 'namespaces' | 'subnets' | 'ips' | 'ippools' | 'nads' | 'statefulsets' | 'replicasets';
@@ -111,10 +112,13 @@ export interface Ovn {
    *  `other_config:subnet`/`ipv6_prefix`/`exclude_ips`; a port's switch, addresses, port
    *  security and external_ids); a delete of what is absent succeeds. */
   transact(actions: readonly OvnAction[]): Promise<void>;
-  /** Every logical switch port with `external_ids:vendor=kube-ovn`, in name order. */
+  /** Every logical switch port with `external_ids:vendor=kube-ovn` but those of type router, in name order. */
   listPorts(): Promise<readonly SeenPort[]>;
   /** Every logical switch with `external_ids:vendor=kube-ovn`, in name order. */
   listSwitches(): Promise<readonly SeenSwitch[]>;
+  /** The default VPC's router, the router ports and the switch ports of type router with
+   *  `external_ids:vendor=kube-ovn`, each list in name order. (listPorts leaves the latter out.) */
+  listRouter(): Promise<SeenRouter>;
 }
 
 /** An `ovn-nbctl` call that failed: how it was called, how it ended, what it said. */

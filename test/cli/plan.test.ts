@@ -144,7 +144,7 @@ describe('plan: a plan', () => {
     expect(second).toEqual(first);
   });
 
-  it('--ovn adds the logical switches and ports a controller with --ovn-nb writes (seed 06-11); without it there are none', async () => {
+  it('--ovn adds the logical switches, the router and ports a controller with --ovn-nb writes (seed 06-11); without it there are none', async () => {
     const ovnExamples = fileURLToPath(new URL('../../examples/ovn-attachments/', import.meta.url));
     const actions = async (argv: string[]) => (JSON.parse((await plan(['-s', ovnExamples, '-o', 'json', ...argv])).stdout) as { actions: { type: string; target: string }[] }).actions
       .filter((a) => a.type.includes('LogicalSwitch')).map((a) => `${a.type} ${a.target}`);
@@ -156,6 +156,16 @@ describe('plan: a plan', () => {
       'EnsureLogicalSwitchPort static-ip.default', 'EnsureLogicalSwitchPort static-ip.default.attachnet.default.ovn',
       'EnsureLogicalSwitch my-subnet',
       'EnsureLogicalSwitchPort spec-subnet.default', 'EnsureLogicalSwitchPort spec-subnet.default.attachnet.default.ovn',
+    ]);
+    // With each pod's switches, the router and those Subnets' gateway ports (OvnRouter.ts).
+    const router = (JSON.parse((await plan(['-s', ovnExamples, '-o', 'json', '--ovn'])).stdout) as { actions: { type: string; target: string; reason: string }[] }).actions
+      .filter((a) => a.type.includes('LogicalRouter')).map((a) => `${a.type} ${a.target}: ${a.reason}`);
+    const R = 'EnsureLogicalRouter ovn-cluster: the logical router of the default VPC (ovn-cluster), the gateway of the OVN subnets';
+    const port = (subnet: string, at: string): string => `EnsureLogicalRouterPort ovn-cluster-${subnet}: connect OVN subnet ${subnet} to router ovn-cluster at its gateway ${at}`;
+    expect(router).toEqual([
+      R, port('ovn-default', '10.17.0.1/16'), port('attachnet', '172.18.0.1/16'),
+      R, port('ovn-default', '10.17.0.1/16'), port('my-subnet', '172.17.0.1/16'),
+      R, port('my-subnet', '172.17.0.1/16'),
     ]);
   });
 

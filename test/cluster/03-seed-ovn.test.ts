@@ -40,7 +40,7 @@ describeOnCluster('seed examples 06-11 on a real cluster (Multus, our plugin and
   let predicted: readonly Planned[] = [];
 
   const nbctl = (...args: string[]): Promise<string> => runOk(['ovn-nbctl', `--db=${c.ovsDb.nb ?? ''}`, '--timeout=20', ...args]).then((o) => o.trim());
-  const ports = async (ls: string): Promise<string[]> => (await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch_Port', `external_ids:ls=${ls}`))
+  const ports = async (ls: string): Promise<string[]> => (await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch_Port', `external_ids:ls=${ls}`, 'type!=router'))
     .split('\n').filter((l) => l !== '').sort();
   const annotation = async (pod: string, key: string): Promise<string> => (await getPod(c, 'default', pod)).metadata.annotations?.[key] ?? '';
   const planFor = (pod: string, iface: string): string | undefined => predicted.find((a) => a.pod === `default/${pod}` && a.interface === iface)?.ipAddress;

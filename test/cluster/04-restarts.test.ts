@@ -41,7 +41,7 @@ describeOnCluster('the daemon and the controller pods deleted while pods are bei
   let files: string[];
 
   const nbPorts = async (): Promise<string[]> => (await runOk(['ovn-nbctl', `--db=${c.ovsDb.nb ?? ''}`, '--timeout=20', '--bare', '--columns=name',
-    'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn'])).split('\n').filter((l) => l.trim() !== '').sort();
+    'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn', 'type!=router'])).split('\n').filter((l) => l.trim() !== '').sort();
 
   beforeAll(async () => {
     c = connectCluster();

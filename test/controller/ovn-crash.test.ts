@@ -63,7 +63,7 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
 
   const world = async (): Promise<World> => {
     const list = JSON.parse(await api.kubectlOk(['get', 'pods,ips.kubeovn.io', '--all-namespaces', '-o', 'json'])) as { items: (PodObj | IpObj)[] };
-    const table = JSON.parse(await ovs.nbctl('--format=json', '--columns=name,addresses,port_security', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn')) as { data: [string, unknown, unknown][] };
+    const table = JSON.parse(await ovs.nbctl('--format=json', '--columns=name,addresses,port_security', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn', 'type!=router')) as { data: [string, unknown, unknown][] };
     const text = (d: unknown): string => (Array.isArray(d) && d[0] === 'set' ? (d[1] as string[]).join(' ') : String(d));
     return {
       pods: list.items.filter((o): o is PodObj => o.kind === 'Pod' && o.metadata.deletionTimestamp === undefined),
@@ -149,8 +149,8 @@ describeAsRoot('controller-ovn-crash')('controller crash around an OVN port writ
   }, 60_000);
 
   describe.each([
-    // One pod's plan: CreateIP ×2, then one OVN transaction (EnsureLogicalSwitch ×2,
-    // EnsureLogicalSwitchPort ×2 for eth0 and net1), then PatchPodAnnotations.
+    // One pod's plan: CreateIP ×2, then one OVN transaction (EnsureLogicalSwitch ×2, the router
+    // and its two ports, EnsureLogicalSwitchPort ×2 for eth0 and net1), then PatchPodAnnotations.
     { fault: 'before:EnsureLogicalSwitchPort', ns: 'ovn-crash-1', ports: 0 },
     { fault: 'after:EnsureLogicalSwitchPort', ns: 'ovn-crash-2', ports: 2 },
     { fault: 'before:PatchPodAnnotations', ns: 'ovn-crash-3', ports: 2 },

@@ -70,12 +70,14 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
   const mapOf = async (table: string, row: string, col: string): Promise<Record<string, string>> =>
     Object.fromEntries((await column(table, row, col) as ['map', [string, string][]])[1]);
   const externalIds = (port: string): Promise<Record<string, string>> => mapOf('Logical_Switch_Port', port, 'external_ids');
-  const ports = async (): Promise<string[]> => (await nb('--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn')).split('\n').filter((x) => x !== '').sort();
+  /** The pods' ports of ours (the router's peers, type router, are not a pod's). */
+  const ports = async (): Promise<string[]> => (await nb('--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn', 'type!=router')).split('\n').filter((x) => x !== '').sort();
   /** `_uuid`/`_version` of every switch and port, and NB_Global's nb_cfg: any write changes it. */
   const versions = async (): Promise<string> => {
     const select = (table: string, columns: string[]) => ({ op: 'select', table, where: [], columns });
     return runOk(['ovsdb-client', 'query', ovs.db.nb!, JSON.stringify(['OVN_Northbound',
-      select('Logical_Switch', ['_uuid', '_version', 'name']), select('Logical_Switch_Port', ['_uuid', '_version', 'name']), select('NB_Global', ['nb_cfg', '_version'])])], { env: ovs.env });
+      select('Logical_Switch', ['_uuid', '_version', 'name']), select('Logical_Switch_Port', ['_uuid', '_version', 'name']), select('NB_Global', ['nb_cfg', '_version']),
+      select('Logical_Router', ['_uuid', '_version', 'name']), select('Logical_Router_Port', ['_uuid', '_version', 'name'])])], { env: ovs.env });
   };
   /** `<name> <_uuid> <_version>` of every logical switch port, sorted. */
   const portRows = async (): Promise<string[]> => {
@@ -101,6 +103,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
       },
       listPorts: () => real.listPorts(),
       listSwitches: () => real.listSwitches(),
+      listRouter: () => real.listRouter(),
     };
     newController = () => controllerFor(kc, {}, quiet, ovn);
     controller = newController();
@@ -149,6 +152,7 @@ describeAsRoot('controller-ovn')('controller: logical switches and ports in a re
     // Each switch when its Subnet appeared and with every pod plan that wrote a port on it (a plan
     // whose patch met a conflict is applied again), so how often varies; what was written does not.
     expect([...new Set(ensures.map((x) => `${x.type} ${x.target}`))].sort()).toEqual([
+      'EnsureLogicalRouter ovn-cluster', 'EnsureLogicalRouterPort ovn-cluster-attachnet', 'EnsureLogicalRouterPort ovn-cluster-ovn-default',
       'EnsureLogicalSwitch attachnet', 'EnsureLogicalSwitch ovn-default',
       `EnsureLogicalSwitchPort multi.default`, `EnsureLogicalSwitchPort multi.default.${ATTACHNET}`, 'EnsureLogicalSwitchPort solo.default',
     ]);
@@ -229,7 +233,7 @@ spec: {provider: ipam-only.default, cidrBlock: 10.61.0.0/24}
     const before = await portRows();
     await controller.sweep();
     const names = (await nb('--bare', '--columns=name', 'list', 'Logical_Switch_Port')).split('\n').filter((x) => x !== '').sort();
-    expect(names).toEqual(['keep.default', `keep.default.${ATTACHNET}`, 'plain', 'solo.default', 'theirs']);
+    expect(names).toEqual(['attachnet-ovn-cluster', 'keep.default', `keep.default.${ATTACHNET}`, 'ovn-default-ovn-cluster', 'plain', 'solo.default', 'theirs']);
     // Every other port is as it was: the same rows at the same versions.
     expect(await portRows()).toEqual(before.filter((r) => !r.startsWith('ghost.default ')));
     await nb('lsp-del', 'theirs', '--', 'lsp-del', 'plain');

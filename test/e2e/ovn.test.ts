@@ -88,9 +88,9 @@ describeAsRoot('e2e-ovn')('seed 06-11: OVN attachments through the real plugin, 
   const nb = (...args: string[]): Promise<string> => ovs.nbctl(...args);
   const column = async (table: string, row: string, col: string): Promise<unknown> =>
     (JSON.parse(await nb('--format=json', `--columns=${col}`, 'list', table, row)) as { data: [[unknown]] }).data[0][0];
-  /** Every logical switch port of ours, `<port> on <switch>`, sorted. */
+  /** Every logical switch port of ours but the router's peers, `<port> on <switch>`, sorted. */
   const logicalPorts = async (): Promise<string[]> => {
-    const names = (await nb('--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn')).split('\n').filter((x) => x !== '');
+    const names = (await nb('--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn', 'type!=router')).split('\n').filter((x) => x !== '');
     return (await Promise.all(names.map(async (n) => `${n} on ${(/\((.*)\)$/.exec(await nb('lsp-get-ls', n)) ?? [])[1] ?? '?'}`))).sort();
   };
   const portName = (pod: string, i: Interface): string => (i.provider === 'ovn' ? `${pod}.default` : `${pod}.default.${i.provider}`);

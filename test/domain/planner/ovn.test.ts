@@ -1,5 +1,6 @@
-// OVN in the plan (PlanOptions.ovn): a logical switch per OVN Subnet and a logical switch port
-// per written pod interface on it, after the IP object and before the pod's annotations
+// OVN in the plan (PlanOptions.ovn): a logical switch per OVN Subnet (with the router and the
+// Subnet's router port: its gateway) and a logical switch port per written pod interface on
+// it, after the IP object and before the pod's annotations
 // (DESIGN §3.5); the port is deleted before its IP object on release. Off by default.
 import { describe, it, expect } from '@jest/globals';
 import { planAll, planPod } from '../../../src/domain/ClusterPlanner.js';
@@ -39,6 +40,9 @@ describe('OVN logical switches and ports in the plan', () => {
       'CreateIP a.default.macvlan.default',
       'EnsureLogicalSwitch ovn-default',
       'EnsureLogicalSwitch attach',
+      'EnsureLogicalRouter ovn-cluster',
+      'EnsureLogicalRouterPort ovn-cluster-ovn-default',
+      'EnsureLogicalRouterPort ovn-cluster-attach',
       'EnsureLogicalSwitchPort a.default',
       'EnsureLogicalSwitchPort a.default.attachnet.default.ovn',
       'PatchPodAnnotations default/a',
@@ -87,7 +91,7 @@ describe('OVN logical switches and ports in the plan', () => {
   it('a pod whose IP object exists but whose annotations were never patched (a crash in between): the port is ensured again', () => {
     const snapshot = snapshotOf(subnets(), pod('b', { uid: 'uid-b' }), ip('b.default', 'b', 'ovn-default', '10.16.0.9', { podUid: 'uid-b', mac: '00:00:00:aa:bb:cc' }));
     const plan = planAll(snapshot, OVN);
-    expect(actionList(plan).slice(0, 3)).toEqual(['EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitchPort b.default', 'PatchPodAnnotations default/b']);
+    expect(actionList(plan).slice(0, 5)).toEqual(['EnsureLogicalSwitch ovn-default', 'EnsureLogicalRouter ovn-cluster', 'EnsureLogicalRouterPort ovn-cluster-ovn-default', 'EnsureLogicalSwitchPort b.default', 'PatchPodAnnotations default/b']);
     expect(actionsOfType(plan, 'EnsureLogicalSwitchPort')[0]!.port.addresses).toEqual('00:00:00:aa:bb:cc 10.16.0.9');
   });
 
@@ -135,7 +139,7 @@ describe('OVN logical switches and ports in the plan', () => {
       ip('m.default', 'm', 'ovn-default', '10.16.0.9', { podUid: 'uid-m', mac: '00:00:00:aa:bb:cc' }));
     const plan = planAll(snapshot, OVN);
     expect(actionList(plan).filter((a) => !a.startsWith('UpdateSubnetStatus'))).toEqual([
-      'UpdateIP m.default', 'EnsureLogicalSwitch other', 'DeleteLogicalSwitchPort m.default', 'EnsureLogicalSwitchPort m.default', 'PatchPodAnnotations default/m',
+      'UpdateIP m.default', 'EnsureLogicalSwitch other', 'EnsureLogicalRouter ovn-cluster', 'EnsureLogicalRouterPort ovn-cluster-other', 'DeleteLogicalSwitchPort m.default', 'EnsureLogicalSwitchPort m.default', 'PatchPodAnnotations default/m',
     ]);
     expect(actionsOfType(plan, 'DeleteLogicalSwitchPort')[0]!.reason).toEqual('move it from ovn-default to other');
     expect(actionsOfType(plan, 'EnsureLogicalSwitchPort')[0]!.port.logicalSwitch).toEqual('other');
@@ -147,7 +151,7 @@ describe('OVN logical switches and ports in the plan', () => {
     const state = prepare(snapshot, OVN);
     expect([...orphans(state).keys()]).toEqual(['r.default']);
     const planned = planPodWith(state, snapshot, 'default/r', OVN);
-    const expected = ['UpdateIP r.default', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalSwitchPort r.default', 'PatchPodAnnotations default/r'];
+    const expected = ['UpdateIP r.default', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalRouter ovn-cluster', 'EnsureLogicalRouterPort ovn-cluster-ovn-default', 'EnsureLogicalSwitchPort r.default', 'PatchPodAnnotations default/r'];
     expect(actionList(planned.plan)).toEqual(expected);
     // Nothing of the old pod is carried over: its address (released, in cooldown), node and MAC.
     const written = actionsOfType(planned.plan, 'UpdateIP')[0]!.ip;
@@ -168,7 +172,8 @@ describe('OVN logical switches and ports in the plan', () => {
       pod('r', { uid: 'uid-new' }),
       ip('r.default', 'r', 'other', '10.17.0.9', { podUid: 'uid-old', mac: '00:00:00:aa:bb:cc' }));
     expect(actionList(planPodWith(prepare(snapshot, OVN), snapshot, 'default/r', OVN).plan)).toEqual([
-      'UpdateIP r.default', 'EnsureLogicalSwitch ovn-default', 'DeleteLogicalSwitchPort r.default', 'EnsureLogicalSwitchPort r.default', 'PatchPodAnnotations default/r',
+      'UpdateIP r.default', 'EnsureLogicalSwitch ovn-default', 'EnsureLogicalRouter ovn-cluster', 'EnsureLogicalRouterPort ovn-cluster-ovn-default',
+      'DeleteLogicalSwitchPort r.default', 'EnsureLogicalSwitchPort r.default', 'PatchPodAnnotations default/r',
     ]);
   });
 
