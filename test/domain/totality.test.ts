@@ -162,10 +162,12 @@ describe('the parsers never throw (fast-check)', () => {
 });
 
 describe('one object\'s content never stops the plan of the others (fast-check)', () => {
-  // A good Subnet and its pod, beside a Subnet, an IP object, an IPPool, a NAD and a pod whose
+  // A good Subnet (created first) and its pod, beside a Subnet, an IP object, an IPPool, a NAD and a pod whose
   // fields are near misses: the plan is computed, the good pod is allocated, every error is data.
   const docs = (cidrBlock: string, gateway: string, exclude: string, address: string, annotation: string, nadConfig: string) => [
-    ...objects('good.yaml', subnetObject('ovn-default', '10.16.0.0/16')),
+    // ovn-default came first (a Subnet created earlier wins an overlap): the bad Subnet may be
+    // 0.0.0.0/0, which must not take ovn-default's place because it holds a claim.
+    ...objects('good.yaml', { ...(subnetObject('ovn-default', '10.16.0.0/16') as object), metadata: { name: 'ovn-default', creationTimestamp: '2020-01-01T00:00:00Z' } }),
     ...objects('bad.yaml',
       subnetObject('bad', cidrBlock, 'ovn', { gateway, excludeIps: [exclude] }),
       ipObject('held.default', 'held', 'bad', address),
