@@ -44,7 +44,7 @@ import { subnetUsage } from './Usage.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 import type { ReadyPool } from './IPPools.js';
 import { declaredRanges } from './IPPools.js';
-import { planPoolStatuses, poolErrors } from './IPPoolStatus.js';
+import { planPoolStatuses } from './IPPoolStatus.js';
 
 export interface PlanOptions extends NetworkSettings {
   /** The clock, as data (milliseconds since the epoch). */
@@ -353,7 +353,6 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
     if (action !== undefined) out.actions.push(action);
   }
   out.actions.push(...planPoolStatuses(ctx, state, scope.kind === 'pod' ? touched : undefined));
-  if (scope.kind === 'all') out.errors.push(...poolErrors(ctx));
   const sim = new Draft(state);
   for (const r of simulated) planPodIn(ctx, sim, r, loaded, out, options.now);
   return out.build();

@@ -1,14 +1,15 @@
 // The IPPool side of a plan: the UpdateIPPoolStatus action of each pool whose status is not
-// what it should be (IPPools.ts poolStatusOf), and a plan error per pool that is not ready.
+// what it should be (IPPools.ts poolStatusOf).
 // Rules:
 // - Pools in name order, one action each at most; a pool already showing its status plans
 //   nothing, so a converged cluster writes nothing.
-// - The error names the pool (in `pod`, as errors about Subnets and IP objects do), its
-//   Subnet's provider, and the reason its condition gives.
+// - A pool that is not ready is no plan error (every error is a pod's, DESIGN §3.7): its status
+//   action says so with the reason ("mark it not ready: …"), and each pod that would take an
+//   address from it gets NoAvailableAddress naming the pool and that reason (PlanContext.ts).
 import * as E from 'fp-ts/lib/Either.js';
-import { poolStatusMatches, poolStatusOf, poolStatusReason, poolsInPrecedence } from './IPPools.js';
+import { poolStatusMatches, poolStatusOf, poolStatusReason } from './IPPools.js';
 import type { IpamState } from './IpamState.js';
-import type { Action, PlanError } from './Plan.js';
+import type { Action } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
 
 /** The status action of one IPPool from the state, if its status is not right. */
@@ -31,13 +32,3 @@ export const planPoolStatuses = (ctx: PlanContext, state: IpamState, subnets?: R
       return a === undefined ? [] : [a];
     });
 
-/** One error per IPPool that is not ready, in precedence order. */
-export const poolErrors = (ctx: PlanContext): PlanError[] =>
-  poolsInPrecedence(ctx.snapshot).flatMap((e) => {
-    const name = e.object.metadata.name;
-    const verdict = ctx.pools.get(name);
-    if (verdict === undefined || E.isRight(verdict)) return [];
-    const subnet = ctx.snapshot.subnets.get(e.object.spec.subnet)?.object;
-    const provider = subnet === undefined ? '' : subnet.spec.provider ?? 'ovn';
-    return [{ pod: name, provider, code: 'IPPoolNotReady' as const, message: `IPPool ${name} is not ready: ${verdict.left}` }];
-  });

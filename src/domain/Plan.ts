@@ -31,12 +31,10 @@ export type PlanErrorCode =
   | 'NetworkNotFound'
   | 'UnmanagedNetwork'
   | 'ProviderMismatch'
-  | 'ClaimConflict'
-  | 'IPPoolNotReady';
+  | 'ClaimConflict';
 
 export interface PlanError {
-  /** `namespace/name` of the pod, or the name of the Subnet / IP object / IPPool the error is
-   *  about (`IPPoolNotReady`: the IPPool). */
+  /** `namespace/name` of the pod, or of the Subnet / IP object the error is about. */
   readonly pod: string;
   readonly provider: string;
   readonly interface?: string;

@@ -20,7 +20,8 @@
 //   above, the entries of its `ovn.kubernetes.io/logical_switch` annotation, and the Subnets
 //   whose spec.namespaces lists it (Kube-OVN writes that annotation from them; with neither,
 //   ovn-default); the first such pool with a free address gives it;
-// - a pool the annotation names that does not exist, or no pool that may serve: NoAvailableAddress.
+// - a pool the annotation names that does not exist, or no pool that may serve: NoAvailableAddress
+//   (naming each pool with why it does not serve: its not-ready reason, or its other Subnet).
 // Kube-OVN's namespace controller rewrites both annotations from the spec.namespaces lists; we
 // write no Namespace and read both (annotation first).
 // Subnet precedence (subnetsInPrecedence): creation time, then claims held, then our Ready
@@ -246,7 +247,12 @@ export const namespacePoolsOf = (ctx: PlanContext, pod: Pod, net: PodNetwork, re
     return v !== undefined && E.isRight(v) && candidates.includes(v.right.subnet) ? [v.right] : [];
   });
   if (pools.length === 0) {
-    return E.left({ code: 'NoAvailableAddress', message: `no IPPool of namespace ${name} (${names.join(', ')}) is ready in its subnets (${candidates.join(', ')})` });
+    // Each pool is named with why it does not serve: not ready (its condition's reason), or in another Subnet.
+    const why = names.map((n) => {
+      const v = ctx.pools.get(n);
+      return v !== undefined && E.isLeft(v) ? `IPPool ${n} is not ready: ${v.left}` : `IPPool ${n} is of subnet ${ctx.snapshot.ippools.get(n)?.object.spec.subnet ?? '?'}`;
+    });
+    return E.left({ code: 'NoAvailableAddress', message: `no IPPool of namespace ${name} is ready in its subnets (${candidates.join(', ')}): ${why.join('; ')}` });
   }
   return E.right(pools);
 };

@@ -169,17 +169,16 @@ describe('plan: a plan', () => {
     ]);
   });
 
-  it('prints the IPPools\' status actions and the errors of those that are not ready', async () => {
+  it('prints the IPPools\' status actions; a pool that is not ready is said in its action, and is no error (errors are pods\')', async () => {
     const pool = (name: string, ips: string): string => `apiVersion: kubeovn.io/v1\nkind: IPPool\nmetadata:\n  name: ${name}\nspec:\n  subnet: good\n  ips: [${ips}]\n`;
     const path = file('pools.yaml', [goodSubnet, pool('in', '10.0.0.5..10.0.0.6'), pool('out', '10.1.0.0/30')].join('---\n'));
-    const message = 'IPPool out is not ready: ippool out has IPs outside subnet good: 10.1.0.0-10.1.0.3 (outside 10.0.0.0/24)';
-    expect(await plan([path])).toEqual({ code: 0, stdout: `ERRORS\nIPPoolNotReady: ${message}\n\nACTIONS\n1 UpdateSubnetStatus, 2 UpdateIPPoolStatus\n`, stderr: '' });
+    expect(await plan([path])).toEqual({ code: 0, stdout: 'ACTIONS\n1 UpdateSubnetStatus, 2 UpdateIPPoolStatus\n', stderr: '' });
     const printed = JSON.parse((await plan([path, '--output', 'json'])).stdout) as { actions: unknown[]; errors: unknown[] };
     expect(printed.actions.slice(1)).toEqual([
       { type: 'UpdateIPPoolStatus', target: 'in', reason: 'IPv4 0 in use, 2 available' },
-      { type: 'UpdateIPPoolStatus', target: 'out', reason: `mark it not ready: ${message.slice('IPPool out is not ready: '.length)}` },
+      { type: 'UpdateIPPoolStatus', target: 'out', reason: 'mark it not ready: ippool out has IPs outside subnet good: 10.1.0.0-10.1.0.3 (outside 10.0.0.0/24)' },
     ]);
-    expect(printed.errors).toEqual([{ pod: 'out', provider: 'ovn', code: 'IPPoolNotReady', message }]);
+    expect(printed.errors).toEqual([]);
   });
 
   it('prints a table by default, and reads standard input', async () => {

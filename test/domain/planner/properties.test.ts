@@ -309,8 +309,7 @@ describe('planAll over random snapshots', () => {
           errors.push(...r.plan.errors);
         }
         expect(allocations).toEqual(full.allocations);
-        // The IPPools' own errors are the pools', not a pod's (the controller shows them in the pools' status).
-        expect(errors).toEqual(full.errors.filter((e) => e.code !== 'IPPoolNotReady'));
+        expect(errors).toEqual(full.errors);
       }),
       RUNS,
     );
