@@ -36,6 +36,8 @@ import type { Pod } from './schema/kube.js';
 import type { IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
+import { warningText } from './Subnet.js';
+import { subnetEventOf } from './SubnetEvents.js';
 import { subnetUsage } from './Usage.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 
@@ -317,6 +319,8 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
     if (scope.kind === 'pod' && !touched.has(name)) continue;
     const action = planSubnetStatusOf(ctx, state, name);
     if (action !== undefined) out.actions.push(action);
+    const event = subnetEventOf(ctx, name);
+    if (event !== undefined) out.actions.push(event);
   }
   const sim = new Draft(state);
   for (const r of simulated) planPodIn(ctx, sim, r, loaded, out, options.now);
@@ -328,7 +332,7 @@ export const planSubnetStatusOf = (ctx: PlanContext, state: ReturnType<Draft['co
   const s = ctx.subnets.get(name);
   const current = ctx.snapshot.subnets.get(name)?.object.status;
   if (s === undefined) return undefined;
-  const status = E.isRight(s) ? statusOf(subnetUsage(state, name), { ok: true }) : statusOf(undefined, { ok: false, message: s.left.message });
+  const status = E.isRight(s) ? statusOf(subnetUsage(state, name), { ok: true, warning: warningText(s.right) }) : statusOf(undefined, { ok: false, message: s.left.message });
   if (statusMatches(current, status)) return undefined;
   const reason = E.isLeft(s)
     ? `mark it not ready: ${s.left.message}`
