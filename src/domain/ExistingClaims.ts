@@ -24,7 +24,7 @@ import { releaseIn } from './Allocator.js';
 import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
-import { byCreationThenName, isReservation, RESERVED_LABEL, reservationConflict, withReservedMac } from './Reservations.js';
+import { byCreationThenName, isMalformedReservation, isReservation, RESERVED_LABEL, reservationConflict, withReservedMac } from './Reservations.js';
 import { isOvnProvider, poolOf } from './Subnet.js';
 import { statefulSetOf, statefulSetWants } from './Workloads.js';
 
@@ -184,6 +184,7 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
   const released: [string, IP][] = [];
   for (const [name, entry] of unowned) {
     const ip = entry.object;
+    if (isMalformedReservation(ip)) continue;
     if (retainedBy(ctx, ip) === undefined) {
       released.push([name, ip]);
       continue;

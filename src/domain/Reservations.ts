@@ -2,9 +2,11 @@
 // item 4). Kube-OVN allocates such a pre-created IP CR and labels it `ip_reserved: "true"`, but
 // does not replay it into IPAM after a restart (#1843); we honour it on purpose, always.
 // Rules:
-// - A reservation is an IP object labelled `ovn.kubernetes.io/ip_reserved: "true"`, or one that
-//   no controller wrote: no pod-UID label and no finalizer (Kube-OVN's and ours both add one),
-//   unless labelled `ip_reserved: "false"`.
+// - A reservation is an IP object named for its pod (`<podName>.<namespace>[.<provider>]`, as
+//   Kube-OVN requires) and labelled `ovn.kubernetes.io/ip_reserved: "true"`, or one that no
+//   controller wrote: no pod-UID label and no finalizer (Kube-OVN's and ours both add one),
+//   unless labelled `ip_reserved: "false"`. One written by hand but not named for its pod is
+//   malformed: neither held nor deleted (it is not ours to delete).
 // - It holds its address from the moment it is read, for the pod `spec.podName` in
 //   `spec.namespace`; that pod (any UID) takes it over, and the controller then writes the full
 //   record over it, labelled `ip_reserved: "true"` so it survives the pod as Kube-OVN's does.
@@ -24,12 +26,21 @@ import type { IP } from './schema/kubeovn.js';
 
 export const RESERVED_LABEL = 'ovn.kubernetes.io/ip_reserved';
 
-/** Is this IP object a reservation (see the rules above)? */
-export const isReservation = (ip: IP): boolean => {
-  const label = ip.metadata.labels?.[RESERVED_LABEL];
-  if (label === 'true') return true;
-  return label !== 'false' && ip.metadata.labels?.[POD_UID_LABEL] === undefined && (ip.metadata.finalizers ?? []).length === 0;
+/** Written by hand (no controller's pod-UID label or finalizer), and not opted out. */
+const handWritten = (ip: IP): boolean =>
+  ip.metadata.labels?.[RESERVED_LABEL] !== 'false' && ip.metadata.labels?.[POD_UID_LABEL] === undefined && (ip.metadata.finalizers ?? []).length === 0;
+
+const namedForItsPod = (ip: IP): boolean => {
+  const prefix = `${ip.spec.podName}.${ip.spec.namespace}`;
+  return ip.spec.podName !== '' && ip.spec.namespace !== '' && (ip.metadata.name === prefix || ip.metadata.name.startsWith(`${prefix}.`));
 };
+
+/** Is this IP object a reservation (see the rules above)? */
+export const isReservation = (ip: IP): boolean =>
+  namedForItsPod(ip) && (ip.metadata.labels?.[RESERVED_LABEL] === 'true' || handWritten(ip));
+
+/** Written by hand as a reservation but not named for its pod: left alone. */
+export const isMalformedReservation = (ip: IP): boolean => handWritten(ip) && !namedForItsPod(ip);
 
 /** The order IP-object claims are restored in: creation time, then name. */
 export const byCreationThenName = (a: { readonly ip: IP; readonly name: string }, b: { readonly ip: IP; readonly name: string }): number => {

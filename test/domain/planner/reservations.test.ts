@@ -34,6 +34,13 @@ describe('a reservation before its pod exists', () => {
     expect(plan.allocations.filter((a) => a.provider !== 'ovn').map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual(['default/q 172.17.0.3 dynamic']);
   });
 
+  it('not named for its pod (<podName>.<namespace>[.<provider>]): left alone, neither held nor released', () => {
+    const plan = planAll(snapshotOf([...macvlan(), ...reservation('mine', 'p', 'macvlan', '172.17.0.50')]), OPTIONS);
+    expect(plan.errors).toEqual([]);
+    expect(actionList(plan)).toEqual(['UpdateSubnetStatus macvlan', 'UpdateSubnetStatus ovn-default']);
+    expect(actionsOfType(plan, 'UpdateSubnetStatus')[0]!.status.v4usingIPrange).toBe('');
+  });
+
   it('labelled ip_reserved: "false" it is no reservation: with no pod it is released', () => {
     const plan = planAll(snapshotOf([...macvlan(), ...reservation('p.default.macvlan.default', 'p', 'macvlan', '172.17.0.50', { labels: { 'ovn.kubernetes.io/ip_reserved': 'false' } })]), OPTIONS);
     expect(actionList(plan)).toEqual(['DeleteIP p.default.macvlan.default', 'UpdateSubnetStatus macvlan', 'UpdateSubnetStatus ovn-default']);
