@@ -123,3 +123,13 @@ describe('two claims of one address: the earlier (creation time, then name) keep
     ]);
   });
 });
+
+describe('a reservation that names no address', () => {
+  it('reserves only the name: its pod gets the lowest free address, written over it', () => {
+    const docs = objects('ip.yaml', { apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: 'p.default' }, spec: { podName: 'p', namespace: 'default', subnet: 'ovn-default' } });
+    const plan = planAll(snapshotOf([...macvlan(), ...docs, ...pod('p', { uid: 'uid-p' })]), OPTIONS);
+    expect(plan.errors).toEqual([]);
+    expect(plan.allocations.map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual(['default/p 10.16.0.2 dynamic']);
+    expect(actionsOfType(plan, 'UpdateIP').map((a) => [a.ip.spec.ipAddress, a.ip.labels['ovn.kubernetes.io/ip_reserved']])).toEqual([['10.16.0.2', 'true']]);
+  });
+});
