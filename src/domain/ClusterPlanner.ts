@@ -33,6 +33,7 @@ import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, name
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
 import { gatewaysOf } from './OvnRouter.js';
 import { restoreClaim } from './Rebuild.js';
+import { isReservation, RESERVED_LABEL } from './Reservations.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
@@ -40,6 +41,8 @@ import type { Pod } from './schema/kube.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
 import { givenUp, unpublish } from './Unplug.js';
+import { warningText } from './Subnet.js';
+import { subnetEventOf } from './SubnetEvents.js';
 import { subnetUsage } from './Usage.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 import type { ReadyPool } from './IPPools.js';
@@ -183,7 +186,9 @@ const eventReason = (code: PlanErrorCode): string =>
  *  ExistingClaims), or the old pod's own claim when the new pod shows up first. */
 const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
   const { pod } = item.live;
-  if (statefulSetOf(pod) === undefined || d.claims.has(claimIdOf(item.live.key))) return;
+  const reserved = ctx.snapshot.ips.get(item.live.ipName)?.object;
+  // A reservation (Reservations.ts) is taken over by the pod of its name, whatever its UID.
+  if ((statefulSetOf(pod) === undefined && (reserved === undefined || !isReservation(reserved))) || d.claims.has(claimIdOf(item.live.key))) return;
   let retained = d.claims.get(claimIdOf({ podUid: `retained:${item.live.ipName}`, provider: item.net.provider }));
   if (retained === undefined) {
     const ip = ctx.snapshot.ips.get(item.live.ipName)?.object;
@@ -237,7 +242,9 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
   for (const item of p.items) {
     const { net, live } = item;
     const fail = (code: PlanErrorCode, cause: string) => out.error(p, net.provider, net.interface, code, cause, eventReason(code), events);
-    const conflict = loaded.conflicts.get(claimIdOf(live.key));
+    const reservation = ctx.snapshot.ips.get(live.ipName)?.object;
+    const reserved = reservation !== undefined && isReservation(reservation);
+    const conflict = loaded.conflicts.get(claimIdOf(live.key)) ?? (reserved ? loaded.conflicts.get(claimIdOf({ podUid: `retained:${live.ipName}`, provider: net.provider })) : undefined);
     if (conflict !== undefined) {
       fail('ClaimConflict', conflict);
       continue;
@@ -265,7 +272,9 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     // The IP object of an earlier pod of this name (recreated under a new UID, Kube-OVN #4304):
     // the new claim is written over it in one update, so the name never lacks a record.
     const stale = existing === undefined ? undefined : loaded.deletions.get(live.ipName);
-    const ip = desiredIpObject(live.ipName, p.pod, claim, stale === undefined ? existing : undefined, statefulSetOf(p.pod) !== undefined);
+    const record = desiredIpObject(live.ipName, p.pod, claim, stale === undefined ? existing : undefined, statefulSetOf(p.pod) !== undefined);
+    // A reservation stays one: the full record keeps the address for the next pod of the name.
+    const ip = reserved ? { ...record, labels: { ...record.labels, [RESERVED_LABEL]: 'true' } } : record;
     const what = `${net.interface} of pod ${podKey}: ${addressText(claim)} in ${subnet.name}`;
     if (existing === undefined) ipActions.push({ type: 'CreateIP', target: live.ipName, reason: `record the claim of ${what}`, ip });
     else if (stale !== undefined) ipActions.push({ type: 'UpdateIP', target: live.ipName, reason: `record the claim of ${what} over the earlier pod's (${stale})`, ip });
@@ -351,6 +360,8 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
     if (scope.kind === 'pod' && !touched.has(name)) continue;
     const action = planSubnetStatusOf(ctx, state, name);
     if (action !== undefined) out.actions.push(action);
+    const event = subnetEventOf(ctx, name);
+    if (event !== undefined) out.actions.push(event);
   }
   out.actions.push(...planPoolStatuses(ctx, state, scope.kind === 'pod' ? touched : undefined));
   const sim = new Draft(state);
@@ -363,7 +374,7 @@ export const planSubnetStatusOf = (ctx: PlanContext, state: ReturnType<Draft['co
   const s = ctx.subnets.get(name);
   const current = ctx.snapshot.subnets.get(name)?.object.status;
   if (s === undefined) return undefined;
-  const status = E.isRight(s) ? statusOf(subnetUsage(state, name), { ok: true }) : statusOf(undefined, { ok: false, message: s.left.message });
+  const status = E.isRight(s) ? statusOf(subnetUsage(state, name), { ok: true, warning: warningText(s.right) }) : statusOf(undefined, { ok: false, message: s.left.message });
   if (statusMatches(current, status)) return undefined;
   const reason = E.isLeft(s)
     ? `mark it not ready: ${s.left.message}`

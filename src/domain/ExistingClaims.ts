@@ -3,9 +3,11 @@
 // daemon acted on), else an IP object the pod owns (written just before a crash, or kept for
 // a StatefulSet pod recreated under a new UID). When both exist and disagree the annotations
 // win and the disagreement is reported. IP objects no live pod network owns are released
-// (DeleteIP), except those a StatefulSet still wants, those labelled reserved, and those of a
-// live pod one of whose networks cannot be resolved now (it may still use them), which keep
-// their addresses. A claim that collides with an earlier one is reported and not restored.
+// (DeleteIP), except those a StatefulSet still wants, reservations (Reservations.ts), and those
+// of a live pod one of whose networks cannot be resolved now (it may still use them), which
+// keep their addresses. Claims from annotations are restored first (pods in creation order),
+// then claims from IP objects in the IP objects' creation order, then name. A claim that
+// collides with an earlier one is reported and not restored.
 // A claim that cannot be kept in its own Subnet is reported (ClaimConflict) and its address is
 // still held wherever it now falls (shelter), so no address a live pod uses is given twice.
 import * as E from 'fp-ts/lib/Either.js';
@@ -24,10 +26,11 @@ import { releaseIn } from './Allocator.js';
 import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
+import { byCreationThenName, isMalformedReservation, isReservation, RESERVED_LABEL, reservationConflict, withReservedMac } from './Reservations.js';
 import { isOvnProvider, poolOf } from './Subnet.js';
 import { statefulSetOf, statefulSetWants } from './Workloads.js';
 
-export const RESERVED_LABEL = 'ovn.kubernetes.io/ip_reserved';
+export { RESERVED_LABEL };
 
 export interface LiveNetwork {
   readonly pod: Pod;
@@ -69,11 +72,11 @@ const macOf = (text: string | undefined): bigint | undefined => {
   return E.isRight(m) ? m.right : undefined;
 };
 
-/** Is `ip` this pod's (by UID label, or by name when it has no UID label)? */
+/** Is `ip` this pod's (by UID label, or by name when it has no UID label or is a reservation)? */
 const owns = (pod: Pod, ip: IP): boolean => {
   const uid = ip.metadata.labels?.[POD_UID_LABEL];
   const sameName = ip.spec.podName === pod.metadata.name && ip.spec.namespace === (pod.metadata.namespace ?? 'default');
-  return sameName && (uid === undefined || uid === podUidOf(pod));
+  return sameName && (uid === undefined || uid === podUidOf(pod) || ip.metadata.labels?.[RESERVED_LABEL] === 'true');
 };
 
 /** A StatefulSet pod recreated under a new UID adopts the IP object of its predecessor. */
@@ -151,45 +154,59 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
   const notes: { pod: string; provider: string; interface: string; message: string }[] = [];
   const consumed = new Set<string>();
   const unplaced: { readonly claim: Claim; readonly why: string; readonly provider: string }[] = [];
-  const restore = (claim: Claim, provider: string): boolean => {
+  /** Claim id → the IP object it came from, to name the holder of a contested address. */
+  const ipNames = new Map<string, string>();
+  const restore = (claim: Claim, provider: string, ipName: string | undefined): boolean => {
     const r = restoreClaim(d, claim);
     if (E.isLeft(r)) unplaced.push({ claim, why: r.left.message, provider });
+    else if (ipName !== undefined) ipNames.set(claim.id, ipName);
     return E.isRight(r);
   };
+  // Claims from IP objects wait for every claim from annotations, then go in creation order.
+  const fromIps: { readonly claim: Claim; readonly ip: IP; readonly name: string; readonly provider: string }[] = [];
   for (const l of live) {
     const ip = ctx.snapshot.ips.get(l.ipName)?.object;
     const mine = ip !== undefined && (owns(l.pod, ip) || adopts(l.pod, ip)) ? ip : undefined;
     if (mine !== undefined) consumed.add(l.ipName);
     const byAnnotations = fromAnnotations(l, mine);
     const byIp = mine && fromIp(l, mine);
-    const claim = byAnnotations ?? byIp;
-    if (claim === undefined) continue;
-    if (byAnnotations !== undefined && byIp !== undefined && !sameClaim(byAnnotations, byIp)) {
+    if (byAnnotations === undefined) {
+      if (byIp !== undefined) fromIps.push({ claim: byIp, ip: mine!, name: l.ipName, provider: baseProvider(l.net) });
+      continue;
+    }
+    if (byIp !== undefined && !sameClaim(byAnnotations, byIp)) {
       notes.push({
         pod: podKeyOf(l.pod), provider: l.net.provider, interface: l.net.interface,
         message: `pod annotations say ${addressText(byAnnotations)} in ${byAnnotations.subnet} but IP object ${l.ipName} says ${addressText(byIp)} in ${byIp.subnet}; keeping the annotations (what the pod uses) and correcting the IP object`,
       });
     }
-    restore(claim, baseProvider(l.net));
+    restore(byAnnotations, baseProvider(l.net), mine === undefined ? undefined : l.ipName);
   }
   const unowned = [...ctx.snapshot.ips].filter(([name]) => !consumed.has(name));
   const released: [string, IP][] = [];
   for (const [name, entry] of unowned) {
     const ip = entry.object;
+    if (isMalformedReservation(ip)) continue;
     if (retainedBy(ctx, ip) === undefined) {
       released.push([name, ip]);
       continue;
     }
     const key: ClaimKey = { podUid: `retained:${name}`, provider: providerOfIpName(ip) };
     const claim = fromIp(unownedNetwork(ip, key, name), ip);
-    if (claim !== undefined) restore(claim, key.provider);
+    if (claim !== undefined) fromIps.push({ claim, ip, name, provider: key.provider });
+  }
+  const reservationConflicts = new Map<string, string>();
+  for (const f of [...fromIps].sort(byCreationThenName)) {
+    const claim = isReservation(f.ip) ? withReservedMac(d, f.claim, f.name) : f.claim;
+    if (restore(claim, f.provider, f.name) || !isReservation(f.ip)) continue;
+    reservationConflicts.set(claim.id, reservationConflict(d, claim, f.name, unplaced[unplaced.length - 1]!.why, ipNames));
   }
   // Every claim kept in its own Subnet first; then those that could not be kept are sheltered
   // where their addresses now fall, so the order of claims never decides who keeps an address.
   for (const u of unplaced) {
     const where = shelter(ctx, d, u.claim, u.provider);
     const held = where.length === 0 ? '' : `; the address stays held (in subnet ${where.join(', ')}) so no other pod is given it`;
-    conflicts.set(u.claim.id, `existing allocation ${addressText(u.claim)} in subnet ${u.claim.subnet} cannot be kept: ${u.why}${held}`);
+    conflicts.set(u.claim.id, reservationConflicts.get(u.claim.id) ?? `existing allocation ${addressText(u.claim)} in subnet ${u.claim.subnet} cannot be kept: ${u.why}${held}`);
   }
   const deletions = new Map<string, string>();
   for (const [name, ip] of released) {
@@ -205,7 +222,7 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
 
 /** Why an IP object without a live owner keeps its address, or undefined when it does not. */
 export const retainedBy = (ctx: PlanContext, ip: IP): string | undefined => {
-  if (ip.metadata.labels?.[RESERVED_LABEL] === 'true') return 'reserved';
+  if (isReservation(ip)) return 'reserved';
   const owner = ctx.snapshot.pods.get(`${ip.spec.namespace}/${ip.spec.podName}`)?.object;
   const uidLabel = ip.metadata.labels?.[POD_UID_LABEL];
   if (owner !== undefined && (uidLabel === undefined || uidLabel === podUidOf(owner)) && owner.metadata.deletionTimestamp === undefined && owner.status?.phase !== 'Failed' && owner.status?.phase !== 'Succeeded') {

@@ -19,6 +19,7 @@ import type { Action, Plan, SubnetStatusView } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
 import { buildContext, inCreationOrder, ipName, podUidOf } from './PlanContext.js';
 import { POD_UID_LABEL, statusOf } from './Records.js';
+import { warningText } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
 import { restoreClaim } from './Rebuild.js';
 import { parseIpAddresses } from './schema/annotations.js';
@@ -173,7 +174,7 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
 export const statusViewWith = (ps: PlannerState, snapshot: Snapshot, subnet: string): SubnetStatusView | undefined => {
   const s = ps.ctx.subnets.get(subnet);
   if (s === undefined || !snapshot.subnets.has(subnet)) return undefined;
-  return E.isRight(s) ? statusOf(subnetUsage(ps.ipam, subnet), { ok: true }) : statusOf(undefined, { ok: false, message: s.left.message });
+  return E.isRight(s) ? statusOf(subnetUsage(ps.ipam, subnet), { ok: true, warning: warningText(s.right) }) : statusOf(undefined, { ok: false, message: s.left.message });
 };
 
 /** The status action of one Subnet from the state, if the Subnet's status is not right. */

@@ -136,8 +136,10 @@ export type Action =
     }
   | {
       readonly type: 'EmitEvent';
+      /** `namespace/name` of a pod, or with `kind: 'Subnet'` the Subnet's name. */
       readonly target: string;
       readonly reason: string;
+      readonly kind?: 'Subnet';
       readonly event: { readonly type: 'Normal' | 'Warning'; readonly reason: string; readonly message: string };
     }
   | { readonly type: 'UpdateSubnetStatus'; readonly target: string; readonly reason: string; readonly status: SubnetStatusView }

@@ -83,7 +83,11 @@ export const ipObjectMatches = (existing: IP, desired: IpObject): boolean =>
   specKeys.every((k) => existing.spec[k] === desired.spec[k]) &&
   Object.entries(desired.labels).every(([k, v]) => existing.metadata.labels?.[k] === v);
 
-export const statusOf = (usage: SubnetUsage | undefined, subnetOk: { ok: true } | { ok: false; message: string }): SubnetStatusView => ({
+/** The status condition that records what canonicalisation corrected in a Subnet's spec (its
+ *  warnings): its Warning Event is emitted when the recorded message changes, so once per change. */
+export const CORRECTED_CONDITION = 'SpecCorrected';
+
+export const statusOf = (usage: SubnetUsage | undefined, subnetOk: { ok: true; warning?: string } | { ok: false; message: string }): SubnetStatusView => ({
   v4availableIPs: Number(usage?.v4?.available ?? 0n),
   v4usingIPs: Number(usage?.v4?.using ?? 0n),
   v4availableIPrange: usage?.v4?.availableRange ?? '',
@@ -96,6 +100,7 @@ export const statusOf = (usage: SubnetUsage | undefined, subnetOk: { ok: true } 
     subnetOk.ok
       ? { type: 'Ready', status: 'True', reason: 'Validated', message: '' }
       : { type: 'Ready', status: 'False', reason: 'ValidationFailed', message: subnetOk.message },
+    ...(subnetOk.ok && subnetOk.warning !== undefined && subnetOk.warning !== '' ? [{ type: CORRECTED_CONDITION, status: 'True', reason: 'Corrected', message: subnetOk.warning }] : []),
   ],
 });
 
@@ -104,5 +109,7 @@ export const statusMatches = (current: SubnetStatus | undefined, desired: Subnet
   const keys = ['v4availableIPs', 'v4usingIPs', 'v4availableIPrange', 'v4usingIPrange', 'v6availableIPs', 'v6usingIPs', 'v6availableIPrange', 'v6usingIPrange'] as const;
   const same = keys.every((k) => (current[k] ?? (typeof desired[k] === 'number' ? 0 : '')) === desired[k]);
   const conditions = (current.conditions ?? []).map((c) => `${c.type}/${c.status}/${c.reason ?? ''}/${c.message ?? ''}`);
-  return same && desired.conditions.every((c) => conditions.includes(`${c.type}/${c.status}/${c.reason}/${c.message}`));
+  // Conditions others write are left alone, but a correction no longer made must go.
+  const staleCorrection = (current.conditions ?? []).some((c) => c.type === CORRECTED_CONDITION && !desired.conditions.some((d) => d.type === CORRECTED_CONDITION && d.message === (c.message ?? '')));
+  return same && !staleCorrection && desired.conditions.every((c) => conditions.includes(`${c.type}/${c.status}/${c.reason}/${c.message}`));
 };

@@ -2,13 +2,20 @@
 // Rules:
 // - cidrBlock is `v4`, `v6` or `v4,v6` (at most one CIDR per family); host bits are cleared and
 //   a prefix length is read as Go's net.ParseCIDR reads it (`/024` is `/24`, canonical `/24`);
-//   /32 and /128 are refused (no room for a gateway and a pod).
-// - protocol is derived from the CIDRs; a spec.protocol that disagrees is an error.
+//   /32 and /128 are refused (no room for a gateway and a pod). IPv6 is read in any case and
+//   written canonical (`FD00::/120` is `fd00::/120`; Kube-OVN refuses upper case). A CIDR that
+//   overlaps a range no pod may use is refused as Kube-OVN's CIDRGlobalUnicast refuses it:
+//   IPv4 0.0.0.0, loopback 127/8, link-local 169.254/16, multicast 224/4, 255.255.255.255;
+//   IPv6 ::, ::1, link-local fe80::/10, multicast ff00::/8.
+// - protocol is derived from the CIDRs; a spec.protocol that disagrees is corrected from the
+//   CIDRs, as Kube-OVN's formatSubnet does, and reported as a warning (`warnings`), not an error.
+// - mtu, when given, is at least 1280 on an IPv6 or dual-stack subnet (IPv6's minimum link MTU).
 // - gateway defaults to the first host address of each family; a dual subnet given one
 //   gateway gets the other family's first host appended. It must lie inside its CIDR and not
 //   be the network or (IPv4) broadcast address.
 // - excludeIps (addresses, CIDRs and `a..b` ranges) are merged, clipped to the host range of
-//   their family's CIDR (entries outside it are dropped), and the gateway is added.
+//   their family's CIDR (entries outside it are dropped, as Kube-OVN's IPAM ignores them), and
+//   the gateway is added. A CIDR entry (`10.0.0.0/28`) is accepted (Kube-OVN refuses it).
 // - The usable pool of a family is its host range (network+1 .. last-1; /31 and /127 whole)
 //   minus the excluded set.
 // - Overlap (validateSubnets): two OVN subnets may not overlap, nor two subnets of the same
@@ -62,9 +69,11 @@ export interface Subnet {
   readonly namespaces: readonly string[];
   readonly v4?: FamilyPool | undefined;
   readonly v6?: FamilyPool | undefined;
+  /** What canonicalisation corrected in the spec (a Warning Event on the Subnet, once). */
+  readonly warnings: readonly SubnetProblem[];
 }
 
-export type SubnetProblemCode = 'CIDRInvalid' | 'GatewayInvalid' | 'ExcludeIpsInvalid' | 'ProtocolMismatch' | 'SubnetOverlap';
+export type SubnetProblemCode = 'CIDRInvalid' | 'GatewayInvalid' | 'ExcludeIpsInvalid' | 'ProtocolMismatch' | 'MtuInvalid' | 'SubnetOverlap';
 
 export interface SubnetProblem {
   readonly code: SubnetProblemCode;
@@ -105,6 +114,28 @@ const invalid = (name: string, problems: readonly SubnetProblem[]): SubnetInvali
   message: `subnet ${name} is invalid: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
 });
 
+/** Ranges no pod may be given (Kube-OVN's CIDRGlobalUnicast), each with what it is. */
+const SPECIAL: readonly { readonly cidr: string; readonly what: string }[] = [
+  { cidr: '0.0.0.0/32', what: 'the IPv4 unspecified address' },
+  { cidr: '127.0.0.0/8', what: 'the IPv4 loopback range' },
+  { cidr: '169.254.0.0/16', what: 'the IPv4 link-local range' },
+  { cidr: '224.0.0.0/4', what: 'the IPv4 multicast range' },
+  { cidr: '255.255.255.255/32', what: 'the IPv4 broadcast address' },
+  { cidr: '::/128', what: 'the IPv6 unspecified address' },
+  { cidr: '::1/128', what: 'the IPv6 loopback address' },
+  { cidr: 'fe80::/10', what: 'the IPv6 link-local range' },
+  { cidr: 'ff00::/8', what: 'the IPv6 multicast range' },
+];
+
+const specialOverlap = (cidr: CidrBlock): string | undefined => {
+  for (const sp of SPECIAL) {
+    const parsed = RS.parseStrictCidr(sp.cidr);
+    if (E.isLeft(parsed) || parsed.right.family !== cidr.family) continue;
+    if (cidr.start <= parsed.right.end && parsed.right.start <= cidr.end) return `${sp.what} ${sp.cidr}`;
+  }
+  return undefined;
+};
+
 const parseCidrs = (text: string, problems: SubnetProblem[]): CidrBlock[] => {
   const cidrs: CidrBlock[] = [];
   const parts = text.split(',').map((p) => p.trim());
@@ -120,6 +151,11 @@ const parseCidrs = (text: string, problems: SubnetProblem[]): CidrBlock[] => {
     const bits = cidr.family === 4 ? 32 : 128;
     if (cidr.prefix === bits) {
       report(`"${part}" is a single address (/${bits}); a subnet needs room for a gateway and pods`);
+      continue;
+    }
+    const special = specialOverlap(cidr);
+    if (special !== undefined) {
+      report(`"${part}" overlaps ${special}, which no pod may be given`);
       continue;
     }
     if (cidrs.some((c) => c.family === cidr.family)) {
@@ -177,8 +213,12 @@ export const canonicalize = (input: SubnetInput): E.Either<SubnetInvalid, Subnet
   const excludes = parseExcludes(spec.excludeIps ?? [], problems);
   const protocol: Protocol | undefined =
     cidrs.length === 2 ? 'Dual' : cidrs[0]?.family === 4 ? 'IPv4' : cidrs[0]?.family === 6 ? 'IPv6' : undefined;
+  const warnings: SubnetProblem[] = [];
   if (protocol !== undefined && spec.protocol !== undefined && spec.protocol !== '' && spec.protocol !== protocol) {
-    problems.push({ code: 'ProtocolMismatch', field: 'spec.protocol', message: `is ${spec.protocol} but cidrBlock "${spec.cidrBlock}" is ${protocol}` });
+    warnings.push({ code: 'ProtocolMismatch', field: 'spec.protocol', message: `is ${spec.protocol} but cidrBlock "${spec.cidrBlock}" is ${protocol}; using ${protocol}` });
+  }
+  if (spec.mtu !== undefined && protocol !== undefined && protocol !== 'IPv4' && spec.mtu < 1280) {
+    problems.push({ code: 'MtuInvalid', field: 'spec.mtu', message: `${spec.mtu} is below 1280, the least an IPv6 link may carry (RFC 8200)` });
   }
   if (problems.length > 0 || protocol === undefined) return E.left(invalid(name, problems));
 
@@ -202,8 +242,12 @@ export const canonicalize = (input: SubnetInput): E.Either<SubnetInvalid, Subnet
     namespaces: spec.namespaces ?? [],
     v4: pools.find((p) => p.family === 4),
     v6: pools.find((p) => p.family === 6),
+    warnings,
   });
 };
+
+/** The text of a Subnet's warnings (empty when there are none), as its status and Event say it. */
+export const warningText = (subnet: Subnet): string => subnet.warnings.map((w) => `${w.field}: ${w.message}`).join('; ');
 
 const overlapping = (a: Subnet, b: Subnet): FamilyPool | undefined =>
   poolsOf(a).find((pa) => {

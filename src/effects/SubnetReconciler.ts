@@ -3,6 +3,8 @@
 // Rules:
 // - At most one status write per Subnet every STATUS_EVERY_MS: a burst of pods costs a few.
 // - The status is written before the switch, so OVN being down never stops status.
+// - A correction of the spec (SubnetEvents.ts) is told by a Warning Event after the status write
+//   that records it succeeded: once per change, not on every resync.
 // - The switch, the router and the Subnet's router port (its gateway, OvnRouter.ts) are
 //   written in one transaction when their views (CIDR, excludeIps, gateway) differ from the
 //   last ones written: once per Subnet at start, then at each change (a gateway change moves
@@ -12,6 +14,7 @@
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
 import { statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
 import { deleteRouterPortOf, subnetOvnActions } from '../domain/OvnRouter.js';
+import { subnetEventOf } from '../domain/SubnetEvents.js';
 import type { ApplyDeps, ApplyResult } from './apply.js';
 import { applyActions } from './apply.js';
 import type { Metrics } from './metrics.js';
@@ -57,9 +60,13 @@ export class SubnetReconciler {
     const action = subnetStatusWith(state, snap, name);
     let outcome: Outcome = { kind: 'done' };
     if (action?.type === 'UpdateSubnetStatus') {
+      // A correction's Warning Event goes with the status write that records it (once per change).
+      const event = subnetEventOf({ ...state.ctx, snapshot: snap }, name);
       this.statusWritten.set(name, clock.now());
       live.applyIntended([action]);
-      outcome = outcomeOf(await applyActions(this.deps, [action]));
+      const result = await applyActions(this.deps, [action]);
+      outcome = outcomeOf(result);
+      if (result.kind === 'applied' && event !== undefined) await applyActions(this.deps, [event]);
     }
     return (await this.ensureSwitch(state, name)) ?? outcome;
   }

@@ -74,6 +74,12 @@ const write = async (deps: ApplyDeps, a: KubeAction): Promise<void> => {
       live.recordWrite('ippools', a.target, await kube.patchIPPoolStatus(a.target, a.status));
       return;
     case 'EmitEvent': {
+      if (a.kind === 'Subnet') {
+        await kube.emitSubnetEvent(a.target, live.snapshot.subnets.get(a.target)?.object.metadata.uid, a.event).catch((err: unknown) => {
+          deps.log.warn('could not record an event', { subnet: a.target, reason: a.event.reason, error: String(err) });
+        });
+        return;
+      }
       const [ns, name] = splitKey(a.target);
       const uid = (live.snapshot.pods.get(a.target)?.object.metadata.uid);
       await kube.emitPodEvent(ns, name, uid, { ...a.event, message: capEventMessage(a.event.message) }).catch((err: unknown) => {

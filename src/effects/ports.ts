@@ -75,6 +75,8 @@ export interface Kube {
   patchIPPoolStatus(name: string, status: IPPoolStatusView): Promise<unknown>;
   /** Records an Event on a pod (involvedObject: the pod, with its UID when known). */
   emitPodEvent(namespace: string, name: string, uid: string | undefined, event: PodEvent): Promise<void>;
+  /** Records an Event on a Subnet (in namespace `default`, as for any cluster-scoped object). */
+  emitSubnetEvent(name: string, uid: string | undefined, event: PodEvent): Promise<void>;
   /** A fresh read of one pod (undefined when it does not exist). */
   getPod(namespace: string, name: string): Promise<unknown>;
   /** A fresh read of one IP object (undefined when it does not exist). */

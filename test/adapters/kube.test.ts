@@ -197,6 +197,17 @@ describe('Kube', () => {
     expect(e['firstTimestamp']).toBe(e['lastTimestamp']);
   });
 
+  it('emitSubnetEvent records an Event on the Subnet, in namespace default, with its UID', async () => {
+    await api.kubectlOk(['apply', '-f', '-'], { input: 'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: evented-subnet}\nspec: {cidrBlock: 10.21.0.0/24}\n' });
+    const uid = (await getJson('subnet', 'evented-subnet')).metadata['uid'] as string;
+    await kube.emitSubnetEvent('evented-subnet', uid, { type: 'Warning', reason: 'SubnetSpecCorrected', message: 'subnet evented-subnet: spec.protocol: corrected' });
+    const events = (await getJson('events', '--field-selector', 'involvedObject.name=evented-subnet')) as unknown as { items: Json[] };
+    expect(events.items).toHaveLength(1);
+    const e = events.items[0] as Json;
+    expect([e.metadata['namespace'], e['involvedObject']]).toEqual(['default', { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', name: 'evented-subnet', uid }]);
+    expect([e['type'], e['reason'], e['message'], e['count']]).toEqual(['Warning', 'SubnetSpecCorrected', 'subnet evented-subnet: spec.protocol: corrected', 1]);
+  });
+
   it('getPod reads one pod; a missing one is undefined', async () => {
     await createPod('readable');
     const pod = (await kube.getPod('default', 'readable')) as Json;

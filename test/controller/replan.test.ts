@@ -1,12 +1,13 @@
 // A conflict the plans cannot see never makes the controller spin: an IP object under a pod's
-// name that the controller cannot read (it lacks fields; it is logged and ignored), so the
+// name that the controller cannot read (stored under an older, looser schema: a number where
+// the CRD now has a string; it is logged and ignored), so the
 // pod's CreateIP meets 409 again and again. After 3 immediate replans the pod backs off like a
 // retry; once the object is deleted the pod is allocated, with the lowest address: the failed
 // attempts released nothing. Against the real API server, with the controller in-process.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import type { Controller } from '../../src/effects/Controller.js';
-import { startApiServer, type ApiServer } from '../harness/apiserver.js';
+import { CRD_DIR, startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { waitFor } from '../harness/exec.js';
 import { controllerFor, memoryLog } from '../harness/inProcess.js';
 
@@ -32,13 +33,21 @@ beforeAll(async () => {
   await api.kubectlOk(['apply', '-f', '-'], {
     input: JSON.stringify({ apiVersion: 'kubeovn.io/v1', kind: 'Subnet', metadata: { name: 'ovn-default' }, spec: { cidrBlock: '10.16.0.0/24', provider: 'ovn' } }),
   });
-  // An IP object under p's name that does not decode (no containerID, no podType).
-  await api.kubectlOk(['create', '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: 'p.default' },
-      spec: { podName: 'p', namespace: 'default', subnet: 'ovn-default', nodeName: '', ipAddress: '10.16.0.9', v4IpAddress: '10.16.0.9', v6IpAddress: '', macAddress: '00:00:00:aa:bb:cc' },
-    }),
-  });
+  // An IP object under p's name that does not decode (containerID a number): every object the
+  // CRD accepts decodes, so it is stored while the CRD's spec schema is relaxed, then the CRD is
+  // put back (stored objects are not validated again).
+  const relax = [{ op: 'replace', path: '/spec/versions/0/schema/openAPIV3Schema/properties/spec', value: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }];
+  await api.kubectlOk(['patch', 'crd', 'ips.kubeovn.io', '--type=json', '-p', JSON.stringify(relax)]);
+  await waitFor('the relaxed IP schema to be served', async () => {
+    const r = await api.kubectl(['create', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: 'p.default' },
+        spec: { podName: 'p', namespace: 'default', subnet: 'ovn-default', ipAddress: '10.16.0.9', v4IpAddress: '10.16.0.9', macAddress: '00:00:00:aa:bb:cc', containerID: 5 },
+      }),
+    });
+    return r.code === 0 ? true : undefined;
+  }, { timeoutMs: 20_000 });
+  await api.kubectlOk(['apply', '-f', `${CRD_DIR}ips.kubeovn.io.yaml`]);
   controller = controllerFor(loadKubeConfig(api.kubeconfigPath), {}, log);
   controller.start();
   await controller.ready;

@@ -16,7 +16,7 @@ describe('canonicalize', () => {
     const s = ok(input('macvlan', { protocol: 'IPv4', provider: 'macvlan.default', cidrBlock: '172.17.0.0/16', gateway: '172.17.0.1', excludeIps: ['172.17.0.1..172.17.0.10'] }));
     expect({ ...s, v4: undefined }).toEqual({
       name: 'macvlan', provider: 'macvlan.default', isOvn: false, protocol: 'IPv4', cidrBlock: '172.17.0.0/16', gateway: '172.17.0.1',
-      excludeIps: ['172.17.0.1..172.17.0.10'], mtu: undefined, namespaces: [], v4: undefined, v6: undefined,
+      excludeIps: ['172.17.0.1..172.17.0.10'], mtu: undefined, namespaces: [], v4: undefined, v6: undefined, warnings: [],
     });
     expect(RS.format(s.v4!.usable, 4)).toBe('172.17.0.11-172.17.255.254');
   });
@@ -53,12 +53,38 @@ describe('canonicalize', () => {
     ['gateway unparsable', { cidrBlock: '10.0.0.0/24', gateway: '10.0.0.x' }, 'subnet s is invalid: spec.gateway: "10.0.0.x" is not an IP address'],
     ['reversed exclude range', { cidrBlock: '10.0.0.0/24', excludeIps: ['10.0.0.1', '10.0.0.9..10.0.0.2'] }, 'subnet s is invalid: spec.excludeIps[1]: "10.0.0.9..10.0.0.2" is reversed: its start is after its end'],
     ['mixed-family exclude range', { cidrBlock: '10.0.0.0/24', excludeIps: ['10.0.0.1..fd00::2'] }, 'subnet s is invalid: spec.excludeIps[0]: "10.0.0.1..fd00::2" mixes families: IPv4 start, IPv6 end'],
-    ['protocol disagrees', { cidrBlock: '10.0.0.0/24', protocol: 'IPv6' }, 'subnet s is invalid: spec.protocol: is IPv6 but cidrBlock "10.0.0.0/24" is IPv4'],
     ['every problem at once', { cidrBlock: '10.0.0.0/24', gateway: '10.9.9.9', excludeIps: ['x'], protocol: 'Dual' },
-      'subnet s is invalid: spec.gateway: 10.9.9.9 is outside 10.0.0.0/24; spec.excludeIps[0]: "x" is not an IP address; spec.protocol: is Dual but cidrBlock "10.0.0.0/24" is IPv4'],
+      'subnet s is invalid: spec.gateway: 10.9.9.9 is outside 10.0.0.0/24; spec.excludeIps[0]: "x" is not an IP address'],
+    // Kube-OVN's CIDRGlobalUnicast: ranges no pod may be given.
+    ['IPv4 link-local inside', { cidrBlock: '169.254.10.0/24' }, 'subnet s is invalid: spec.cidrBlock: "169.254.10.0/24" overlaps the IPv4 link-local range 169.254.0.0/16, which no pod may be given'],
+    ['IPv4 link-local around', { cidrBlock: '169.0.0.0/8' }, 'subnet s is invalid: spec.cidrBlock: "169.0.0.0/8" overlaps the IPv4 link-local range 169.254.0.0/16, which no pod may be given'],
+    ['IPv6 link-local inside', { cidrBlock: 'fe80::/64' }, 'subnet s is invalid: spec.cidrBlock: "fe80::/64" overlaps the IPv6 link-local range fe80::/10, which no pod may be given'],
+    ['IPv6 link-local in upper case', { cidrBlock: '10.0.0.0/24,FE80:0:0:1::/64' }, 'subnet s is invalid: spec.cidrBlock: "FE80:0:0:1::/64" overlaps the IPv6 link-local range fe80::/10, which no pod may be given'],
+    ['IPv4 loopback', { cidrBlock: '127.1.0.0/16' }, 'subnet s is invalid: spec.cidrBlock: "127.1.0.0/16" overlaps the IPv4 loopback range 127.0.0.0/8, which no pod may be given'],
+    ['IPv4 multicast', { cidrBlock: '239.0.0.0/24' }, 'subnet s is invalid: spec.cidrBlock: "239.0.0.0/24" overlaps the IPv4 multicast range 224.0.0.0/4, which no pod may be given'],
+    ['IPv4 0.0.0.0', { cidrBlock: '0.0.0.0/8' }, 'subnet s is invalid: spec.cidrBlock: "0.0.0.0/8" overlaps the IPv4 unspecified address 0.0.0.0/32, which no pod may be given'],
+    ['IPv4 broadcast', { cidrBlock: '255.255.255.0/24' }, 'subnet s is invalid: spec.cidrBlock: "255.255.255.0/24" overlaps the IPv4 broadcast address 255.255.255.255/32, which no pod may be given'],
+    ['IPv6 unspecified', { cidrBlock: '::/64' }, 'subnet s is invalid: spec.cidrBlock: "::/64" overlaps the IPv6 unspecified address ::/128, which no pod may be given'],
+    ['IPv6 multicast', { cidrBlock: 'ff02::/64' }, 'subnet s is invalid: spec.cidrBlock: "ff02::/64" overlaps the IPv6 multicast range ff00::/8, which no pod may be given'],
+    ['IPv6 mtu below 1280', { cidrBlock: 'fd00::/120', mtu: 1200 }, 'subnet s is invalid: spec.mtu: 1200 is below 1280, the least an IPv6 link may carry (RFC 8200)'],
+    ['dual-stack mtu below 1280', { cidrBlock: '10.0.0.0/24,fd00::/120', mtu: 1000 }, 'subnet s is invalid: spec.mtu: 1000 is below 1280, the least an IPv6 link may carry (RFC 8200)'],
   ])('%s', (_name, spec, message) => {
     const r = canonicalize(input('s', spec));
     expect(E.isLeft(r) && r.left.message).toBe(message);
+  });
+
+  it.each([
+    ['protocol disagrees: corrected from the CIDR, with a warning', { cidrBlock: '10.0.0.0/24', protocol: 'IPv6' }, 'IPv4',
+      [{ code: 'ProtocolMismatch', field: 'spec.protocol', message: 'is IPv6 but cidrBlock "10.0.0.0/24" is IPv4; using IPv4' }]],
+    ['Dual for an IPv6 CIDR', { cidrBlock: 'fd00::/120', protocol: 'Dual' }, 'IPv6',
+      [{ code: 'ProtocolMismatch', field: 'spec.protocol', message: 'is Dual but cidrBlock "fd00::/120" is IPv6; using IPv6' }]],
+    ['protocol agrees: no warning', { cidrBlock: '10.0.0.0/24,fd00::/120', protocol: 'Dual' }, 'Dual', []],
+    ['an IPv4 mtu below 1280 is fine', { cidrBlock: '10.0.0.0/24', mtu: 1000 }, 'IPv4', []],
+    ['a CIDR excludeIps entry is fine (Kube-OVN refuses it)', { cidrBlock: '10.0.0.0/24', excludeIps: ['10.0.0.0/28'] }, 'IPv4', []],
+    ['upper-case IPv6 is fine (Kube-OVN refuses it)', { cidrBlock: 'FD00::/120', gateway: 'FD00::1', excludeIps: ['FD00::10'] }, 'IPv6', []],
+  ])('%s', (_name, spec, protocol, warnings) => {
+    const s = ok(input('s', spec));
+    expect([s.protocol, s.warnings]).toEqual([protocol, warnings]);
   });
 
   it('names each problem with its code and field', () => {

@@ -114,6 +114,27 @@ export function kubeOver(request: Request): Kube {
       });
     },
 
+    emitSubnetEvent: async (name, uid, event: PodEvent) => {
+      // A cluster-scoped object's Events live in `default`, where kubectl describe looks.
+      const now = new Date().toISOString();
+      await request('POST', '/api/v1/namespaces/default/events', {
+        body: {
+          apiVersion: 'v1',
+          kind: 'Event',
+          metadata: { generateName: `${name}.`, namespace: 'default' },
+          involvedObject: { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', name, ...(uid === undefined ? {} : { uid }) },
+          reason: event.reason,
+          message: event.message,
+          type: event.type,
+          source: { component: COMPONENT },
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+          reportingComponent: COMPONENT,
+        },
+      });
+    },
+
     getPod: (namespace, name) => getOrUndefined(podPath(namespace, name)),
 
     getIP: (name) => getOrUndefined(ipPath(name)),

@@ -39,7 +39,10 @@ export type SubnetStatus = t.TypeOf<typeof SubnetStatus>;
 export const Subnet = struct({ metadata: ObjectMeta, spec: SubnetSpec }, { ...typeMeta, status: SubnetStatus });
 export type Subnet = t.TypeOf<typeof Subnet>;
 
-export const IPSpec = struct(
+/** An IP object's spec as the CRD accepts it (config/crd/ips.kubeovn.io.yaml): every field
+ *  optional, so a hand-written reservation (podName, namespace, subnet, an address) decodes. */
+export const IPSpecInput = struct(
+  {},
   {
     podName: t.string,
     namespace: t.string,
@@ -51,13 +54,65 @@ export const IPSpec = struct(
     macAddress: t.string,
     containerID: t.string,
     podType: t.string,
+    attachIps: strings,
+    attachMacs: strings,
+    attachSubnets: strings,
   },
-  { attachIps: strings, attachMacs: strings, attachSubnets: strings },
 );
-export type IPSpec = t.TypeOf<typeof IPSpec>;
 
-export const IP = struct({ metadata: ObjectMeta, spec: IPSpec }, typeMeta);
-export type IP = t.TypeOf<typeof IP>;
+/** The canonical spec the core reads: an absent string field is `''`, and `ipAddress`, when
+ *  absent or empty, is `v4IpAddress` and `v6IpAddress` joined (`v4,v6`), so a reservation may
+ *  name its address either way. */
+export interface IPSpec {
+  readonly podName: string;
+  readonly namespace: string;
+  readonly subnet: string;
+  readonly nodeName: string;
+  readonly ipAddress: string;
+  readonly v4IpAddress: string;
+  readonly v6IpAddress: string;
+  readonly macAddress: string;
+  readonly containerID: string;
+  readonly podType: string;
+  readonly attachIps?: readonly string[] | undefined;
+  readonly attachMacs?: readonly string[] | undefined;
+  readonly attachSubnets?: readonly string[] | undefined;
+}
+
+const IPInput = struct({ metadata: ObjectMeta }, { ...typeMeta, spec: IPSpecInput });
+
+const canonicalIpSpec = (spec: t.TypeOf<typeof IPSpecInput> | undefined): IPSpec => {
+  const s = spec ?? {};
+  const v4 = s.v4IpAddress ?? '';
+  const v6 = s.v6IpAddress ?? '';
+  const ipAddress = s.ipAddress !== undefined && s.ipAddress !== '' ? s.ipAddress : [v4, v6].filter((x) => x !== '').join(',');
+  return {
+    podName: s.podName ?? '', namespace: s.namespace ?? '', subnet: s.subnet ?? '', nodeName: s.nodeName ?? '',
+    ipAddress, v4IpAddress: v4, v6IpAddress: v6, macAddress: s.macAddress ?? '', containerID: s.containerID ?? '', podType: s.podType ?? '',
+    ...(s.attachIps !== undefined ? { attachIps: s.attachIps } : {}),
+    ...(s.attachMacs !== undefined ? { attachMacs: s.attachMacs } : {}),
+    ...(s.attachSubnets !== undefined ? { attachSubnets: s.attachSubnets } : {}),
+  };
+};
+
+export interface IP {
+  readonly apiVersion?: string | undefined;
+  readonly kind?: string | undefined;
+  readonly metadata: t.TypeOf<typeof ObjectMeta>;
+  readonly spec: IPSpec;
+}
+
+/** An IP object: decoded as the CRD accepts it, then canonical (see IPSpec). */
+export const IP = new t.Type<IP, unknown, unknown>(
+  'an IP object',
+  (u): u is IP => IPInput.is(u) && typeof (u as { spec?: { ipAddress?: unknown } }).spec?.ipAddress === 'string',
+  (u, c) => {
+    // Failures are reported as IPInput's own (decode.ts reads field paths through its members).
+    const decoded = IPInput.validate(u, [...c.slice(0, -1), { ...c[c.length - 1]!, type: IPInput }]);
+    return decoded._tag === 'Left' ? decoded : t.success({ ...decoded.right, spec: canonicalIpSpec(decoded.right.spec) });
+  },
+  t.identity,
+);
 
 export const IPPoolSpec = struct({ subnet: t.string, ips: strings }, { namespaces: strings });
 export type IPPoolSpec = t.TypeOf<typeof IPPoolSpec>;

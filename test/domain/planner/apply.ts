@@ -1,6 +1,7 @@
 // A pure stand-in for the apply step, for convergence tests: the snapshot a cluster would hold
 // after the plan's writes. Rules:
-// - CreateIP / UpdateIP store the IP object (metadata {name, labels} and the spec); a new object
+// - CreateIP / UpdateIP store the IP object (metadata {name, labels, the controller's finalizer}
+//   and the spec; an update merges labels into the old metadata); a new object
 //   gets origin {file: 'applied', document: 0} and an order after every input; a replaced one
 //   keeps its origin and order. DeleteIP removes it (absent is fine).
 // - PatchPodAnnotations merges into the pod's annotations (`null` deletes a key); a pod that is
@@ -15,10 +16,14 @@ import type { Entry, Snapshot } from '../../../src/domain/Snapshot.js';
 
 const APPLIED_ORDER = 1_000_000_000;
 
-const ipOf = (o: IpObject): IP => ({
+/** As the API server would hold it: a created object carries the controller's finalizer; an
+ *  update (a merge patch) keeps the old object's other labels and its finalizers. */
+const ipOf = (o: IpObject, old: IP | undefined): IP => ({
   apiVersion: 'kubeovn.io/v1',
   kind: 'IP',
-  metadata: { name: o.name, labels: { ...o.labels } },
+  metadata: old === undefined
+    ? { name: o.name, labels: { ...o.labels }, finalizers: ['kube-ovn-ipam.io/ip'] }
+    : { ...old.metadata, labels: { ...old.metadata.labels, ...o.labels } },
   spec: { ...o.spec, attachIps: [...o.spec.attachIps], attachMacs: [...o.spec.attachMacs], attachSubnets: [...o.spec.attachSubnets] },
 });
 
@@ -43,7 +48,7 @@ export const applyActions = (snapshot: Snapshot, actions: readonly Action[]): Sn
       case 'CreateIP':
       case 'UpdateIP': {
         const old = ips.get(a.ip.name);
-        ips.set(a.ip.name, { object: ipOf(a.ip), origin: old?.origin ?? { file: 'applied', document: 0 }, order: old?.order ?? next++ });
+        ips.set(a.ip.name, { object: ipOf(a.ip, a.type === 'UpdateIP' ? old?.object : undefined), origin: old?.origin ?? { file: 'applied', document: 0 }, order: old?.order ?? next++ });
         break;
       }
       case 'DeleteIP':

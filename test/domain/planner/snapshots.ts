@@ -79,12 +79,13 @@ export interface IpOptions {
   readonly podType?: string;
 }
 
-/** An IP object as the controller writes it (labels included). */
+/** An IP object as the controller writes it (labels and finalizer included). */
 export const ipObject = (name: string, podName: string, subnet: string, address: string, o: IpOptions = {}): unknown => ({
   apiVersion: 'kubeovn.io/v1',
   kind: 'IP',
   metadata: {
     name,
+    finalizers: ['kube-ovn-ipam.io/ip'],
     labels: {
       'ovn.kubernetes.io/subnet': subnet,
       ...(o.nodeName !== undefined && o.nodeName !== '' && { 'ovn.kubernetes.io/node-name': o.nodeName }),
