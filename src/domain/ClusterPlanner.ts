@@ -24,7 +24,7 @@ import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
 import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './Plan.js';
 import type { PlanContext, Problem } from './PlanContext.js';
-import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
+import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, ownerOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
 import * as RS from './RangeSet.js';
 import { restoreClaim } from './Rebuild.js';
@@ -36,6 +36,7 @@ import type { IPPool } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
+import { VM_ANNOTATION } from './VirtualMachines.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 
 export interface PlanOptions {
@@ -133,7 +134,7 @@ const requestFor = (ctx: PlanContext, item: Item, request: PodNetworkRequest, su
   const sts = statefulSetOf(pod);
   return {
     key: item.live.key,
-    owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name },
+    owner: { namespace: pod.metadata.namespace ?? 'default', name: ownerOf(pod).name },
     subnet: subnet.name,
     ipAddresses: request.ipAddresses,
     pool: request.ipPool?.kind === 'addresses' ? request.ipPool.entries : undefined,
@@ -173,14 +174,16 @@ const eventReason = (code: PlanErrorCode): string =>
   : code === 'ClaimConflict' ? 'ClaimConflict'
   : 'AcquireAddressFailed';
 
-/** A StatefulSet pod (recreated, or simulated) takes over the claim its predecessor kept:
- *  the one its IP object kept after the old pod was gone (`retained:<ip name>`, see
- *  ExistingClaims), or the old pod's own claim when the new pod shows up first. */
+/** A StatefulSet pod (recreated, or simulated) or a VM's pod (the VM restarted) takes over the
+ *  claim its predecessor kept: the one its IP object kept after the old pod was gone
+ *  (`retained:<ip name>`, see ExistingClaims), or (StatefulSet) the old pod's own claim when
+ *  the new pod shows up first (a VM's pods share one claim key, so they need no such step). */
 const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
   const { pod } = item.live;
-  if (statefulSetOf(pod) === undefined || d.claims.has(claimIdOf(item.live.key))) return;
+  const owner = ownerOf(pod);
+  if (owner.podType === '' || d.claims.has(claimIdOf(item.live.key))) return;
   let retained = d.claims.get(claimIdOf({ podUid: `retained:${item.live.ipName}`, provider: item.net.provider }));
-  if (retained === undefined) {
+  if (retained === undefined && owner.podType === 'StatefulSet') {
     const ip = ctx.snapshot.ips.get(item.live.ipName)?.object;
     const uid = ip?.metadata.labels?.[POD_UID_LABEL];
     if (ip?.spec.podType === 'StatefulSet' && uid !== undefined && uid !== podUidOf(pod)) {
@@ -194,13 +197,16 @@ const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
     const f = value === undefined ? undefined : familyDraft(d.subnet(retained.subnet)!, family);
     f?.released.delete(value!);
   }
-  restoreClaim(d, { ...retained, id: claimIdOf(item.live.key), key: item.live.key, owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name } });
+  restoreClaim(d, { ...retained, id: claimIdOf(item.live.key), key: item.live.key, owner: { namespace: pod.metadata.namespace ?? 'default', name: owner.name } });
 };
 
 /** Plans one pod's networks into the draft and the builder. */
 /** @internal (IncrementalPlanner) */
 export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number, ovn = false): void => {
   const podKey = podKeyOf(p.pod);
+  const owner = ownerOf(p.pod);
+  // The OVN port's `pod`: the VM for a VM's pod (one port for all its pods, as Kube-OVN's).
+  const portOwner = `${p.pod.metadata.namespace ?? 'default'}/${owner.name}`;
   const events: Action[] = [];
   for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
   const patch: Record<string, string | null> = {};
@@ -239,7 +245,7 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     // The IP object of an earlier pod of this name (recreated under a new UID, Kube-OVN #4304):
     // the new claim is written over it in one update, so the name never lacks a record.
     const stale = existing === undefined ? undefined : loaded.deletions.get(live.ipName);
-    const ip = desiredIpObject(live.ipName, p.pod, claim, stale === undefined ? existing : undefined, statefulSetOf(p.pod) !== undefined);
+    const ip = desiredIpObject(live.ipName, p.pod, claim, stale === undefined ? existing : undefined, owner);
     const what = `${net.interface} of pod ${podKey}: ${addressText(claim)} in ${subnet.name}`;
     if (existing === undefined) ipActions.push({ type: 'CreateIP', target: live.ipName, reason: `record the claim of ${what}`, ip });
     else if (stale !== undefined) ipActions.push({ type: 'UpdateIP', target: live.ipName, reason: `record the claim of ${what} over the earlier pod's (${stale})`, ip });
@@ -250,10 +256,11 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
       if (!switches.some((a) => a.target === subnet.name)) switches.push(ensureSwitchOf(subnet));
       // A port cannot change switch in place: it goes, and comes back on the new one (one transaction).
       if (existing !== undefined && existing.spec.subnet !== subnet.name) ports.push({ type: 'DeleteLogicalSwitchPort', target: live.ipName, reason: `move it from ${existing.spec.subnet} to ${subnet.name}` });
-      ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, `plug ${what} into OVN`));
+      ports.push(ensurePortOf(live.ipName, portOwner, owner.uid, subnet, claim, `plug ${what} into OVN`));
     }
   }
   out.actions.push(...ipActions, ...switches, ...ports);
+  if (owner.vm !== undefined && p.simulated === undefined && p.pod.metadata.annotations?.[VM_ANNOTATION] !== owner.vm) patch[VM_ANNOTATION] = owner.vm;
   const keys = Object.keys(patch);
   if (keys.length > 0) {
     const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
@@ -339,7 +346,8 @@ export const planPod = (snapshot: Snapshot, podKey: string, options: PlanOptions
  *  its IP objects, except those its StatefulSet still wants, and recounts its subnets. */
 export const planPodDeleted = (snapshot: Snapshot, pod: Pod, options: PlanOptions): Plan => {
   const namespace = pod.metadata.namespace ?? 'default';
-  const ownIps = new Set([...snapshot.ips.values()].filter((e) => e.object.spec.podName === pod.metadata.name && e.object.spec.namespace === namespace).map((e) => e.object.metadata.name));
+  const name = ownerOf(pod).name;
+  const ownIps = new Set([...snapshot.ips.values()].filter((e) => e.object.spec.podName === name && e.object.spec.namespace === namespace).map((e) => e.object.metadata.name));
   const full = planAll({ ...snapshot, deployments: new Map(), replicasets: new Map() }, options);
   const deletes = full.actions.filter((a) => a.type === 'DeleteIP' && ownIps.has(a.target));
   const subnets = new Set([...snapshot.ips.values()].filter((e) => ownIps.has(e.object.metadata.name)).map((e) => e.object.spec.subnet));
