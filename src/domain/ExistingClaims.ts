@@ -172,7 +172,7 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
       if (!sameClaim(held, claim)) {
         notes.push({
           pod: podKeyOf(l.pod), provider: l.net.provider, interface: l.net.interface,
-          message: `pod annotations say ${addressText(claim)} in ${claim.subnet} but another pod of the same VM holds ${addressText(held)} in ${held.subnet}; keeping the VM's claim and correcting this pod`,
+          message: `pod annotations say ${addressText(claim)} in ${claim.subnet} but another pod of the same VM holds ${addressText(held)} in ${held.subnet} (the VM's claim, restored once)`,
         });
       }
       continue;
