@@ -26,7 +26,8 @@ export const planHelp = `Usage: ${PROGRAM} plan --snapshot PATH... [--output tab
 
 Prints every address the controller would allocate and every action it would take for a
 snapshot of cluster objects (Pods, Namespaces, Subnets, IPs, IPPools,
-NetworkAttachmentDefinitions, Deployments, ReplicaSets, StatefulSets). Writes nothing.
+NetworkAttachmentDefinitions, Deployments, ReplicaSets, StatefulSets, and KubeVirt's
+VirtualMachines and VirtualMachineInstances). Writes nothing.
 
 Flags:
   -s, --snapshot PATH     A YAML or JSON file (multi-document YAML and kind: List allowed), a
