@@ -8,6 +8,8 @@ import type { Plan } from '../../../src/domain/Plan.js';
 import type { Pod } from '../../../src/domain/schema/kube.js';
 import type { RawDocument, Snapshot } from '../../../src/domain/Snapshot.js';
 import { buildSnapshot } from '../../../src/domain/Snapshot.js';
+import { validated } from '../admission/both.js';
+import { requestFor } from '../admission/requests.js';
 import { actionList, actionsOfType, annotationsAfter, ip, nadObject, objects, podObject, snapshotOf, subnetObject } from './snapshots.js';
 
 const OPTIONS = { now: 0 };
@@ -202,5 +204,16 @@ describe('the snapshot reads VirtualMachines and VirtualMachineInstances', () =>
     expect([...snapshot.virtualmachines.keys()]).toEqual(['default/vm1']);
     expect([...snapshot.virtualmachineinstances.keys()]).toEqual(['default/vm1']);
     expect(problems.map((p) => `${p.origin.file} ${p.kind}`)).toEqual(['bad.yaml VirtualMachine']);
+  });
+});
+
+describe('the admission webhook', () => {
+  it('allows a live migration\'s second pod that carries the VM\'s static address (the VM\'s own claim), and denies another pod that names it', () => {
+    const fixed = { 'ovn.kubernetes.io/ip_address': '10.16.0.9' };
+    const ips = [ip('vm1.default', 'vm1', 'ovn-default', '10.16.0.9', { mac: VM_MAC, podType: 'VirtualMachine' }), vmIps()[1]!];
+    const snapshot = snapshotOf(...base(), vm('vm1'), vmi('vm1'), ...ips, launcher('virt-launcher-vm1-abcde', 'vm1', 'uid-p1', { ...allocated(), ...fixed }));
+    expect(validated(snapshot, requestFor(launcherObject('virt-launcher-vm1-zzzzz', 'vm1', 'uid-p2', fixed)), OPTIONS)).toEqual({ allowed: true, warnings: [], patch: [] });
+    const other = validated(snapshot, requestFor(podObject('other', { uid: 'uid-o', annotations: fixed })), OPTIONS);
+    expect([other.allowed, other.message]).toEqual([false, 'annotation "ovn.kubernetes.io/ip_address": 10.16.0.9 is already held by default/vm1 in subnet ovn-default (10.16.0.0/24)']);
   });
 });
