@@ -216,4 +216,12 @@ describe('the admission webhook', () => {
     const other = validated(snapshot, requestFor(podObject('other', { uid: 'uid-o', annotations: fixed })), OPTIONS);
     expect([other.allowed, other.message]).toEqual([false, 'annotation "ovn.kubernetes.io/ip_address": 10.16.0.9 is already held by default/vm1 in subnet ovn-default (10.16.0.0/24)']);
   });
+
+  it.each<[string, RawDocument[][], boolean]>([
+    ['a stopped VM (the VM exists, no pod)', [vm('vm1')], false],
+    ['a deleted VM (its IP objects not yet released)', [], true],
+  ])('a pod naming the address of %s: allowed %s', (_what, kubevirt, allowedToo) => {
+    const snapshot = snapshotOf(...base(), ...kubevirt, ...vmIps());
+    expect(validated(snapshot, requestFor(podObject('other', { uid: 'uid-o', annotations: { 'ovn.kubernetes.io/ip_address': '10.16.0.2' } })), OPTIONS).allowed).toBe(allowedToo);
+  });
 });
