@@ -263,8 +263,9 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
   if (owner.vm !== undefined && p.simulated === undefined && p.pod.metadata.annotations?.[VM_ANNOTATION] !== owner.vm) patch[VM_ANNOTATION] = owner.vm;
   const keys = Object.keys(patch);
   if (keys.length > 0) {
-    const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
-    out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason: `publish the addresses of ${nets.join(', ')} (allocated: "true")`, annotations: sortKeys(patch) });
+    const nets = [...new Set(p.items.filter((i) => keys.some((k) => k !== VM_ANNOTATION && k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
+    const reason = nets.length > 0 ? `publish the addresses of ${nets.join(', ')} (allocated: "true")` : `name the VM it runs (${VM_ANNOTATION}: ${owner.vm ?? ''})`;
+    out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason, annotations: sortKeys(patch) });
   }
   out.actions.push(...events);
 };

@@ -62,6 +62,16 @@ describe('a VM pod claims under its VM', () => {
     expect(annotationsAfter(snapshot, plan, 'default/virt-launcher-vm1-abcde')).toEqual({ 'k8s.v1.cni.cncf.io/networks': 'macnet', ...allocated() });
   });
 
+  it('a converged VM pod plans nothing; one allocated without the VM annotation is only told its VM', () => {
+    const annotations = allocated();
+    expect(actionList(planAll(snapshotOf(...base(), vm('vm1'), ...vmIps(), launcher('virt-launcher-vm1-abcde', 'vm1', 'uid-p1', annotations)), OPTIONS))).toEqual(['UpdateSubnetStatus macnet', 'UpdateSubnetStatus ovn-default']);
+    const { 'ovn.kubernetes.io/virtualmachine': _vm, ...older } = annotations;
+    const plan = planAll(snapshotOf(...base(), vm('vm1'), ...vmIps(), launcher('virt-launcher-vm1-abcde', 'vm1', 'uid-p1', older)), OPTIONS);
+    expect(actionsOfType(plan, 'PatchPodAnnotations')).toEqual([{
+      type: 'PatchPodAnnotations', target: 'default/virt-launcher-vm1-abcde', reason: 'name the VM it runs (ovn.kubernetes.io/virtualmachine: vm1)', annotations: { 'ovn.kubernetes.io/virtualmachine': 'vm1' },
+    }]);
+  });
+
   it('with OVN: the logical switch port is named and owned as the VM (one port for all its pods)', () => {
     const snapshot = snapshotOf(...base(), vm('vm1'), launcher('virt-launcher-vm1-abcde', 'vm1', 'uid-p1'));
     const ports = actionsOfType(planAll(snapshot, { ...OPTIONS, ovn: true }), 'EnsureLogicalSwitchPort');
