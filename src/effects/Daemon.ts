@@ -134,7 +134,7 @@ export class Daemon {
       defaultRoute: isDefaultRouteInterface(req.ifName, pod.annotations, provider),
       routes: interfaceRoutes(req.routes, annotationRoutes.right),
       siblingCidrs: siblingCidrs(pod.annotations, provider),
-      portOwner: pod.annotations[VM_ANNOTATION],
+      portOwner: pod.annotations[VM_ANNOTATION] || undefined,
     };
     const mtu = this.subnetMtu(req.provider, allocation.right.subnet);
     if (raw.check === true) {
