@@ -17,13 +17,14 @@ import type { Claim, ClaimKey } from './IpamState.js';
 import { claimIdOf } from './IpamState.js';
 import type { PodNetwork } from './Networks.js';
 import type { PlanContext } from './PlanContext.js';
-import { baseProvider, ownerOf, podKeyOf, podUidOf } from './PlanContext.js';
+import { baseProvider, ipName, ownerOf, podKeyOf, podUidOf } from './PlanContext.js';
 import { addressText, POD_UID_LABEL } from './Records.js';
 import { restoreClaim } from './Rebuild.js';
 import { releaseIn } from './Allocator.js';
 import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
+import type { Snapshot } from './Snapshot.js';
 import { isOvnProvider, poolOf } from './Subnet.js';
 import { livePodsOfVm, vmWants } from './VirtualMachines.js';
 import { statefulSetOf, statefulSetWants } from './Workloads.js';
@@ -250,4 +251,18 @@ export const retainedBy = (ctx: PlanContext, ip: IP, vmRuns?: (namespace: string
   const tail = ip.spec.podName.slice(ip.spec.podName.lastIndexOf('-') + 1);
   const member = { statefulSet: stsName.metadata.name, ordinal: /^\d+$/.test(tail) ? Number(tail) : 0, ownerUid: '' };
   return statefulSetWants(ctx.snapshot, ip.spec.namespace, member) ? `StatefulSet ${ip.spec.namespace}/${member.statefulSet} still wants ordinal ${member.ordinal}` : undefined;
+};
+
+const ALLOCATED_SUFFIX = '.kubernetes.io/allocated';
+
+/** Does a VM's IP object (podType VirtualMachine) still hold a claim by `snapshot`: a live pod
+ *  of the VM has its network allocated, or no pod runs and the VM or its VMI wants it? The
+ *  sweep asks just before it deletes one, so a VM recreated since it looked keeps it. */
+export const vmHolds = (snapshot: Snapshot, ip: IP): boolean => {
+  if (ip.spec.podType !== 'VirtualMachine') return false;
+  const { namespace, podName: vm } = ip.spec;
+  const pods = livePodsOfVm(snapshot, namespace, vm);
+  const uses = (p: Pod): boolean => Object.entries(p.metadata.annotations ?? {}).some(([k, v]) =>
+    v === ALLOCATED_TRUE && k.endsWith(ALLOCATED_SUFFIX) && ipName(vm, namespace, k.slice(0, -ALLOCATED_SUFFIX.length)) === ip.metadata.name);
+  return pods.length === 0 ? vmWants(snapshot, namespace, vm) !== undefined : pods.some(uses);
 };

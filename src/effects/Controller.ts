@@ -24,6 +24,7 @@ import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
 import { keyOf } from '../domain/Snapshot.js';
 import { POD_UID_LABEL } from '../domain/Records.js';
+import { vmHolds } from '../domain/ExistingClaims.js';
 import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
 import { fingerprint, fingerprintAll } from './fingerprints.js';
@@ -407,7 +408,9 @@ export class Controller {
     return { taken, release: () => { for (const k of taken) this.held.delete(k); } };
   }
 
+  /** Does the IP object's owner still live? A VM's also by the cache as it is now (vmHolds). */
   private async ownerAlive(ip: IP): Promise<boolean> {
+    if (vmHolds(this.live.snapshot, ip)) return true;
     try {
       const raw = (await this.deps.kube.getPod(ip.spec.namespace, ip.spec.podName)) as Pod | undefined;
       if (raw === undefined || isGone(raw)) return false;

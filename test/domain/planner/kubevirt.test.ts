@@ -3,6 +3,7 @@
 // the VirtualMachine (or a standalone VMI) is gone; the incremental planner agrees with planAll.
 import { describe, expect, it } from '@jest/globals';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
+import { vmHolds } from '../../../src/domain/ExistingClaims.js';
 import { planPodWith, prepare, releasePodWith } from '../../../src/domain/IncrementalPlanner.js';
 import type { Plan } from '../../../src/domain/Plan.js';
 import type { Pod } from '../../../src/domain/schema/kube.js';
@@ -233,5 +234,25 @@ describe('the admission webhook', () => {
   ])('a pod naming the address of %s: allowed %s', (_what, kubevirt, allowedToo) => {
     const snapshot = snapshotOf(...base(), ...kubevirt, ...vmIps());
     expect(validated(snapshot, requestFor(podObject('other', { uid: 'uid-o', annotations: { 'ovn.kubernetes.io/ip_address': '10.16.0.2' } })), OPTIONS).allowed).toBe(allowedToo);
+  });
+});
+
+describe('vmHolds (the sweep\'s last look before it deletes a VM\'s IP object)', () => {
+  const ipOf = (snapshot: Snapshot, name: string) => snapshot.ips.get(name)!.object;
+  const { [`${MACNET}.kubernetes.io/allocated`]: _m, ...ovnOnly } = allocated();
+  it.each<[string, RawDocument[][], string, boolean]>([
+    ['no pod, the VM exists', [vm('vm1')], 'vm1.default', true],
+    ['no pod, a standalone VMI exists', [vmi('vm1', {}, false)], 'vm1.default', true],
+    ['no pod, no VM, no VMI', [], 'vm1.default', false],
+    ['a live pod has the network allocated', [launcher('virt-launcher-vm1-abcde', 'vm1', 'uid-p1', allocated())], `vm1.default.${MACNET}`, true],
+    ['a live pod runs without that network allocated', [vm('vm1'), launcher('virt-launcher-vm1-abcde', 'vm1', 'uid-p1', ovnOnly)], `vm1.default.${MACNET}`, false],
+  ])('%s: %s holds %s', (_what, docs, name, holds) => {
+    const snapshot = snapshotOf(...base(), ...docs, ...vmIps());
+    expect(vmHolds(snapshot, ipOf(snapshot, name))).toBe(holds);
+  });
+
+  it('an IP object of a normal pod is not a VM\'s', () => {
+    const snapshot = snapshotOf(...base(), vm('vm1'), ip('vm1.default', 'vm1', 'ovn-default', '10.16.0.2', { podUid: 'uid-x' }));
+    expect(vmHolds(snapshot, ipOf(snapshot, 'vm1.default'))).toBe(false);
   });
 });
