@@ -13,7 +13,7 @@ const paths: readonly [string, string, string][] = [
 ];
 
 function kindName(kind: string): string {
-  return { pods: 'Pod', namespaces: 'Namespace', subnets: 'Subnet', ips: 'IP', ippools: 'IPPool', nads: 'NetworkAttachmentDefinition', statefulsets: 'StatefulSet', replicasets: 'ReplicaSet' }[kind] ?? kind;
+  return { pods: 'Pod', namespaces: 'Namespace', subnets: 'Subnet', ips: 'IP', ippools: 'IPPool', nads: 'NetworkAttachmentDefinition', statefulsets: 'StatefulSet', replicasets: 'ReplicaSet', virtualmachines: 'VirtualMachine', virtualmachineinstances: 'VirtualMachineInstance' }[kind] ?? kind;
 }
 
 interface ListBody {

@@ -28,9 +28,9 @@ export const planHelp = `Usage: ${PROGRAM} plan --snapshot PATH... [--output tab
 
 Prints every address the controller would allocate and every action it would take for a
 snapshot of cluster objects (Pods, Namespaces, Subnets, IPs, IPPools,
-NetworkAttachmentDefinitions, Deployments, ReplicaSets, StatefulSets), Subnet and IPPool
-status included (an IPPool that is not ready: its status action, with the reason), and every
-pod's error. Writes nothing.
+NetworkAttachmentDefinitions, Deployments, ReplicaSets, StatefulSets, and KubeVirt's
+VirtualMachines and VirtualMachineInstances), Subnet and IPPool status included (an IPPool
+that is not ready: its status action, with the reason), and every pod's error. Writes nothing.
 
 Flags:
   -s, --snapshot PATH     A YAML or JSON file (multi-document YAML and kind: List allowed), a

@@ -29,7 +29,7 @@ import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
 import type { Action, AllocationView, Plan, PlanError, PlanErrorCode } from './Plan.js';
 import type { NetworkSettings, PlanContext, Problem } from './PlanContext.js';
-import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, namespacePoolsOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
+import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, namespacePoolsOf, ownerOf, podKeyOf, podUidOf, requestOf } from './PlanContext.js';
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
 import { gatewaysOf } from './OvnRouter.js';
 import { restoreClaim } from './Rebuild.js';
@@ -44,6 +44,7 @@ import { givenUp, unpublish } from './Unplug.js';
 import { warningText } from './Subnet.js';
 import { subnetEventOf } from './SubnetEvents.js';
 import { subnetUsage } from './Usage.js';
+import { VM_ANNOTATION } from './VirtualMachines.js';
 import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 import type { ReadyPool } from './IPPools.js';
 import { declaredRanges } from './IPPools.js';
@@ -141,7 +142,7 @@ const requestFor = (ctx: PlanContext, item: Item, request: PodNetworkRequest, su
   const sts = statefulSetOf(pod);
   return {
     key: item.live.key,
-    owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name },
+    owner: { namespace: pod.metadata.namespace ?? 'default', name: ownerOf(pod).name },
     subnet: subnet.name,
     ipAddresses: request.ipAddresses,
     pool: request.ipPool?.kind === 'addresses' ? request.ipPool.entries : undefined,
@@ -181,16 +182,18 @@ const eventReason = (code: PlanErrorCode): string =>
   : code === 'ClaimConflict' ? 'ClaimConflict'
   : 'AcquireAddressFailed';
 
-/** A StatefulSet pod (recreated, or simulated) takes over the claim its predecessor kept:
- *  the one its IP object kept after the old pod was gone (`retained:<ip name>`, see
- *  ExistingClaims), or the old pod's own claim when the new pod shows up first. */
+/** A StatefulSet pod (recreated, or simulated) or a VM's pod (the VM restarted) takes over the
+ *  claim its predecessor kept: the one its IP object kept after the old pod was gone
+ *  (`retained:<ip name>`, see ExistingClaims), or (StatefulSet) the old pod's own claim when
+ *  the new pod shows up first (a VM's pods share one claim key, so they need no such step). */
 const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
   const { pod } = item.live;
+  const owner = ownerOf(pod);
   const reserved = ctx.snapshot.ips.get(item.live.ipName)?.object;
   // A reservation (Reservations.ts) is taken over by the pod of its name, whatever its UID.
-  if ((statefulSetOf(pod) === undefined && (reserved === undefined || !isReservation(reserved))) || d.claims.has(claimIdOf(item.live.key))) return;
+  if ((owner.podType === '' && (reserved === undefined || !isReservation(reserved))) || d.claims.has(claimIdOf(item.live.key))) return;
   let retained = d.claims.get(claimIdOf({ podUid: `retained:${item.live.ipName}`, provider: item.net.provider }));
-  if (retained === undefined) {
+  if (retained === undefined && owner.podType === 'StatefulSet') {
     const ip = ctx.snapshot.ips.get(item.live.ipName)?.object;
     const uid = ip?.metadata.labels?.[POD_UID_LABEL];
     if (ip?.spec.podType === 'StatefulSet' && uid !== undefined && uid !== podUidOf(pod)) {
@@ -204,7 +207,7 @@ const adoptRetained = (ctx: PlanContext, d: Draft, item: Item): void => {
     const f = value === undefined ? undefined : familyDraft(d.subnet(retained.subnet)!, family);
     f?.released.delete(value!);
   }
-  restoreClaim(d, { ...retained, id: claimIdOf(item.live.key), key: item.live.key, owner: { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name } });
+  restoreClaim(d, { ...retained, id: claimIdOf(item.live.key), key: item.live.key, owner: { namespace: pod.metadata.namespace ?? 'default', name: owner.name } });
 };
 
 /** Allocates one network in its subnet; or, bound by its namespace to IPPools, in the first
@@ -232,6 +235,9 @@ const allocateFor = (ctx: PlanContext, d: Draft, item: Item, resolved: Extract<I
 /** @internal (IncrementalPlanner) */
 export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loaded, out: PlanBuilder, now: number, ovn = false): void => {
   const podKey = podKeyOf(p.pod);
+  const owner = ownerOf(p.pod);
+  // The OVN port's `pod`: the VM for a VM's pod (one port for all its pods, as Kube-OVN's).
+  const portOwner = `${p.pod.metadata.namespace ?? 'default'}/${owner.name}`;
   const events: Action[] = [];
   for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
   const patch: Record<string, string | null> = {};
@@ -272,7 +278,7 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
     // The IP object of an earlier pod of this name (recreated under a new UID, Kube-OVN #4304):
     // the new claim is written over it in one update, so the name never lacks a record.
     const stale = existing === undefined ? undefined : loaded.deletions.get(live.ipName);
-    const record = desiredIpObject(live.ipName, p.pod, claim, stale === undefined ? existing : undefined, statefulSetOf(p.pod) !== undefined);
+    const record = desiredIpObject(live.ipName, p.pod, claim, stale === undefined ? existing : undefined, owner);
     // A reservation stays one: the full record keeps the address for the next pod of the name.
     const ip = reserved ? { ...record, labels: { ...record.labels, [RESERVED_LABEL]: 'true' } } : record;
     const what = `${net.interface} of pod ${podKey}: ${addressText(claim)} in ${subnet.name}`;
@@ -288,18 +294,20 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
       }
       // A port cannot change switch in place: it goes, and comes back on the new one (one transaction).
       if (existing !== undefined && existing.spec.subnet !== subnet.name) ports.push({ type: 'DeleteLogicalSwitchPort', target: live.ipName, reason: `move it from ${existing.spec.subnet} to ${subnet.name}` });
-      ports.push(ensurePortOf(live.ipName, podKey, podUidOf(p.pod), subnet, claim, `plug ${what} into OVN`));
+      ports.push(ensurePortOf(live.ipName, portOwner, owner.uid, subnet, claim, `plug ${what} into OVN`));
     }
   }
   out.actions.push(...ipActions, ...switches, ...gatewaysOf(gateways), ...ports);
+  if (owner.vm !== undefined && p.simulated === undefined && p.pod.metadata.annotations?.[VM_ANNOTATION] !== owner.vm) patch[VM_ANNOTATION] = owner.vm;
   const dropped = givenUpOf(p);
   const keys = Object.keys(patch);
   Object.assign(patch, unpublish(p.pod, dropped));
   if (Object.keys(patch).length > 0) {
-    const nets = [...new Set(p.items.filter((i) => keys.some((k) => k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
+    const nets = [...new Set(p.items.filter((i) => keys.some((k) => k !== VM_ANNOTATION && k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
     const reason = [
       nets.length > 0 ? `publish the addresses of ${nets.join(', ')} (allocated: "true")` : '',
       dropped.length > 0 ? `withdraw those of ${dropped.join(', ')} (no longer attached)` : '',
+      nets.length === 0 && dropped.length === 0 ? `name the VM it runs (${VM_ANNOTATION}: ${owner.vm ?? ''})` : '',
     ].filter((x) => x !== '').join('; ');
     out.actions.push({ type: 'PatchPodAnnotations', target: podKey, reason, annotations: sortKeys(patch) });
   }
@@ -392,7 +400,8 @@ export const planPod = (snapshot: Snapshot, podKey: string, options: PlanOptions
  *  its IP objects, except those its StatefulSet still wants, and recounts its subnets. */
 export const planPodDeleted = (snapshot: Snapshot, pod: Pod, options: PlanOptions): Plan => {
   const namespace = pod.metadata.namespace ?? 'default';
-  const ownIps = new Set([...snapshot.ips.values()].filter((e) => e.object.spec.podName === pod.metadata.name && e.object.spec.namespace === namespace).map((e) => e.object.metadata.name));
+  const name = ownerOf(pod).name;
+  const ownIps = new Set([...snapshot.ips.values()].filter((e) => e.object.spec.podName === name && e.object.spec.namespace === namespace).map((e) => e.object.metadata.name));
   const full = planAll({ ...snapshot, deployments: new Map(), replicasets: new Map() }, options);
   const deletes = full.actions.filter((a) => a.type === 'DeleteIP' && ownIps.has(a.target));
   const subnets = new Set([...snapshot.ips.values()].filter((e) => ownIps.has(e.object.metadata.name)).map((e) => e.object.spec.subnet));

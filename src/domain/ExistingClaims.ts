@@ -3,11 +3,13 @@
 // daemon acted on), else an IP object the pod owns (written just before a crash, or kept for
 // a StatefulSet pod recreated under a new UID). When both exist and disagree the annotations
 // win and the disagreement is reported. IP objects no live pod network owns are released
-// (DeleteIP), except those a StatefulSet still wants, reservations (Reservations.ts), and those
-// of a live pod one of whose networks cannot be resolved now (it may still use them), which
-// keep their addresses. Claims from annotations are restored first (pods in creation order),
-// then claims from IP objects in the IP objects' creation order, then name. A claim that
-// collides with an earlier one is reported and not restored.
+// (DeleteIP), except those a StatefulSet still wants, those of a KubeVirt VM that its VM or VMI
+// still wants (VirtualMachines.ts), reservations (Reservations.ts), and those of a live pod one
+// of whose networks cannot be resolved now (it may still use them), which keep their
+// addresses. The pods of one VM share its claim: the second restores nothing. Claims from
+// annotations are restored first (pods in creation order), then claims from IP objects in the
+// IP objects' creation order, then name. A claim that collides with an earlier one is reported
+// and not restored.
 // A claim that cannot be kept in its own Subnet is reported (ClaimConflict) and its address is
 // still held wherever it now falls (shelter), so no address a live pod uses is given twice.
 import * as E from 'fp-ts/lib/Either.js';
@@ -19,7 +21,7 @@ import { claimIdOf } from './IpamState.js';
 import type { PodNetwork } from './Networks.js';
 import { podNetworks } from './Networks.js';
 import type { PlanContext } from './PlanContext.js';
-import { baseProvider, podKeyOf, podUidOf } from './PlanContext.js';
+import { baseProvider, ipName, ownerOf, podKeyOf, podUidOf } from './PlanContext.js';
 import { addressText, POD_UID_LABEL } from './Records.js';
 import { restoreClaim } from './Rebuild.js';
 import { releaseIn } from './Allocator.js';
@@ -27,7 +29,9 @@ import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annota
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
 import { byCreationThenName, isMalformedReservation, isReservation, RESERVED_LABEL, reservationConflict, withReservedMac } from './Reservations.js';
+import type { Snapshot } from './Snapshot.js';
 import { isOvnProvider, poolOf } from './Subnet.js';
+import { livePodsOfVm, vmWants } from './VirtualMachines.js';
 import { statefulSetOf, statefulSetWants } from './Workloads.js';
 
 export { RESERVED_LABEL };
@@ -58,7 +62,7 @@ const addressesOf = (text: string): readonly Address[] | undefined => {
 const claimOf = (live: LiveNetwork, subnet: string, addresses: readonly Address[], mac: bigint | undefined): Claim => ({
   id: claimIdOf(live.key),
   key: live.key,
-  owner: { namespace: live.pod.metadata.namespace ?? 'default', name: live.pod.metadata.name },
+  owner: { namespace: live.pod.metadata.namespace ?? 'default', name: ownerOf(live.pod).name },
   subnet,
   v4: addresses.find((a) => a.family === 4)?.value,
   v6: addresses.find((a) => a.family === 6)?.value,
@@ -72,10 +76,11 @@ const macOf = (text: string | undefined): bigint | undefined => {
   return E.isRight(m) ? m.right : undefined;
 };
 
-/** Is `ip` this pod's (by UID label, or by name when it has no UID label or is a reservation)? */
+/** Is `ip` this pod's (by UID label, or by name when it has no UID label or is a reservation)?
+ *  A VM pod's IP objects carry the VM's name and no UID label. */
 const owns = (pod: Pod, ip: IP): boolean => {
   const uid = ip.metadata.labels?.[POD_UID_LABEL];
-  const sameName = ip.spec.podName === pod.metadata.name && ip.spec.namespace === (pod.metadata.namespace ?? 'default');
+  const sameName = ip.spec.podName === ownerOf(pod).name && ip.spec.namespace === (pod.metadata.namespace ?? 'default');
   return sameName && (uid === undefined || uid === podUidOf(pod) || ip.metadata.labels?.[RESERVED_LABEL] === 'true');
 };
 
@@ -170,8 +175,21 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
     if (mine !== undefined) consumed.add(l.ipName);
     const byAnnotations = fromAnnotations(l, mine);
     const byIp = mine && fromIp(l, mine);
+    const claim = byAnnotations ?? byIp;
+    if (claim === undefined) continue;
+    const held = d.claims.get(claim.id);
+    if (held !== undefined) {
+      // A VM's second live pod (a live migration): the VM's one claim is already restored.
+      if (!sameClaim(held, claim)) {
+        notes.push({
+          pod: podKeyOf(l.pod), provider: l.net.provider, interface: l.net.interface,
+          message: `pod annotations say ${addressText(claim)} in ${claim.subnet} but another pod of the same VM holds ${addressText(held)} in ${held.subnet} (the VM's claim, restored once)`,
+        });
+      }
+      continue;
+    }
     if (byAnnotations === undefined) {
-      if (byIp !== undefined) fromIps.push({ claim: byIp, ip: mine!, name: l.ipName, provider: baseProvider(l.net) });
+      if (byIp !== undefined && !fromIps.some((f) => f.claim.id === byIp.id)) fromIps.push({ claim: byIp, ip: mine!, name: l.ipName, provider: baseProvider(l.net) });
       continue;
     }
     if (byIp !== undefined && !sameClaim(byAnnotations, byIp)) {
@@ -184,10 +202,11 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
   }
   const unowned = [...ctx.snapshot.ips].filter(([name]) => !consumed.has(name));
   const released: [string, IP][] = [];
+  const running = new Set(live.flatMap((l) => (ownerOf(l.pod).podType === 'VirtualMachine' ? [`${l.pod.metadata.namespace ?? 'default'}/${ownerOf(l.pod).name}`] : [])));
   for (const [name, entry] of unowned) {
     const ip = entry.object;
     if (isMalformedReservation(ip)) continue;
-    if (retainedBy(ctx, ip) === undefined) {
+    if (retainedBy(ctx, ip, (ns, vm) => running.has(`${ns}/${vm}`)) === undefined) {
       released.push([name, ip]);
       continue;
     }
@@ -210,8 +229,7 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
   }
   const deletions = new Map<string, string>();
   for (const [name, ip] of released) {
-    const owner = ctx.snapshot.pods.get(`${ip.spec.namespace}/${ip.spec.podName}`)?.object;
-    deletions.set(name, owner === undefined ? `pod ${ip.spec.namespace}/${ip.spec.podName} is gone` : `pod ${ip.spec.namespace}/${ip.spec.podName} no longer uses this network (or was recreated under a new UID)`);
+    deletions.set(name, releaseReason(ctx, ip));
     // Released, not forgotten: its addresses are reused only when no never-used one is left.
     const key: ClaimKey = { podUid: `released:${name}`, provider: providerOfIpName(ip) };
     const claim = fromIp(unownedNetwork(ip, key, name), ip);
@@ -220,9 +238,27 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
   return { conflicts, notes, deletions };
 };
 
-/** Why an IP object without a live owner keeps its address, or undefined when it does not. */
-export const retainedBy = (ctx: PlanContext, ip: IP): string | undefined => {
+/** Why an unowned IP object is released (see retainedBy). */
+const releaseReason = (ctx: PlanContext, ip: IP): string => {
+  const { namespace, podName } = ip.spec;
+  if (ip.spec.podType === 'VirtualMachine') {
+    return livePodsOfVm(ctx.snapshot, namespace, podName).length > 0
+      ? `the pods of VM ${namespace}/${podName} no longer use this network`
+      : `VirtualMachine ${namespace}/${podName} and its VirtualMachineInstance are gone or being deleted`;
+  }
+  const owner = ctx.snapshot.pods.get(`${namespace}/${podName}`)?.object;
+  return owner === undefined ? `pod ${namespace}/${podName} is gone` : `pod ${namespace}/${podName} no longer uses this network (or was recreated under a new UID)`;
+};
+
+/** Why an IP object without a live owner keeps its address, or undefined when it does not.
+ *  A VM's (podType VirtualMachine) is kept while the VM or its VMI wants it and no live pod
+ *  of the VM runs without this network (VirtualMachines.ts). */
+export const retainedBy = (ctx: PlanContext, ip: IP, vmRuns?: (namespace: string, vm: string) => boolean): string | undefined => {
   if (isReservation(ip)) return 'reserved';
+  if (ip.spec.podType === 'VirtualMachine') {
+    const runs = vmRuns ?? ((ns: string, vm: string) => livePodsOfVm(ctx.snapshot, ns, vm).length > 0);
+    return runs(ip.spec.namespace, ip.spec.podName) ? undefined : vmWants(ctx.snapshot, ip.spec.namespace, ip.spec.podName);
+  }
   const owner = ctx.snapshot.pods.get(`${ip.spec.namespace}/${ip.spec.podName}`)?.object;
   const uidLabel = ip.metadata.labels?.[POD_UID_LABEL];
   if (owner !== undefined && (uidLabel === undefined || uidLabel === podUidOf(owner)) && owner.metadata.deletionTimestamp === undefined && owner.status?.phase !== 'Failed' && owner.status?.phase !== 'Succeeded') {
@@ -239,4 +275,18 @@ export const retainedBy = (ctx: PlanContext, ip: IP): string | undefined => {
   const tail = ip.spec.podName.slice(ip.spec.podName.lastIndexOf('-') + 1);
   const member = { statefulSet: stsName.metadata.name, ordinal: /^\d+$/.test(tail) ? Number(tail) : 0, ownerUid: '' };
   return statefulSetWants(ctx.snapshot, ip.spec.namespace, member) ? `StatefulSet ${ip.spec.namespace}/${member.statefulSet} still wants ordinal ${member.ordinal}` : undefined;
+};
+
+const ALLOCATED_SUFFIX = '.kubernetes.io/allocated';
+
+/** Does a VM's IP object (podType VirtualMachine) still hold a claim by `snapshot`: a live pod
+ *  of the VM has its network allocated, or no pod runs and the VM or its VMI wants it? The
+ *  sweep asks just before it deletes one, so a VM recreated since it looked keeps it. */
+export const vmHolds = (snapshot: Snapshot, ip: IP): boolean => {
+  if (ip.spec.podType !== 'VirtualMachine') return false;
+  const { namespace, podName: vm } = ip.spec;
+  const pods = livePodsOfVm(snapshot, namespace, vm);
+  const uses = (p: Pod): boolean => Object.entries(p.metadata.annotations ?? {}).some(([k, v]) =>
+    v === ALLOCATED_TRUE && k.endsWith(ALLOCATED_SUFFIX) && ipName(vm, namespace, k.slice(0, -ALLOCATED_SUFFIX.length)) === ip.metadata.name);
+  return pods.length === 0 ? vmWants(snapshot, namespace, vm) !== undefined : pods.some(uses);
 };

@@ -17,7 +17,7 @@ import { claimIdOf, claimsOfPod, emptyState } from './IpamState.js';
 import { portDeleteOf } from './OvnPorts.js';
 import type { Action, Plan, SubnetStatusView } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
-import { buildContext, inCreationOrder, ipName, podUidOf } from './PlanContext.js';
+import { buildContext, inCreationOrder, ipName, ownerOf, podUidOf } from './PlanContext.js';
 import { POD_UID_LABEL, statusOf } from './Records.js';
 import { warningText } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
@@ -26,6 +26,7 @@ import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
 import type { Snapshot } from './Snapshot.js';
+import { livePodsOfVm } from './VirtualMachines.js';
 import { isGone } from './Workloads.js';
 
 export interface PlannerState {
@@ -126,25 +127,30 @@ const unplugged = (ctx: PlanContext, d: Draft, r: PodItems, options: PlanOptions
 };
 
 /** A pod that is gone (deleted, finished, or terminating): its IP objects are deleted and its
- *  claims released, except what its StatefulSet still wants, which stays held for the pod that
- *  will take its place. */
+ *  claims released, except what its StatefulSet, VM or VMI still wants, which stays held for
+ *  the pod that will take its place. A VM's pod whose VM still runs another live pod (a live
+ *  migration) releases nothing: that pod holds the VM's claim. */
 export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, options: PlanOptions): { readonly plan: Plan; readonly state: PlannerState } => {
   const ctx = { ...ps.ctx, snapshot };
-  const uid = podUidOf(pod);
+  const owner = ownerOf(pod);
+  const uid = owner.uid;
   const namespace = pod.metadata.namespace ?? 'default';
+  if (owner.vm !== undefined && livePodsOfVm(snapshot, namespace, owner.vm).some((p) => podUidOf(p) !== podUidOf(pod))) {
+    return { plan: { allocations: [], actions: [], errors: [] }, state: ps };
+  }
   const d = new Draft(ps.ipam);
   const actions: Action[] = [];
   const unplug: Action[] = [];
   const ips = [...snapshot.ips.values()].map((e) => e.object).filter((ip) => {
     const label = ip.metadata.labels?.[POD_UID_LABEL];
-    return ip.spec.podName === pod.metadata.name && ip.spec.namespace === namespace && (label === undefined || label === uid);
+    return ip.spec.podName === owner.name && ip.spec.namespace === namespace && (label === undefined || label === podUidOf(pod));
   });
   const kept = new Set<string>();
   for (const ip of ips) {
-    const claim = claimsOfPod(ps.ipam, uid).find((c) => ipName(pod.metadata.name, namespace, c.key.provider) === ip.metadata.name);
+    const claim = claimsOfPod(ps.ipam, uid).find((c) => ipName(owner.name, namespace, c.key.provider) === ip.metadata.name);
     if (retainedBy(ctx, ip) !== undefined) {
       if (claim !== undefined) {
-        // Re-key it as retained, for the StatefulSet's next pod of this name.
+        // Re-key it as retained, for the StatefulSet's next pod of this name (the VM's next pod).
         releaseIn(d, claim.id, options.now);
         const key: ClaimKey = { podUid: `retained:${ip.metadata.name}`, provider: claim.key.provider };
         restoreClaim(d, { ...claim, id: claimIdOf(key), key });
@@ -152,7 +158,7 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
       }
       continue;
     }
-    const gone = `pod ${namespace}/${pod.metadata.name} is gone`;
+    const gone = owner.vm === undefined ? `pod ${namespace}/${pod.metadata.name} is gone` : `pod ${namespace}/${pod.metadata.name} of VM ${namespace}/${owner.vm} is gone, and the VM and its VMI are gone or being deleted`;
     const port = options.ovn === true ? portDeleteOf(ctx, ip, `unplug it from OVN: ${gone}`) : undefined;
     if (port !== undefined) unplug.push(port);
     actions.push({ type: 'DeleteIP', target: ip.metadata.name, reason: `release its addresses: ${gone}` });

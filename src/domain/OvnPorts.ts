@@ -25,10 +25,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Claim, IpamState } from './IpamState.js';
 import type { Action, LogicalSwitchView } from './Plan.js';
 import type { PlanContext } from './PlanContext.js';
-import { ipName, podUidOf } from './PlanContext.js';
+import { ipName, ownerOf } from './PlanContext.js';
 import { POD_UID_LABEL, addressText, macText } from './Records.js';
 import { ALLOCATED_TRUE, annotationKey } from './schema/annotations.js';
 import type { IP } from './schema/kubeovn.js';
+import type { Pod } from './schema/kube.js';
 import type { Subnet } from './Subnet.js';
 import { isGone } from './Workloads.js';
 
@@ -104,14 +105,32 @@ interface WantedPort {
   readonly action: Extract<Action, { type: 'EnsureLogicalSwitchPort' }>;
 }
 
+/** The live pod that commits a claim: the pod of its owner's name, or a live pod of the VM
+ *  whose claim it is (the pods of a VM share one). */
+const committerOf = (ctx: PlanContext): ((claim: Claim) => Pod | undefined) => {
+  let vmPods: Map<string, Pod> | undefined;
+  return (claim) => {
+    if (!claim.key.podUid.startsWith('vm:')) return ctx.snapshot.pods.get(`${claim.owner.namespace}/${claim.owner.name}`)?.object;
+    if (vmPods === undefined) {
+      vmPods = new Map();
+      for (const { object: pod } of ctx.snapshot.pods.values()) {
+        const key = ownerOf(pod).uid;
+        if (key.startsWith('vm:') && !isGone(pod) && pod.spec.hostNetwork !== true && !vmPods.has(key)) vmPods.set(key, pod);
+      }
+    }
+    return vmPods.get(claim.key.podUid);
+  };
+};
+
 const wantedPorts = (ctx: PlanContext, ipam: IpamState): Map<string, WantedPort> => {
   const out = new Map<string, WantedPort>();
+  const committer = committerOf(ctx);
   for (const claim of ipam.claims.values()) {
     const s = ctx.subnets.get(claim.subnet);
     if (s === undefined || E.isLeft(s) || !s.right.isOvn || claim.shelteredFrom !== undefined) continue;
     const podKey = `${claim.owner.namespace}/${claim.owner.name}`;
-    const pod = ctx.snapshot.pods.get(podKey)?.object;
-    if (pod === undefined || pod.spec.hostNetwork === true || isGone(pod) || podUidOf(pod) !== claim.key.podUid) continue;
+    const pod = committer(claim);
+    if (pod === undefined || pod.spec.hostNetwork === true || isGone(pod) || ownerOf(pod).uid !== claim.key.podUid) continue;
     const name = ipName(claim.owner.name, claim.owner.namespace, claim.key.provider);
     if (!ctx.snapshot.ips.has(name) || pod.metadata.annotations?.[annotationKey(claim.key.provider, 'allocated')] !== ALLOCATED_TRUE) continue;
     const action = ensurePortOf(name, podKey, claim.key.podUid, s.right, claim, `plug ${name} (pod ${podKey}: ${addressText(claim)} in ${s.right.name}) into OVN`);

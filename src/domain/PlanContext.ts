@@ -41,6 +41,8 @@ import type { Subnet, SubnetInvalid } from './Subnet.js';
 import { validateSubnets } from './Subnet.js';
 import type { PoolVerdicts, ReadyPool } from './IPPools.js';
 import { judgePools, NAMESPACE_POOLS_ANNOTATION, poolsByNamespace, poolsOfNamespace } from './IPPools.js';
+import type { ClaimOwner } from './VirtualMachines.js';
+import { claimOwnerOf } from './VirtualMachines.js';
 
 export const DEFAULT_SUBNET = 'ovn-default';
 
@@ -123,10 +125,14 @@ export const podKeyOf = (pod: Pod): string => `${pod.metadata.namespace ?? 'defa
 /** The pod's UID; a pod read from a file may lack one, and then its key stands in. */
 export const podUidOf = (pod: Pod): string => pod.metadata.uid ?? `name:${podKeyOf(pod)}`;
 
-export const claimKeyOf = (pod: Pod, net: PodNetwork): ClaimKey => ({ podUid: podUidOf(pod), provider: net.provider, interface: net.claimInterface });
+/** Whom the pod's claims belong to: itself (by UID), or its KubeVirt VM (VirtualMachines.ts). */
+export const ownerOf = (pod: Pod): ClaimOwner => claimOwnerOf(pod, podUidOf(pod));
 
-/** `<pod>.<ns>` for the default network, `<pod>.<ns>.<provider>` for attachments. */
-export const ipNameOf = (pod: Pod, net: PodNetwork): string => ipName(pod.metadata.name, pod.metadata.namespace ?? 'default', net.provider);
+export const claimKeyOf = (pod: Pod, net: PodNetwork): ClaimKey => ({ podUid: ownerOf(pod).uid, provider: net.provider, interface: net.claimInterface });
+
+/** `<pod>.<ns>` for the default network, `<pod>.<ns>.<provider>` for attachments (`<vm>` for
+ *  a VM's pod). */
+export const ipNameOf = (pod: Pod, net: PodNetwork): string => ipName(ownerOf(pod).name, pod.metadata.namespace ?? 'default', net.provider);
 
 /** The IP object name of a pod's network by its parts (see ipNameOf). */
 export const ipName = (podName: string, namespace: string, provider: string): string =>

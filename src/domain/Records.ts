@@ -8,6 +8,7 @@ import { ALLOCATED_TRUE, annotationKey } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP, SubnetStatus } from './schema/kubeovn.js';
 import type { Subnet } from './Subnet.js';
+import type { ClaimOwner } from './VirtualMachines.js';
 import type { SubnetUsage } from './Usage.js';
 
 export const POD_UID_LABEL = 'ipam.kube-ovn.io/pod-uid';
@@ -50,16 +51,18 @@ export const annotationDiff = (pod: Pod, desired: Readonly<Record<string, string
   );
 };
 
-export const desiredIpObject = (name: string, pod: Pod, claim: Claim, existing: IP | undefined, statefulSet: boolean): IpObject => {
+/** The IP object of one claim. `owner` says whose it is (ownerOf): a VM's carries the VM's
+ *  name and no pod UID label (its pods come and go, two at once in a migration). */
+export const desiredIpObject = (name: string, pod: Pod, claim: Claim, existing: IP | undefined, owner: ClaimOwner): IpObject => {
   const nodeName = existing?.spec.nodeName || pod.spec.nodeName || '';
   const labels: Record<string, string> = { [SUBNET_LABEL]: claim.subnet };
   if (nodeName !== '') labels[NODE_LABEL] = nodeName;
-  if (pod.metadata.uid !== undefined) labels[POD_UID_LABEL] = pod.metadata.uid;
+  if (pod.metadata.uid !== undefined && owner.podType !== 'VirtualMachine') labels[POD_UID_LABEL] = pod.metadata.uid;
   return {
     name,
     labels,
     spec: {
-      podName: pod.metadata.name,
+      podName: owner.name,
       namespace: pod.metadata.namespace ?? 'default',
       subnet: claim.subnet,
       nodeName,
@@ -68,7 +71,7 @@ export const desiredIpObject = (name: string, pod: Pod, claim: Claim, existing: 
       v6IpAddress: claim.v6 === undefined ? '' : formatValue(6, claim.v6),
       macAddress: macText(claim),
       containerID: existing?.spec.containerID ?? '',
-      podType: statefulSet ? 'StatefulSet' : '',
+      podType: owner.podType,
       attachIps: [],
       attachMacs: [],
       attachSubnets: [],

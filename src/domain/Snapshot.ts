@@ -15,6 +15,8 @@ import type { IP, IPPool, Subnet } from './schema/kubeovn.js';
 import * as O from './schema/kubeovn.js';
 import type { NetworkAttachmentDefinition } from './schema/nad.js';
 import * as N from './schema/nad.js';
+import type { VirtualMachine, VirtualMachineInstance } from './schema/kubevirt.js';
+import * as V from './schema/kubevirt.js';
 
 export interface Origin {
   /** File path, `-` for stdin, or `cluster` for a live read. */
@@ -45,6 +47,9 @@ export interface Snapshot {
   readonly deployments: ReadonlyMap<string, Entry<Deployment>>;
   readonly replicasets: ReadonlyMap<string, Entry<ReplicaSet>>;
   readonly statefulsets: ReadonlyMap<string, Entry<StatefulSet>>;
+  /** KubeVirt's (empty on a cluster without KubeVirt): they keep their VM pods' addresses. */
+  readonly virtualmachines: ReadonlyMap<string, Entry<VirtualMachine>>;
+  readonly virtualmachineinstances: ReadonlyMap<string, Entry<VirtualMachineInstance>>;
 }
 
 export interface InputProblem {
@@ -73,11 +78,14 @@ const kinds: Readonly<Record<string, KindInfo>> = {
   'Deployment': { kind: 'deployments', codec: K.Deployment, namespaced: true },
   'ReplicaSet': { kind: 'replicasets', codec: K.ReplicaSet, namespaced: true },
   'StatefulSet': { kind: 'statefulsets', codec: K.StatefulSet, namespaced: true },
+  'VirtualMachine': { kind: 'virtualmachines', codec: V.VirtualMachine, namespaced: true },
+  'VirtualMachineInstance': { kind: 'virtualmachineinstances', codec: V.VirtualMachineInstance, namespaced: true },
 };
 
 export const emptySnapshot: Snapshot = {
   pods: new Map(), namespaces: new Map(), subnets: new Map(), ips: new Map(), ippools: new Map(),
   nads: new Map(), deployments: new Map(), replicasets: new Map(), statefulsets: new Map(),
+  virtualmachines: new Map(), virtualmachineinstances: new Map(),
 };
 
 const field = (value: unknown, key: string): unknown =>
@@ -152,6 +160,7 @@ export const buildSnapshot = (docs: readonly RawDocument[]): { readonly snapshot
   const maps: Record<Kind, Map<string, Entry<unknown>>> = {
     pods: new Map(), namespaces: new Map(), subnets: new Map(), ips: new Map(), ippools: new Map(),
     nads: new Map(), deployments: new Map(), replicasets: new Map(), statefulsets: new Map(),
+    virtualmachines: new Map(), virtualmachineinstances: new Map(),
   };
   const problems: InputProblem[] = [];
   const duplicates: Duplicate[] = [];

@@ -24,8 +24,10 @@ import { mutate, prepareAdmission, validateWith, type AdmissionDecision, type Ad
 import type { NetworkSettings } from '../domain/PlanContext.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
 import type { Clock, Log, WatchedKind, WatchEvent, WatchHandle, Watcher } from './ports.js';
+import { OPTIONAL_KINDS } from './ports.js';
 
-const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'ips', 'pods'];
+// KubeVirt's kinds say which stopped VMs keep their addresses (optional: absent reads as empty).
+const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'virtualmachines', 'virtualmachineinstances', 'ips', 'pods'];
 
 export type ReviewPath = 'mutate' | 'validate';
 
@@ -60,7 +62,10 @@ export class AdmissionView {
 
   start(): void {
     for (const kind of watchedKinds) {
-      this.handles.push(this.deps.watcher.watch(kind, (e) => this.onEvent(e), (err) => this.deps.log.warn('watch failed; re-listing', { kind, error: err.message })));
+      this.handles.push(this.deps.watcher.watch(kind, (e) => this.onEvent(e), (err) => {
+        if (err.kind === 'NotFound' && OPTIONAL_KINDS.includes(kind)) this.deps.log.debug('kind not served (not installed): read as empty', { kind });
+        else this.deps.log.warn('watch failed; re-listing', { kind, error: err.message });
+      }));
     }
   }
 

@@ -12,7 +12,10 @@
 // - The sweep deletes IP objects whose pod is gone, only after reading the pod afresh from the
 //   API server (a stale cache must never free a live pod's address); with OVN it then audits
 //   the NB's ports against the claims (ovnAudit.ts). It runs once at start-up and every
-//   gcIntervalMs.
+//   gcIntervalMs, and whenever a KubeVirt VM or VMI is deleted (or starts being deleted), so a
+//   deleted VM's claims go without waiting for the period.
+// - KubeVirt's kinds are optional: a cluster that does not serve them reads them as empty,
+//   without a warning.
 import type { Action } from '../domain/Plan.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
 import type { NetworkSettings } from '../domain/PlanContext.js';
@@ -23,6 +26,7 @@ import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
 import { keyOf } from '../domain/Snapshot.js';
 import { POD_UID_LABEL } from '../domain/Records.js';
+import { vmHolds } from '../domain/ExistingClaims.js';
 import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
 import { fingerprint, fingerprintAll } from './fingerprints.js';
@@ -32,6 +36,7 @@ import { outcomeOf, SubnetReconciler } from './SubnetReconciler.js';
 import { IPPoolReconciler } from './IPPoolReconciler.js';
 import type { Metrics } from './metrics.js';
 import type { Clock, Kube, Log, Ovn, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
+import { OPTIONAL_KINDS } from './ports.js';
 import type { Outcome } from './WorkQueue.js';
 import { WorkQueue } from './WorkQueue.js';
 
@@ -60,7 +65,7 @@ export interface ControllerDeps {
 /** Replans in a row a pod gets at once, before it backs off. */
 const MAX_IMMEDIATE_REPLANS = 3;
 
-const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'ips', 'pods'];
+const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'virtualmachines', 'virtualmachineinstances', 'ips', 'pods'];
 
 export class Controller {
   readonly live: LiveSnapshot;
@@ -115,7 +120,10 @@ export class Controller {
 
   start(): void {
     for (const kind of watchedKinds) {
-      this.handles.push(this.deps.watcher.watch(kind, (e) => this.onEvent(e), (err) => this.deps.log.warn('watch failed; re-listing', { kind, error: err.message })));
+      this.handles.push(this.deps.watcher.watch(kind, (e) => this.onEvent(e), (err) => {
+        if (err.kind === 'NotFound' && OPTIONAL_KINDS.includes(kind)) this.deps.log.debug('kind not served (not installed): read as empty', { kind });
+        else this.deps.log.warn('watch failed; re-listing', { kind, error: err.message });
+      }));
     }
     if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => void this.sweep(true), this.options.gcIntervalMs);
   }
@@ -261,6 +269,14 @@ export class Controller {
         else this.ippools.add(key);
         if (relevant) for (const p of this.unsettled) this.pods.add(p);
         return;
+      case 'virtualmachines':
+      case 'virtualmachineinstances': {
+        if (relevant) for (const p of this.unsettled) this.pods.add(p);
+        // A VM (or VMI) going may leave claims no pod and no VM wants: release them now.
+        const deleting = (object as { metadata?: { deletionTimestamp?: string } } | undefined)?.metadata?.deletionTimestamp !== undefined;
+        if (relevant && (type === 'DELETED' || deleting)) void this.sweep(false);
+        return;
+      }
       default:
         if (relevant) for (const p of this.unsettled) this.pods.add(p);
     }
@@ -414,7 +430,9 @@ export class Controller {
     return { taken, release: () => { for (const k of taken) this.held.delete(k); } };
   }
 
+  /** Does the IP object's owner still live? A VM's also by the cache as it is now (vmHolds). */
   private async ownerAlive(ip: IP): Promise<boolean> {
+    if (vmHolds(this.live.snapshot, ip)) return true;
     try {
       const raw = (await this.deps.kube.getPod(ip.spec.namespace, ip.spec.podName)) as Pod | undefined;
       if (raw === undefined || isGone(raw)) return false;

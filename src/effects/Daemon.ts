@@ -29,6 +29,7 @@ import type { Pod } from '../domain/schema/kube.js';
 import type { Subnet } from '../domain/schema/kubeovn.js';
 import { decodeRaw } from '../domain/Snapshot.js';
 import { isOvnProvider } from '../domain/Subnet.js';
+import { VM_ANNOTATION } from '../domain/VirtualMachines.js';
 import { applyNodeActions } from './applyNode.js';
 import type { DaemonError } from './DaemonErrors.js';
 import type { Netlink, NodeKube, Ovs } from './nodePorts.js';
@@ -133,6 +134,7 @@ export class Daemon {
       defaultRoute: isDefaultRouteInterface(req.ifName, pod.annotations, provider),
       routes: interfaceRoutes(req.routes, annotationRoutes.right),
       siblingCidrs: siblingCidrs(pod.annotations, provider),
+      portOwner: pod.annotations[VM_ANNOTATION] || undefined,
     };
     const mtu = this.subnetMtu(req.provider, allocation.right.subnet);
     if (raw.check === true) {
@@ -142,7 +144,7 @@ export class Daemon {
     const result = isOvnProvider(req.provider)
       ? await this.locked(req, () => this.plug(req, input, mtu))
       : await this.applyIpamOnly(planIpamAdd(input));
-    if (E.isRight(result)) this.recordNode(ifaceIdOf(req.podName, req.podNamespace, provider), pod);
+    if (E.isRight(result)) this.recordNode(ifaceIdOf(input.portOwner ?? req.podName, req.podNamespace, provider), pod);
     return result;
   }
 
@@ -177,7 +179,7 @@ export class Daemon {
   /** Reads the host's state for the interface and plans its ADD. */
   private async planPlug(req: ValidRequest, input: AddInput, subnetMtu: number | undefined): Promise<E.Either<DaemonError, AddPlan>> {
     const names = linkNamesOf(req.containerId, req.ifName);
-    const ifaceId = ifaceIdOf(req.podName, req.podNamespace, input.provider);
+    const ifaceId = ifaceIdOf(input.portOwner ?? req.podName, req.podNamespace, input.provider);
     try {
       const [hostEnd, port, interfaces, podLink, sourceRules] = await Promise.all([
         this.deps.netlink.readLink({ name: names.host, netns: this.options.hostNetns }),

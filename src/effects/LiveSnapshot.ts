@@ -19,7 +19,7 @@ import type { Log, WatchEvent } from './ports.js';
 
 const MAX_RELEASES = 65_536;
 
-const kinds: readonly SnapshotKind[] = ['pods', 'namespaces', 'subnets', 'ips', 'ippools', 'nads', 'deployments', 'replicasets', 'statefulsets'];
+const kinds: readonly SnapshotKind[] = ['pods', 'namespaces', 'subnets', 'ips', 'ippools', 'nads', 'deployments', 'replicasets', 'statefulsets', 'virtualmachines', 'virtualmachineinstances'];
 
 const rvOf = (value: unknown): bigint | undefined => {
   const rv = (value as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;

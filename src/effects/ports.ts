@@ -6,7 +6,11 @@ import type { SeenPort, SeenSwitch } from '../domain/OvnPorts.js';
 import type { SeenRouter } from '../domain/OvnRouter.js';
 
 /** Kinds the controller watches, by their Snapshot map name. */
-export type WatchedKind = 'pods' | 'namespaces' | 'subnets' | 'ips' | 'ippools' | 'nads' | 'statefulsets' | 'replicasets';
+export type WatchedKind = 'pods' | 'namespaces' | 'subnets' | 'ips' | 'ippools' | 'nads' | 'statefulsets' | 'replicasets' | 'virtualmachines' | 'virtualmachineinstances';
+
+/** Kinds of optional add-ons (KubeVirt): on a cluster that does not serve them they read as
+ *  empty, quietly (no warning). */
+export const OPTIONAL_KINDS: readonly WatchedKind[] = ['virtualmachines', 'virtualmachineinstances'];
 
 /** What a watch reports. Objects are the API server's JSON, undecoded. */
 export type WatchEvent =

@@ -135,6 +135,20 @@ describe('plan: a plan', () => {
     expect(result.stdout.endsWith('}\n')).toBe(true);
   });
 
+  it('reads KubeVirt VirtualMachines from snapshot files: a restarted VM\'s pod is given what its IP object holds', async () => {
+    const text = [
+      'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: ovn-default}\nspec: {cidrBlock: 10.16.0.0/24, provider: ovn}',
+      'apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: vm1, namespace: default}\nspec: {runStrategy: Always}',
+      'apiVersion: kubeovn.io/v1\nkind: IP\nmetadata: {name: vm1.default, labels: {ovn.kubernetes.io/subnet: ovn-default}}\nspec: {podName: vm1, namespace: default, subnet: ovn-default, nodeName: "", ipAddress: 10.16.0.7, v4IpAddress: 10.16.0.7, v6IpAddress: "", macAddress: "00:00:00:aa:bb:cc", containerID: "", podType: VirtualMachine}',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: virt-launcher-vm1-xyz12, namespace: default, uid: uid-2, ownerReferences: [{apiVersion: kubevirt.io/v1, kind: VirtualMachineInstance, name: vm1, uid: uid-vmi}]}\nspec: {}',
+    ].join('\n---\n');
+    const result = await plan(['-s', '-', '-o', 'json'], text);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    const printed = JSON.parse(result.stdout) as { allocations: { pod: string; ipAddress: string; macAddress: string; source: string }[]; actions: { type: string; target: string }[] };
+    expect(printed.allocations.map((a) => [a.pod, a.ipAddress, a.macAddress, a.source])).toEqual([['default/virt-launcher-vm1-xyz12', '10.16.0.7', '00:00:00:aa:bb:cc', 'existing']]);
+    expect(printed.actions.map((a) => `${a.type} ${a.target}`)).toEqual(['PatchPodAnnotations default/virt-launcher-vm1-xyz12', 'UpdateSubnetStatus ovn-default']);
+  });
+
   it.each([['json'], ['table']])('prints the same bytes for the same input (%s)', async (output) => {
     const argv = ['-s', examples, '-o', output, '--now', '2025-01-31T12:00:00Z', '--cooldown', '60'];
     const first = await plan(argv);

@@ -171,6 +171,15 @@ describe('planOvnAdd', () => {
     }));
   });
 
+  it('plugs a KubeVirt VM\'s pod as the VM\'s logical port (its virtualmachine annotation names the port)', () => {
+    const plan = planOvnAdd({ ...eth0Input(), portOwner: 'vm1' }, config);
+    if (E.isLeft(plan)) throw new Error(plan.left.message);
+    expect(plan.right.actions[1]).toEqual({
+      type: 'AddOvsPort', target: '0123456789ab_h', reason: 'plug default/samplepod eth0 into br-int as logical port vm1.default', bridge: 'br-int',
+      externalIds: { 'iface-id': 'vm1.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2' },
+    });
+  });
+
   it('plugs net1 of an OVN attachment with the NAD routes of example 07 and the Subnet MTU', () => {
     const plan = planOvnAdd({
       request: valid({ if_name: 'net1', provider: 'attachnet.default.ovn', routes: [{ dst: '19.10.0.0/16' }, { dst: '19.20.0.0/16', gw: '19.10.0.1' }] }),

@@ -57,7 +57,8 @@ interface IpObject {
 interface PodObject { readonly metadata: { readonly name: string; readonly namespace: string; readonly annotations?: Record<string, string> } }
 
 /** What the controller wrote, as `Given` records: one per pod network whose annotations say
- *  `allocated: "true"`, with the subnet of its IP object; sorted. */
+ *  `allocated: "true"`, with the subnet of its IP object (named by the pod, or by its VM for a
+ *  KubeVirt VM's pod); sorted. */
 export async function writtenGiven(api: ApiServer): Promise<Given[]> {
   const pods = (JSON.parse(await api.kubectlOk(['get', 'pods', '-A', '-o', 'json'])) as { items: PodObject[] }).items;
   const ips = (JSON.parse(await api.kubectlOk(['get', 'ips', '-o', 'json'])) as { items: IpObject[] }).items;
@@ -68,7 +69,9 @@ export async function writtenGiven(api: ApiServer): Promise<Given[]> {
       const m = /^(.+)\.kubernetes\.io\/allocated$/.exec(key);
       if (m === null || a[key] !== 'true') continue;
       const provider = m[1]!;
-      const ipName = provider === 'ovn' ? `${pod.metadata.name}.${pod.metadata.namespace}` : `${pod.metadata.name}.${pod.metadata.namespace}.${provider}`;
+      // A KubeVirt VM's pod claims under its VM (`ovn.kubernetes.io/virtualmachine`).
+      const owner = a['ovn.kubernetes.io/virtualmachine'] ?? pod.metadata.name;
+      const ipName = provider === 'ovn' ? `${owner}.${pod.metadata.namespace}` : `${owner}.${pod.metadata.namespace}.${provider}`;
       const ip = ips.find((i) => i.metadata.name === ipName);
       out.push({
         pod: `${pod.metadata.namespace}/${pod.metadata.name}`, provider, subnet: ip?.spec.subnet ?? `(no IP object ${ipName})`,

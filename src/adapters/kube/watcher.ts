@@ -35,6 +35,8 @@ export const WATCH_PATHS: Readonly<Record<WatchedKind, string>> = {
   nads: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions',
   statefulsets: '/apis/apps/v1/statefulsets',
   replicasets: '/apis/apps/v1/replicasets',
+  virtualmachines: '/apis/kubevirt.io/v1/virtualmachines',
+  virtualmachineinstances: '/apis/kubevirt.io/v1/virtualmachineinstances',
 };
 
 export interface WatcherOptions {

@@ -202,6 +202,9 @@ export interface AddInput {
   readonly routes: readonly FamilyRoute[];
   /** The CIDRs of the pod's other allocated interfaces (SourceRouting.siblingCidrs); OVN only. */
   readonly siblingCidrs?: readonly string[];
+  /** The name the logical port (and IP object) carries when it is not the pod's: a KubeVirt
+   *  VM's (the pod's `ovn.kubernetes.io/virtualmachine`), whose pods share one port. */
+  readonly portOwner?: string | undefined;
 }
 
 export interface OvnAddInput extends AddInput {
@@ -282,7 +285,7 @@ const ovnPlugOf = (input: OvnAddInput, config: NodeConfig, mac: string): OvnPlug
     ? allocation.addresses.flatMap((a) =>
       a.gateway === undefined || routes.some((r) => r.family === a.family && isDefaultDst(r)) ? [] : [{ family: a.family, dst: a.family === 4 ? '0.0.0.0/0' : '::/0', gw: a.gateway }])
     : [];
-  const ifaceId = ifaceIdOf(req.podName, req.podNamespace, input.provider);
+  const ifaceId = ifaceIdOf(input.portOwner ?? req.podName, req.podNamespace, input.provider);
   const names = linkNamesOf(req.containerId, req.ifName);
   return {
     what: `${req.podNamespace}/${req.podName} ${req.ifName}`,

@@ -7,6 +7,7 @@ export * from './meta.js';
 export * from './kubeovn.js';
 export * from './kube.js';
 export * from './nad.js';
+export * from './kubevirt.js';
 export * from './json.js';
 export * from './names.js';
 export * from './route.js';
