@@ -141,7 +141,8 @@ describe('hand-written IP objects (reservations)', () => {
 });
 
 describe('a Subnet whose protocol disagrees with its CIDR', () => {
-  it('works, and gets one Warning Event however often its status is written', async () => {
+  it('works, and gets one Warning Event however often its status is written; plan --kubeconfig says so first', async () => {
+    await controller?.stop();
     await apply(`
 apiVersion: kubeovn.io/v1
 kind: Subnet
@@ -149,6 +150,16 @@ metadata: {name: wrong}
 spec: {cidrBlock: 10.30.0.0/24, provider: wrong.default, protocol: IPv6}
 `);
     await apply(podYaml('w1', 'wrong'));
+    const { plan } = await planLive(api);
+    const warning = 'spec.protocol: is IPv6 but cidrBlock "10.30.0.0/24" is IPv4; using IPv4';
+    expect(plan!.actions.filter((a) => a.target === 'wrong').map((a) => [a.type, a.reason])).toEqual([
+      ['UpdateSubnetStatus', 'IPv4 1 in use, 252 available'],
+      ['EmitEvent', `subnet wrong: ${warning}`],
+    ]);
+    expect(plan!.allocations.filter((a) => a.pod === 'default/w1' && a.provider === 'wrong.default').map((a) => `${a.provider} ${a.subnet} ${a.ipAddress}`)).toEqual(['wrong.default wrong 10.30.0.2']);
+    controller = controllerFor(loadKubeConfig(api.kubeconfigPath));
+    controller.start();
+    await controller.ready;
     expect((await allocated('w1', 'wrong.default'))['wrong.default.kubernetes.io/ip_address']).toBe('10.30.0.2');
     await apply(podYaml('w2', 'wrong'));
     await allocated('w2', 'wrong.default');
@@ -158,7 +169,6 @@ spec: {cidrBlock: 10.30.0.0/24, provider: wrong.default, protocol: IPv6}
       const s = (await subnetOf('wrong')).status;
       return s?.v4usingIPs === 3 ? s : undefined;
     }, { timeoutMs: 20_000 });
-    const warning = 'spec.protocol: is IPv6 but cidrBlock "10.30.0.0/24" is IPv4; using IPv4';
     expect(status.conditions?.filter((c) => c.type === 'SpecCorrected').map((c) => c.message)).toEqual([warning]);
     expect((await eventsOf('wrong')).map((e) => [e.type, e.reason, e.involvedObject.kind, e.message])).toEqual([
       ['Warning', 'SubnetSpecCorrected', 'Subnet', `subnet wrong: ${warning}`],
