@@ -68,6 +68,27 @@ export function kubeOver(request: Request): Kube {
     }
   };
 
+  /** Records an Event about `involvedObject` in `namespace` (core/v1 Event, count 1). */
+  const postEvent = async (namespace: string, involvedObject: Readonly<Record<string, string>>, event: PodEvent): Promise<void> => {
+    const now = new Date().toISOString();
+    await request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${involvedObject['name'] ?? ''}.`, namespace },
+        involvedObject,
+        reason: event.reason,
+        message: event.message,
+        type: event.type,
+        source: { component: COMPONENT },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+        reportingComponent: COMPONENT,
+      },
+    });
+  };
+
   return {
     patchPodAnnotations: (namespace, name, annotations) =>
       request('PATCH', podPath(namespace, name), { contentType: MERGE, body: { metadata: { annotations } } }),
@@ -94,46 +115,12 @@ export function kubeOver(request: Request): Kube {
     patchIPPoolStatus: (name, status: IPPoolStatusView) =>
       request('PATCH', `/apis/kubeovn.io/v1/ippools/${enc(name)}/status`, { contentType: MERGE, body: { status } }),
 
-    emitPodEvent: async (namespace, name, uid, event: PodEvent) => {
-      const now = new Date().toISOString();
-      await request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, {
-        body: {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { generateName: `${name}.`, namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace, name, ...(uid === undefined ? {} : { uid }) },
-          reason: event.reason,
-          message: event.message,
-          type: event.type,
-          source: { component: COMPONENT },
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-          reportingComponent: COMPONENT,
-        },
-      });
-    },
+    emitPodEvent: (namespace, name, uid, event: PodEvent) =>
+      postEvent(namespace, { apiVersion: 'v1', kind: 'Pod', namespace, name, ...(uid === undefined ? {} : { uid }) }, event),
 
-    emitSubnetEvent: async (name, uid, event: PodEvent) => {
-      // A cluster-scoped object's Events live in `default`, where kubectl describe looks.
-      const now = new Date().toISOString();
-      await request('POST', '/api/v1/namespaces/default/events', {
-        body: {
-          apiVersion: 'v1',
-          kind: 'Event',
-          metadata: { generateName: `${name}.`, namespace: 'default' },
-          involvedObject: { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', name, ...(uid === undefined ? {} : { uid }) },
-          reason: event.reason,
-          message: event.message,
-          type: event.type,
-          source: { component: COMPONENT },
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-          reportingComponent: COMPONENT,
-        },
-      });
-    },
+    // A cluster-scoped object's Events live in `default`, where kubectl describe looks.
+    emitSubnetEvent: (name, uid, event: PodEvent) =>
+      postEvent('default', { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', name, ...(uid === undefined ? {} : { uid }) }, event),
 
     getPod: (namespace, name) => getOrUndefined(podPath(namespace, name)),
 
