@@ -44,10 +44,11 @@ describeAsRoot('controller-kubevirt-ovn')('controller: a KubeVirt VM\'s logical 
     const map = () => (kind === 'pod' ? controller.live.snapshot.pods : controller.live.snapshot.virtualmachineinstances);
     await waitFor(`the controller to see ${kind} ${name} go`, async () => (map().has(`default/${name}`) ? undefined : true));
   };
-  /** `name addresses external_ids` of every port of ours, with the row's _uuid: a recreated port shows. */
+  /** `name addresses external_ids` of every pod port (not the router's peers), with the row's
+   *  _uuid: a recreated port shows. */
   const ports = async (): Promise<string[]> => {
     const answer = JSON.parse(await runOk(['ovsdb-client', 'query', ovs.db.nb!, JSON.stringify(['OVN_Northbound',
-      { op: 'select', table: 'Logical_Switch_Port', where: [], columns: ['_uuid', 'name', 'addresses', 'external_ids'] }])], { env: ovs.env })) as
+      { op: 'select', table: 'Logical_Switch_Port', where: [['type', '!=', 'router']], columns: ['_uuid', 'name', 'addresses', 'external_ids'] }])], { env: ovs.env })) as
       [{ rows: { name: string; _uuid: [string, string]; addresses: unknown; external_ids: ['map', [string, string][]] }[] }];
     return answer[0].rows.map((r) => `${r.name} ${r._uuid[1]} ${JSON.stringify(r.addresses)} ${JSON.stringify(Object.fromEntries(r.external_ids[1]))}`).sort();
   };
