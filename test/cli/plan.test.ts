@@ -139,7 +139,7 @@ describe('plan: a plan', () => {
     const text = [
       'apiVersion: kubeovn.io/v1\nkind: Subnet\nmetadata: {name: ovn-default}\nspec: {cidrBlock: 10.16.0.0/24, provider: ovn}',
       'apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: vm1, namespace: default}\nspec: {runStrategy: Always}',
-      'apiVersion: kubeovn.io/v1\nkind: IP\nmetadata: {name: vm1.default, labels: {ovn.kubernetes.io/subnet: ovn-default}}\nspec: {podName: vm1, namespace: default, subnet: ovn-default, nodeName: "", ipAddress: 10.16.0.7, v4IpAddress: 10.16.0.7, v6IpAddress: "", macAddress: "00:00:00:aa:bb:cc", containerID: "", podType: VirtualMachine}',
+      'apiVersion: kubeovn.io/v1\nkind: IP\nmetadata: {name: vm1.default, labels: {ovn.kubernetes.io/subnet: ovn-default}, finalizers: [kube-ovn-ipam.io/ip]}\nspec: {podName: vm1, namespace: default, subnet: ovn-default, nodeName: "", ipAddress: 10.16.0.7, v4IpAddress: 10.16.0.7, v6IpAddress: "", macAddress: "00:00:00:aa:bb:cc", containerID: "", podType: VirtualMachine}',
       'apiVersion: v1\nkind: Pod\nmetadata: {name: virt-launcher-vm1-xyz12, namespace: default, uid: uid-2, ownerReferences: [{apiVersion: kubevirt.io/v1, kind: VirtualMachineInstance, name: vm1, uid: uid-vmi}]}\nspec: {}',
     ].join('\n---\n');
     const result = await plan(['-s', '-', '-o', 'json'], text);

@@ -54,7 +54,7 @@ describe('one file, two names', () => {
   });
 
   it('the CLI plans the seed examples (flags after the command, a folder of YAML)', async () => {
-    const r = await exec(CLI, ['plan', '--snapshot', join(ROOT, 'examples'), '--output', 'json', '--now', '2025-01-31T12:00:00Z']);
+    const r = await exec(CLI, ['plan', '--snapshot', join(ROOT, 'examples/macvlan-ipam'), '--output', 'json', '--now', '2025-01-31T12:00:00Z']);
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(Object.keys(JSON.parse(r.stdout) as object)).toEqual(['allocations', 'actions', 'errors']);
   });
