@@ -112,7 +112,8 @@ export async function planWith(c: Cluster, files: readonly string[]): Promise<re
 /**
  * Leaves the cluster as a test file found it: deletes `files`' objects in reverse with their
  * dependents first (foreground cascade: a Deployment's pods go before it does), waits until no
- * pod of `default` is left, every claim is released and no logical port of ours remains, so the
+ * pod of `default` is left, every claim is released and no logical port of ours remains (the
+ * router's peers, type router, are the Subnets', not pods'), so the
  * next file starts from a clean cluster and a leak fails the file that made it.
  */
 export async function leaveClean(c: Cluster, files: readonly string[]): Promise<void> {
@@ -123,7 +124,7 @@ export async function leaveClean(c: Cluster, files: readonly string[]): Promise<
     const [pods, ips, ports] = await Promise.all([
       c.kubectlOk(['-n', 'default', 'get', 'pods', '-o', 'name']),
       c.kubectlOk(['get', 'ips', '-o', 'name']),
-      runOk(['ovn-nbctl', `--db=${c.ovsDb.nb ?? ''}`, '--timeout=20', '--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn']),
+      runOk(['ovn-nbctl', `--db=${c.ovsDb.nb ?? ''}`, '--timeout=20', '--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:vendor=kube-ovn', 'type!=router']),
     ]);
     return [pods, ips, ports].every((x) => x.trim() === '') ? true : undefined;
   }, { timeoutMs: 120_000, intervalMs: 500 });
