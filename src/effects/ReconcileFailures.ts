@@ -46,8 +46,9 @@ export const reportThrow = (deps: ReportDeps, site: ReconcileSite, key: string, 
   deps.metrics.reconcilePanics.inc({ queue: site });
   if (repeated) return;
   const error = messageOf(err);
-  deps.log.warn('reconcile threw: retrying with backoff', { queue: site, key, error });
-  deps.log.debug('reconcile threw: stack', { queue: site, key, stack: err instanceof Error ? err.stack : undefined });
+  const what = site === 'events' ? 'handling a watch event threw: planner state dropped, key queued' : 'reconcile threw: retrying with backoff';
+  deps.log.warn(what, { queue: site, key, error });
+  deps.log.debug(`${what} (stack)`, { queue: site, key, stack: err instanceof Error ? err.stack : undefined });
   if (site !== 'pods') return;
   const i = key.indexOf('/');
   const [ns, name] = [key.slice(0, i), key.slice(i + 1)];
