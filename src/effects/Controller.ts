@@ -17,6 +17,7 @@
 // - A key whose reconcile throws is that key's problem only: its queue catches it, it is
 //   reported (ReconcileFailures.ts) and retried with backoff. A watch event whose handling
 //   throws is reported the same way, the planner state is dropped, and the key is still queued.
+//   The sweep skips an IP object whose release throws; a sweep that throws is reported.
 // - KubeVirt's kinds are optional: a cluster that does not serve them reads them as empty,
 //   without a warning.
 import type { Action } from '../domain/Plan.js';
@@ -135,7 +136,7 @@ export class Controller {
         else this.deps.log.warn('watch failed; re-listing', { kind, error: err.message });
       }));
     }
-    if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => void this.sweep(true), this.options.gcIntervalMs);
+    if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => this.sweepInBackground(true), this.options.gcIntervalMs);
   }
 
   async stop(): Promise<void> {
@@ -213,7 +214,7 @@ export class Controller {
   /** Reports a throw (ReconcileFailures.ts); a pod's also drops the planner state, which the
    *  throw may have left half-followed. */
   private reportThrow(site: ReconcileSite, key: string, err: unknown, repeated: boolean): void {
-    if (site === 'pods' || site === 'events') this.planner = undefined;
+    if (site !== 'subnets' && site !== 'ippools') this.planner = undefined;
     reportThrow({ ...this.deps, podUid: (k) => this.live.snapshot.pods.get(k)?.object.metadata.uid }, site, key, err, repeated);
   }
 
@@ -261,7 +262,7 @@ export class Controller {
     for (const [key, e] of pods) if (settled(e.object.metadata.annotations)) this.pods.add(key);
     for (const name of this.live.snapshot.subnets.keys()) this.subnets.add(name);
     for (const name of this.live.snapshot.ippools.keys()) this.ippools.add(name);
-    void this.sweep(false);
+    this.sweepInBackground(false);
     this.readyResolve();
   }
 
@@ -306,7 +307,7 @@ export class Controller {
         if (relevant) for (const p of this.unsettled) this.pods.add(p);
         // A VM (or VMI) going may leave claims no pod and no VM wants: release them now.
         const deleting = (object as { metadata?: { deletionTimestamp?: string } } | undefined)?.metadata?.deletionTimestamp !== undefined;
-        if (relevant && (type === 'DELETED' || deleting)) void this.sweep(false);
+        if (relevant && (type === 'DELETED' || deleting)) this.sweepInBackground(false);
         return;
       }
       default:
@@ -430,11 +431,22 @@ export class Controller {
    *  just prepared. */
   async sweep(fresh = true): Promise<void> {
     if (!this.isReady) return;
+    injectThrow(this.options.throwFor, 'sweep', '*');
     const snap = this.live.snapshot;
     // A look at the whole cluster: which IP objects does no live pod own?
     if (fresh) this.planner = undefined;
     const state = this.plannerState();
-    const releases = [...orphans(state)].map(([target, reason]) => ({ target, actions: releaseOrphan(state, snap, target, reason, this.planOptions()) }));
+    const options = this.planOptions();
+    // One IP object whose release throws is reported and skipped; the others are released.
+    const releases = [...orphans(state)].flatMap(([target, reason]) => {
+      try {
+        injectThrow(this.options.throwFor, 'sweep', target);
+        return [{ target, actions: releaseOrphan(state, snap, target, reason, options) }];
+      } catch (err) {
+        this.reportThrow('sweep', target, err, false);
+        return [];
+      }
+    });
     for (const { target, actions } of releases) {
       const ip = snap.ips.get(target)?.object;
       if (ip === undefined) continue;
@@ -449,6 +461,9 @@ export class Controller {
         const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
         if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
         this.planner = undefined;
+      } catch (err) {
+        this.reportThrow('sweep', target, err, false);
+        await this.refresh(`${ip.spec.namespace}/${ip.spec.podName}`, actions);
       } finally {
         release();
       }
@@ -459,6 +474,12 @@ export class Controller {
       ...this.deps, ovn, live: this.live, fault: this.options.fault, hold: (keys) => this.hold(keys), plansInFlight: () => this.inFlight.size > 0,
     }, () => this.plannerState());
     for (const name of audit.switchesDeleted) this.subnetReconciler.forgetSwitch(name);
+  }
+
+  /** A sweep nobody awaits: a throw is reported, never an unhandled rejection (which would
+   *  end the process). */
+  private sweepInBackground(fresh: boolean): void {
+    this.sweep(fresh).catch((err: unknown) => this.reportThrow('sweep', '*', err, false));
   }
 
   /** Holds the pods whose plan is not in flight (see `held`); the rest are not taken. */

@@ -13,8 +13,9 @@ import { capEventMessage } from '../domain/Plan.js';
 import type { Metrics } from './metrics.js';
 import type { Kube, Log } from './ports.js';
 
-/** Where the controller can meet a throw: its three queues and the watch events. */
-export type ReconcileSite = 'pods' | 'subnets' | 'ippools' | 'events';
+/** Where the controller can meet a throw: its three queues, the watch events, and the sweep
+ *  (key: an IP object's name, or `*` for the sweep as a whole). */
+export type ReconcileSite = 'pods' | 'subnets' | 'ippools' | 'events' | 'sweep';
 
 /** A test-only hook: true makes that key's reconcile (or that object's event) throw. */
 export type ThrowHook = (site: ReconcileSite, key: string) => boolean;
@@ -46,7 +47,8 @@ export const reportThrow = (deps: ReportDeps, site: ReconcileSite, key: string, 
   deps.metrics.reconcilePanics.inc({ queue: site });
   if (repeated) return;
   const error = messageOf(err);
-  const what = site === 'events' ? 'handling a watch event threw: planner state dropped, key queued' : 'reconcile threw: retrying with backoff';
+  const what = site === 'events' ? 'handling a watch event threw: planner state dropped, key queued'
+    : site === 'sweep' ? 'sweep threw: skipped until the next sweep' : 'reconcile threw: retrying with backoff';
   deps.log.warn(what, { queue: site, key, error });
   deps.log.debug(`${what} (stack)`, { queue: site, key, stack: err instanceof Error ? err.stack : undefined });
   if (site !== 'pods') return;

@@ -18,7 +18,7 @@ export interface Metrics {
   readonly failures: CounterLike<'code'>;
   readonly queueDepth: GaugeLike<'queue'>;
   readonly queueLatency: HistogramLike<'queue'>;
-  /** Reconciles that threw (caught at the queue, retried), by queue ('events': a watch event). */
+  /** Reconciles that threw (caught at the queue, retried), by queue ('events': a watch event, 'sweep': the sweep). */
   readonly reconcilePanics: CounterLike<'queue'>;
   readonly allocationLatency: { observe(seconds: number): void };
   subnetUsage(subnet: string, status: SubnetStatusView): void;

@@ -66,9 +66,23 @@ const addressOf = async (pod: string): Promise<string | undefined> => {
   return a['ovn.kubernetes.io/allocated'] === 'true' ? a['ovn.kubernetes.io/ip_address'] : undefined;
 };
 
-/** kube_ovn_ipam_reconcile_panics_total as scraped, one `labels value` line per series. */
-const panics = async (): Promise<string[]> =>
-  (await metrics.registry.getSingleMetricAsString('kube_ovn_ipam_reconcile_panics_total')).split('\n').filter((l) => l.startsWith('kube_ovn_ipam_reconcile_panics_total{'));
+/** kube_ovn_ipam_reconcile_panics_total as scraped from `from`, one `labels value` line per
+ *  series. */
+const panics = async (from: PromMetrics = metrics): Promise<string[]> =>
+  (await from.registry.getSingleMetricAsString('kube_ovn_ipam_reconcile_panics_total')).split('\n').filter((l) => l.startsWith('kube_ovn_ipam_reconcile_panics_total{'));
+
+/** An IP object written for a pod (its UID label) that does not exist: the sweep's to release. */
+const orphanYaml = (pod: string, address: string): string => `
+apiVersion: kubeovn.io/v1
+kind: IP
+metadata:
+  name: ${pod}.default
+  labels: {ovn.kubernetes.io/subnet: ovn-default, ipam.kube-ovn.io/pod-uid: "uid-of-${pod}"}
+spec: {podName: ${pod}, namespace: default, subnet: ovn-default, nodeName: "", ipAddress: ${address}, v4IpAddress: ${address}, v6IpAddress: "", macAddress: "", containerID: "", podType: ""}
+`;
+
+const ipsNamed = async (names: readonly string[]): Promise<string[]> =>
+  (JSON.parse(await api.kubectlOk(['get', 'ips', '-o', 'json'])) as { items: { metadata: { name: string } }[] }).items.map((i) => i.metadata.name).filter((n) => names.includes(n)).sort();
 
 const threwLines = (): string[] => lines.filter((l) => l.includes(' threw: '));
 
@@ -144,5 +158,50 @@ describe('a key that throws is reported and retried; the others go on', () => {
       Array.from({ length: times }, () => `warn handling a watch event threw: planner state dropped, key queued ${JSON.stringify({ queue: 'events', key: 'pods/default/odd', error: message })}`),
     );
     expect(await eventsOf('odd')).toEqual([]);
+  }, 60_000);
+});
+
+describe('the sweep: one IP object whose release throws is skipped, the others are released', () => {
+  it('a ghost whose release throws stays (counted under "sweep"), the other goes; the next sweep releases it', async () => {
+    const ghosts = ['ghost-a.default', 'ghost-b.default'];
+    await api.kubectlOk(['apply', '-f', '-'], { input: `${orphanYaml('ghost-a', '10.16.1.10')}---${orphanYaml('ghost-b', '10.16.1.11')}` });
+    await waitFor('the ghosts in the cache', async () => (ghosts.every((g) => controller.live.snapshot.ips.has(g)) ? true : undefined));
+    throwing.add('sweep ghost-a.default');
+    await controller.sweep();
+    expect(await ipsNamed(ghosts)).toEqual(['ghost-a.default']);
+    expect(thrown.get('sweep ghost-a.default')).toBe(1);
+    expect((await panics()).filter((l) => l.includes('"sweep"'))).toEqual(['kube_ovn_ipam_reconcile_panics_total{queue="sweep"} 1']);
+    expect(threwLines().filter((l) => l.startsWith('warn') && l.includes('"queue":"sweep"'))).toEqual([
+      `warn sweep threw: skipped until the next sweep ${JSON.stringify({ queue: 'sweep', key: 'ghost-a.default', error: 'injected fault (test hook throwFor) at sweep ghost-a.default' })}`,
+    ]);
+    throwing.delete('sweep ghost-a.default');
+    await controller.sweep();
+    expect(await ipsNamed(ghosts)).toEqual([]);
+  }, 60_000);
+
+  it('a sweep nobody awaits (at start-up) that throws is reported; the controller goes on allocating', async () => {
+    // This controller takes over from the first (stopped: never two writing at once).
+    await controller.stop();
+    const own = makeMetrics();
+    let sweeps = 0;
+    const kc = loadKubeConfig(api.kubeconfigPath);
+    const second = new Controller(
+      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log, metrics: own, canWrite: () => true },
+      { workers: 2, gcIntervalMs: 0, cooldownMs: 0, throwFor: (site, key) => site === 'sweep' && key === '*' && ++sweeps > 0 },
+    );
+    const before = lines.length;
+    second.start();
+    try {
+      await second.ready;
+      await waitFor('the start-up sweep', async () => ((await panics(own)).length > 0 ? true : undefined));
+      await api.kubectlOk(['apply', '-f', '-'], { input: podYaml(['after-sweep']) });
+      expect(await waitFor('after-sweep allocated', () => addressOf('after-sweep'))).toBe('10.16.0.10');
+      expect([sweeps, await panics(own)]).toEqual([1, ['kube_ovn_ipam_reconcile_panics_total{queue="sweep"} 1']]);
+      expect(lines.slice(before).filter((l) => l.startsWith('warn') && l.includes(' threw: '))).toEqual([
+        `warn sweep threw: skipped until the next sweep ${JSON.stringify({ queue: 'sweep', key: '*', error: 'injected fault (test hook throwFor) at sweep *' })}`,
+      ]);
+    } finally {
+      await second.stop();
+    }
   }, 60_000);
 });
