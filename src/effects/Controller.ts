@@ -245,7 +245,10 @@ export class Controller {
         this.route(e.kind, key, e.type, relevant, e.object);
       } catch (err) {
         this.reportThrow('events', id, err, false);
+        // Still reconciled: a level-based reconcile reads the object itself.
         if (e.kind === 'pods') this.pods.add(key);
+        if (e.kind === 'subnets') this.subnets.add(key);
+        if (e.kind === 'ippools') this.ippools.add(key);
       }
     }
   }

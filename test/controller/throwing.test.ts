@@ -161,6 +161,36 @@ describe('a key that throws is reported and retried; the others go on', () => {
   }, 60_000);
 });
 
+describe('a Subnet whose reconcile throws', () => {
+  it('its status waits (counted under "subnets", logged once) while its pods are allocated; then the status is written', async () => {
+    throwing.add('subnets sub-b');
+    await api.kubectlOk(['apply', '-f', '-'], { input: `
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: sub-b}
+spec: {cidrBlock: 10.17.0.0/24, provider: ovn}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: in-b, namespace: default, annotations: {ovn.kubernetes.io/logical_switch: sub-b}}
+spec:
+  containers: [{name: c, image: alpine}]
+` });
+    expect(await waitFor('in-b allocated', () => addressOf('in-b'))).toBe('10.17.0.2');
+    await waitFor('two throws', async () => ((thrown.get('subnets sub-b') ?? 0) >= 2 ? true : undefined));
+    const usingOf = async (): Promise<number | undefined> =>
+      (JSON.parse(await api.kubectlOk(['get', 'subnet', 'sub-b', '-o', 'json'])) as { status?: { v4usingIPs?: number } }).status?.v4usingIPs;
+    expect(await usingOf()).toBeUndefined();
+    throwing.delete('subnets sub-b');
+    const times = thrown.get('subnets sub-b')!;
+    expect((await panics()).filter((l) => l.includes('"subnets"'))).toEqual([`kube_ovn_ipam_reconcile_panics_total{queue="subnets"} ${times}`]);
+    expect(threwLines().filter((l) => l.startsWith('warn') && l.includes('"queue":"subnets"'))).toEqual([
+      `warn reconcile threw: retrying with backoff ${JSON.stringify({ queue: 'subnets', key: 'sub-b', error: 'injected fault (test hook throwFor) at subnets sub-b' })}`,
+    ]);
+    expect(await waitFor('sub-b status', async () => ((await usingOf()) === 1 ? 1 : undefined), 40_000)).toBe(1);
+  }, 60_000);
+});
+
 describe('the sweep: one IP object whose release throws is skipped, the others are released', () => {
   it('a ghost whose release throws stays (counted under "sweep"), the other goes; the next sweep releases it', async () => {
     const ghosts = ['ghost-a.default', 'ghost-b.default'];
