@@ -211,8 +211,8 @@ export class Controller {
     return true;
   }
 
-  /** Reports a throw (ReconcileFailures.ts); a pod's also drops the planner state, which the
-   *  throw may have left half-followed. */
+  /** Reports a throw (ReconcileFailures.ts); one of a pod, an event or the sweep also drops
+   *  the planner state, which the throw may have left half-followed. */
   private reportThrow(site: ReconcileSite, key: string, err: unknown, repeated: boolean): void {
     if (site !== 'subnets' && site !== 'ippools') this.planner = undefined;
     reportThrow({ ...this.deps, podUid: (k) => this.live.snapshot.pods.get(k)?.object.metadata.uid }, site, key, err, repeated);
