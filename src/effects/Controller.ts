@@ -14,6 +14,10 @@
 //   the NB's ports against the claims (ovnAudit.ts). It runs once at start-up and every
 //   gcIntervalMs, and whenever a KubeVirt VM or VMI is deleted (or starts being deleted), so a
 //   deleted VM's claims go without waiting for the period.
+// - A key whose reconcile throws is that key's problem only: its queue catches it, it is
+//   reported (ReconcileFailures.ts) and retried with backoff. A watch event whose handling
+//   throws is reported the same way, the planner state is dropped, and the key is still queued.
+//   The sweep skips an IP object whose release throws; a sweep that throws is reported.
 // - KubeVirt's kinds are optional: a cluster that does not serve them reads them as empty,
 //   without a warning.
 import type { Action } from '../domain/Plan.js';
@@ -37,6 +41,8 @@ import { IPPoolReconciler } from './IPPoolReconciler.js';
 import type { Metrics } from './metrics.js';
 import type { Clock, Kube, Log, Ovn, WatchEvent, WatchHandle, WatchedKind, Watcher } from './ports.js';
 import { OPTIONAL_KINDS } from './ports.js';
+import type { ReconcileSite, ThrowHook } from './ReconcileFailures.js';
+import { injectThrow, reportThrow } from './ReconcileFailures.js';
 import type { Outcome } from './WorkQueue.js';
 import { WorkQueue } from './WorkQueue.js';
 
@@ -48,6 +54,8 @@ export interface ControllerOptions {
   readonly fault?: FaultHook | undefined;
   /** Who serves eth0 and on which Subnet (--non-primary-cni-mode, --default-subnet). */
   readonly network?: NetworkSettings | undefined;
+  /** Test-only (the production wiring never sets it): the keys whose reconcile throws. */
+  readonly throwFor?: ThrowHook | undefined;
 }
 
 export interface ControllerDeps {
@@ -98,16 +106,19 @@ export class Controller {
 
   constructor(private readonly deps: ControllerDeps, private readonly options: ControllerOptions) {
     this.live = new LiveSnapshot(deps.log, () => deps.clock.now());
-    const hooks = (queue: string) => ({
+    const hooks = (queue: ReconcileSite) => ({
       onStart: (_key: string, waitedMs: number) => deps.metrics.queueLatency.observe({ queue }, waitedMs / 1000),
       onDepth: (depth: number) => deps.metrics.queueDepth.set({ queue }, depth),
+      onThrow: (key: string, err: unknown, repeated: boolean) => this.reportThrow(queue, key, err, repeated),
     });
     const backoff = { workers: options.workers, initialBackoffMs: 200, maxBackoffMs: 30_000 };
-    this.pods = new WorkQueue((k) => this.reconcilePod(k), deps.clock, backoff, hooks('pods'));
+    const fault = (site: ReconcileSite, key: string) => injectThrow(options.throwFor, site, key);
+    this.pods = new WorkQueue(async (k) => (fault('pods', k), this.reconcilePod(k)), deps.clock, backoff, hooks('pods'));
     this.subnetReconciler = new SubnetReconciler({ ...deps, live: this.live, fault: options.fault }, () => this.plannerState());
     const ippools = new IPPoolReconciler({ ...deps, live: this.live, fault: options.fault }, () => this.plannerState());
-    this.ippools = new WorkQueue((k) => ippools.reconcile(k), deps.clock, { ...backoff, workers: 1 }, hooks('ippools'));
+    this.ippools = new WorkQueue(async (k) => (fault('ippools', k), ippools.reconcile(k)), deps.clock, { ...backoff, workers: 1 }, hooks('ippools'));
     this.subnets = new WorkQueue(async (k) => {
+      fault('subnets', k);
       const outcome = await this.subnetReconciler.reconcile(k);
       for (const pool of ippools.poolsOf(k)) this.ippools.add(pool);
       return outcome;
@@ -125,7 +136,7 @@ export class Controller {
         else this.deps.log.warn('watch failed; re-listing', { kind, error: err.message });
       }));
     }
-    if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => void this.sweep(true), this.options.gcIntervalMs);
+    if (this.options.gcIntervalMs > 0) this.sweepTimer = setInterval(() => this.sweepInBackground(true), this.options.gcIntervalMs);
   }
 
   async stop(): Promise<void> {
@@ -200,13 +211,26 @@ export class Controller {
     return true;
   }
 
+  /** Reports a throw (ReconcileFailures.ts); one of a pod, an event or the sweep also drops
+   *  the planner state, which the throw may have left half-followed. */
+  private reportThrow(site: ReconcileSite, key: string, err: unknown, repeated: boolean): void {
+    if (site !== 'subnets' && site !== 'ippools') this.planner = undefined;
+    reportThrow({ ...this.deps, podUid: (k) => this.live.snapshot.pods.get(k)?.object.metadata.uid }, site, key, err, repeated);
+  }
+
   private onEvent(e: WatchEvent): void {
     if (e.type === 'DELETED' && e.kind === 'pods') {
       const pod = e.object as Pod;
       this.lastSeen.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
     }
     const changed = this.live.onEvent(e);
-    const relevant = changed.length > 0 && this.follow(e);
+    let relevant: boolean;
+    try {
+      relevant = changed.length > 0 && this.follow(e);
+    } catch (err) {
+      this.reportThrow('events', `${e.kind}${e.type === 'RESET' ? '' : `/${keyOf(e.kind, e.object) ?? ''}`}`, err, false);
+      relevant = true;
+    }
     if (e.type === 'RESET' && !this.synced.has(e.kind)) {
       this.synced.add(e.kind);
       if (this.isReady) this.onSynced();
@@ -214,7 +238,19 @@ export class Controller {
     }
     if (!this.isReady) return;
     if (e.type === 'RESET') return;
-    for (const id of changed) this.route(e.kind, id.slice(e.kind.length + 1), e.type, relevant, e.object);
+    for (const id of changed) {
+      const key = id.slice(e.kind.length + 1);
+      try {
+        injectThrow(this.options.throwFor, 'events', id);
+        this.route(e.kind, key, e.type, relevant, e.object);
+      } catch (err) {
+        this.reportThrow('events', id, err, false);
+        // Still reconciled: a level-based reconcile reads the object itself.
+        if (e.kind === 'pods') this.pods.add(key);
+        if (e.kind === 'subnets') this.subnets.add(key);
+        if (e.kind === 'ippools') this.ippools.add(key);
+      }
+    }
   }
 
   private onSynced(): void {
@@ -229,7 +265,7 @@ export class Controller {
     for (const [key, e] of pods) if (settled(e.object.metadata.annotations)) this.pods.add(key);
     for (const name of this.live.snapshot.subnets.keys()) this.subnets.add(name);
     for (const name of this.live.snapshot.ippools.keys()) this.ippools.add(name);
-    void this.sweep(false);
+    this.sweepInBackground(false);
     this.readyResolve();
   }
 
@@ -274,7 +310,7 @@ export class Controller {
         if (relevant) for (const p of this.unsettled) this.pods.add(p);
         // A VM (or VMI) going may leave claims no pod and no VM wants: release them now.
         const deleting = (object as { metadata?: { deletionTimestamp?: string } } | undefined)?.metadata?.deletionTimestamp !== undefined;
-        if (relevant && (type === 'DELETED' || deleting)) void this.sweep(false);
+        if (relevant && (type === 'DELETED' || deleting)) this.sweepInBackground(false);
         return;
       }
       default:
@@ -338,6 +374,12 @@ export class Controller {
         this.planner = undefined;
         await this.refresh(key, actions);
       }
+    } catch (err) {
+      // A throw (not a failed write): the intended writes in the snapshot may never have been
+      // made; read them afresh, then let the queue report and retry it.
+      this.planner = undefined;
+      await this.refresh(key, actions);
+      throw err;
     } finally {
       this.inFlight.delete(key);
     }
@@ -392,11 +434,22 @@ export class Controller {
    *  just prepared. */
   async sweep(fresh = true): Promise<void> {
     if (!this.isReady) return;
+    injectThrow(this.options.throwFor, 'sweep', '*');
     const snap = this.live.snapshot;
     // A look at the whole cluster: which IP objects does no live pod own?
     if (fresh) this.planner = undefined;
     const state = this.plannerState();
-    const releases = [...orphans(state)].map(([target, reason]) => ({ target, actions: releaseOrphan(state, snap, target, reason, this.planOptions()) }));
+    const options = this.planOptions();
+    // One IP object whose release throws is reported and skipped; the others are released.
+    const releases = [...orphans(state)].flatMap(([target, reason]) => {
+      try {
+        injectThrow(this.options.throwFor, 'sweep', target);
+        return [{ target, actions: releaseOrphan(state, snap, target, reason, options) }];
+      } catch (err) {
+        this.reportThrow('sweep', target, err, false);
+        return [];
+      }
+    });
     for (const { target, actions } of releases) {
       const ip = snap.ips.get(target)?.object;
       if (ip === undefined) continue;
@@ -411,6 +464,9 @@ export class Controller {
         const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
         if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
         this.planner = undefined;
+      } catch (err) {
+        this.reportThrow('sweep', target, err, false);
+        await this.refresh(`${ip.spec.namespace}/${ip.spec.podName}`, actions);
       } finally {
         release();
       }
@@ -421,6 +477,12 @@ export class Controller {
       ...this.deps, ovn, live: this.live, fault: this.options.fault, hold: (keys) => this.hold(keys), plansInFlight: () => this.inFlight.size > 0,
     }, () => this.plannerState());
     for (const name of audit.switchesDeleted) this.subnetReconciler.forgetSwitch(name);
+  }
+
+  /** A sweep nobody awaits: a throw is reported, never an unhandled rejection (which would
+   *  end the process). */
+  private sweepInBackground(fresh: boolean): void {
+    this.sweep(fresh).catch((err: unknown) => this.reportThrow('sweep', '*', err, false));
   }
 
   /** Holds the pods whose plan is not in flight (see `held`); the rest are not taken. */

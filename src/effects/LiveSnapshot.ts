@@ -9,6 +9,8 @@
 // - An address counts as released (reused last by the planner) only when the API server says an
 //   IP object that held it is gone or holds another address now: an intended write that failed
 //   released nothing.
+// - One object can break nothing else: one whose decoding throws is treated as one that does
+//   not decode (logged, ignored), so a re-list keeps every other object of its kind.
 // The planner reads it synchronously, so a plan always sees one consistent state.
 import type { ReleasedAddresses } from '../domain/ClusterPlanner.js';
 import type { Action } from '../domain/Plan.js';
@@ -24,6 +26,15 @@ const kinds: readonly SnapshotKind[] = ['pods', 'namespaces', 'subnets', 'ips', 
 const rvOf = (value: unknown): bigint | undefined => {
   const rv = (value as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
   return typeof rv === 'string' && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+};
+
+/** decodeRaw, with a throw (a bug meeting one odd object) turned into a decoding problem. */
+const decodeSafely = (raw: unknown): ReturnType<typeof decodeRaw> => {
+  try {
+    return decodeRaw(raw, { file: 'cluster', document: 0 }, 0);
+  } catch (err) {
+    return { ok: false, problem: { origin: { file: 'cluster', document: 0 }, kind: '<unknown>', name: '<unknown>', message: `decoding threw: ${err instanceof Error ? err.message : String(err)}` } };
+  }
 };
 
 interface OwnWrite {
@@ -129,7 +140,7 @@ export class LiveSnapshot {
 
   /** Stores an intended object without touching its known resourceVersion. */
   private putIntended(kind: SnapshotKind, raw: unknown): void {
-    const d = decodeRaw(raw, { file: 'cluster', document: 0 }, 0);
+    const d = decodeSafely(raw);
     if (d === undefined || !d.ok) return;
     const map = this.maps.get(kind)!;
     map.set(d.key, { ...d.entry, order: map.get(d.key)?.order ?? this.order++ });
@@ -138,7 +149,7 @@ export class LiveSnapshot {
   /** Stores what the API server says; `key`, when known, is dropped if that does not decode
    *  (what we held under it, say an intended write, is not what the server holds). */
   private put(kind: SnapshotKind, raw: unknown, key?: string): boolean {
-    const d = decodeRaw(raw, { file: 'cluster', document: 0 }, 0);
+    const d = decodeSafely(raw);
     if (d === undefined) return false;
     if (!d.ok) {
       this.log.warn('ignoring an object that does not decode', { kind, problem: d.problem.message });

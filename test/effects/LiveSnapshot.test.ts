@@ -68,3 +68,27 @@ describe('LiveSnapshot: an answer that does not decode', () => {
     expect(log.lines).toEqual(['warn ignoring an object that does not decode {"kind":"ips","problem":"IP \\"p.default\\": spec.containerID: expected a string, got the number 5; spec.podType: expected a string, got an array"}']);
   });
 });
+
+describe('LiveSnapshot: one object whose decoding throws', () => {
+  /** An IP object whose spec cannot be read (a getter that throws): decoding it throws. */
+  const throwing = (name: string): unknown => ({
+    apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name, resourceVersion: '9' },
+    get spec(): never {
+      throw new Error('a bug met this object');
+    },
+  });
+
+  it.each<[string, (live: LiveSnapshot) => readonly string[]]>([
+    ['in a re-list, the others of its kind are kept', (live) => live.onEvent({ type: 'RESET', kind: 'ips', objects: [ipRaw('10.16.0.9', 5), throwing('q.default')] })],
+    ['as a watch event, nothing else changes', (live) => {
+      live.onEvent({ type: 'RESET', kind: 'ips', objects: [ipRaw('10.16.0.9', 5)] });
+      return live.onEvent({ type: 'ADDED', kind: 'ips', object: throwing('q.default') });
+    }],
+  ])('%s: it is logged and ignored', (_name, act) => {
+    const log = memoryLog();
+    const live = new LiveSnapshot(log);
+    const changed = act(live);
+    expect([changed.includes('ips/q.default'), [...live.snapshot.ips.keys()], held(live)]).toEqual([false, ['p.default'], '10.16.0.9']);
+    expect(log.lines).toEqual(['warn ignoring an object that does not decode {"kind":"ips","problem":"decoding threw: a bug met this object"}']);
+  });
+});
