@@ -4,7 +4,7 @@
 import { describe, it, expect } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import { allocateAll, release } from '../../../src/domain/Allocator.js';
-import { MEMORY_BOUND, memoryOf } from '../../../src/domain/AllocatorMemory.js';
+import { FILL_BOUND, MEMORY_BOUND, memoryOf, releasedOf, restoreMemoryIn } from '../../../src/domain/AllocatorMemory.js';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
 import type { PlannerState } from '../../../src/domain/IncrementalPlanner.js';
 import { planPodWith, prepare, releasePodWith, subnetStatusWith } from '../../../src/domain/IncrementalPlanner.js';
@@ -12,7 +12,8 @@ import { emptyState } from '../../../src/domain/IpamState.js';
 import type { PlanOptions } from '../../../src/domain/ClusterPlanner.js';
 import type { Pod } from '../../../src/domain/schema/kube.js';
 import type { Snapshot } from '../../../src/domain/Snapshot.js';
-import { request, subnet } from '../fixtures.js';
+import { Draft } from '../../../src/domain/Draft.js';
+import { addr, request, subnet } from '../fixtures.js';
 import { applyActions } from './apply.js';
 import { objects, pod, podObject, snapshotOf, subnetObject } from './snapshots.js';
 
@@ -110,6 +111,31 @@ describe('allocator memory in the Subnet status', () => {
     expect(memory.v4?.released?.length).toBe(MEMORY_BOUND);
     expect(memory.v4?.released?.[0]).toEqual({ ip: '10.20.1.45', at: T0 + 299 });
     expect(memory.v4?.released?.[MEMORY_BOUND - 1]).toEqual({ ip: '10.20.0.46', at: T0 + 44 });
+    const d = new Draft(emptyState([s], { cooldownMs: COOLDOWN }));
+    expect(restoreMemoryIn(d, 'big', memory)).toBeUndefined();
+    const restored = releasedOf(d.commit(), 'big', 4);
+    expect([restored.size, restored.get(addr('10.20.0.45').value), restored.get(addr('10.20.0.46').value), restored.get(addr('10.20.1.45').value)]).toEqual([300, 0, T0 + 44, T0 + 299]);
+  });
+
+  it('dual-stack: each family remembers on its own', () => {
+    const dual = () => objects('subnets.yaml', subnetObject('ovn-default', '10.9.0.0/29,fd00::/125', 'ovn', { protocol: 'Dual' }));
+    const first = run(prepare(snapshotOf(dual()), at(0)), snapshotOf(dual()), ['a'], at(0));
+    const released = releasePodWith(first.state, without(first.snap, 'default/a'), podObject('a', { uid: 'uid-a' }) as Pod, at(1000));
+    const d = run(released.state, applyActions(without(first.snap, 'default/a'), released.plan.actions), ['d'], at(2000));
+    expect(d.snap.subnets.get('ovn-default')!.object.status?.allocator).toEqual({
+      v4: { usedUpTo: '10.9.0.3', released: [{ ip: '10.9.0.2', at: T0 + 1000 }] },
+      v6: { usedUpTo: 'fd00::3', released: [{ ip: 'fd00::2', at: T0 + 1000 }] },
+    });
+    expect(run(prepare(d.snap, at(3000)), d.snap, ['e'], at(3000)).given).toEqual(['10.9.0.4,fd00::4']);
+  });
+
+  it(`restoring is bounded: at most ${FILL_BOUND} addresses up to usedUpTo, then the mark stops`, () => {
+    const wide = objects('subnets.yaml', subnetObject('ovn-default', '10.0.0.0/15'));
+    const snap = withStatus(snapshotOf(wide), { v4: { usedUpTo: '10.1.255.254' } });
+    const ps = prepare(snap, at(0));
+    // 10.0.0.2 (after the gateway) and the 65,535 addresses after it are restored as released.
+    expect(run(ps, snap, ['e'], at(0)).given).toEqual(['10.1.0.2']);
+    expect(memoryOf(ps.ipam, 'ovn-default')).toEqual({ v4: { usedUpTo: '10.1.0.1' } });
   });
 
   it('a Subnet that never released anything carries no record', () => {
