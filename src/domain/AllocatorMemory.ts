@@ -3,16 +3,17 @@
 // when addresses were released (so a cooldown outlives the process) — kept in the Subnet's
 // status as `status.allocator` and restored when the planner is prepared.
 // Rules:
-// - Per family: `usedUpTo` is the highest address dynamic allocation ever handed out (every
-//   usable address up to it counts as used once: the allocator's mark); `released` lists
-//   released addresses with their release time (`at`, milliseconds since the epoch), newest
-//   first (ties: lowest address first), at most MEMORY_BOUND of them. A release at time 0 is
-//   not listed: an address up to `usedUpTo` that is neither in use nor listed is restored as
-//   released at time 0 ("long ago"). So is one dropped by the bound (the oldest releases).
-// - A Subnet has a record only while some family has released addresses (and the record would
-//   say something: a family with neither is left out); a converged cluster
-//   that never released anything writes none, and a record left behind once every released
-//   address is reused is harmless (it only says what was used, which still holds).
+// - Per family: `usedUpTo` is the highest address dynamic allocation ever handed out ("" for
+//   none): every usable address up to it counts as used once (the allocator's mark).
+//   `released` lists released addresses with their release time (`at`, milliseconds since the
+//   epoch), newest first (ties: lowest address first), at most MEMORY_BOUND of them. A release
+//   at time 0 is not listed: an address up to `usedUpTo` that is neither in use nor listed is
+//   restored as released at time 0 ("long ago"); so is one dropped by the bound (the oldest).
+// - Both keys are always written, for every family of the Subnet, because the status is a JSON
+//   merge patch: a key left out would keep its old value and never match (a write loop).
+// - A Subnet has a record only while some family has released addresses and the record says
+//   something; a Subnet that never released anything writes none, and a record left behind
+//   (nothing wanted any more) is harmless: it only says what was used, which still holds.
 // - Restoring never lowers the mark and never touches an address in use; at most FILL_BOUND
 //   addresses are restored from `usedUpTo` (beyond them the mark stops: bounded work, and
 //   the addresses past it count as never used, as before this record existed).
@@ -36,9 +37,11 @@ export interface ReleasedEntry {
   readonly at: number;
 }
 
+/** Both keys are always written (`usedUpTo` "" when nothing was handed out): the status is
+ *  written as a JSON merge patch, which replaces a key it names but keeps one it leaves out. */
 export interface FamilyMemory {
-  readonly usedUpTo?: string;
-  readonly released?: readonly ReleasedEntry[];
+  readonly usedUpTo: string;
+  readonly released: readonly ReleasedEntry[];
 }
 
 export interface AllocatorMemory {
@@ -54,11 +57,10 @@ const familyRecord = (f: FamilyState): FamilyMemory => {
     .sort(([a, ta], [b, tb]) => (ta !== tb ? tb - ta : a < b ? -1 : a > b ? 1 : 0))
     .slice(0, MEMORY_BOUND)
     .map(([value, at]) => ({ ip: formatValue(family, value), at }));
-  return {
-    ...(first !== undefined && f.mark > first ? { usedUpTo: formatValue(family, f.mark - 1n) } : {}),
-    ...(released.length > 0 ? { released } : {}),
-  };
+  return { usedUpTo: first !== undefined && f.mark > first ? formatValue(family, f.mark - 1n) : '', released };
 };
+
+const isEmpty = (m: FamilyMemory | undefined): boolean => m === undefined || (m.usedUpTo === '' && m.released.length === 0);
 
 /** The record a Subnet's status should carry for the state, or undefined when nothing was
  *  released (then there is nothing a rebuild from claims would not know). */
@@ -67,8 +69,7 @@ export const memoryOf = (state: IpamState, subnet: string): AllocatorMemory | un
   if (s === undefined || ![s.v4, s.v6].some((f) => f !== undefined && f.released.size > 0)) return undefined;
   const v4 = s.v4 && familyRecord(s.v4);
   const v6 = s.v6 && familyRecord(s.v6);
-  const some = (m: FamilyMemory | undefined): m is FamilyMemory => m !== undefined && Object.keys(m).length > 0;
-  return some(v4) || some(v6) ? { ...(some(v4) ? { v4 } : {}), ...(some(v6) ? { v6 } : {}) } : undefined;
+  return isEmpty(v4) && isEmpty(v6) ? undefined : { ...(v4 && { v4 }), ...(v6 && { v6 }) };
 };
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
@@ -76,7 +77,7 @@ const isObject = (u: unknown): u is Record<string, unknown> => typeof u === 'obj
 const parseFamily = (u: unknown, family: Family): E.Either<string, FamilyMemory> => {
   if (!isObject(u)) return E.left(`v${family} is not an object`);
   const { usedUpTo, released } = u;
-  if (usedUpTo !== undefined) {
+  if (usedUpTo !== undefined && usedUpTo !== '') {
     const a = typeof usedUpTo === 'string' ? parseAddress(usedUpTo) : E.left('not a string');
     if (E.isLeft(a) || a.right.family !== family) return E.left(`v${family}.usedUpTo ${JSON.stringify(usedUpTo)} is not an IPv${family} address`);
   }
@@ -92,7 +93,7 @@ const parseFamily = (u: unknown, family: Family): E.Either<string, FamilyMemory>
     entries.push({ ip: ip as string, at });
   }
   if (entries.length > MEMORY_BOUND) return E.left(`v${family}.released lists ${entries.length} addresses, more than ${MEMORY_BOUND}`);
-  return E.right({ ...(usedUpTo !== undefined ? { usedUpTo: usedUpTo as string } : {}), ...(entries.length > 0 ? { released: entries } : {}) });
+  return E.right({ usedUpTo: (usedUpTo as string | undefined) ?? '', released: entries });
 };
 
 /** Reads `status.allocator` as written by memoryOf; absent is Right(undefined). */
@@ -110,11 +111,15 @@ export const parseMemory = (u: unknown): E.Either<string, AllocatorMemory | unde
   return E.right(out);
 };
 
-/** Does the status's record (as the API server returns it: any key order) say `desired`? */
+/** Does the status's record (as the API server returns it: any key order) say `desired`?
+ *  Only the families `desired` names count (a family the Subnet lost is never read), and no
+ *  record wanted matches any (a leftover one only says what was used). */
 export const memoryMatches = (current: unknown, desired: AllocatorMemory | undefined): boolean => {
   if (desired === undefined) return true;
   const parsed = parseMemory(current);
-  return E.isRight(parsed) && JSON.stringify(parsed.right) === JSON.stringify(desired);
+  if (E.isLeft(parsed) || parsed.right === undefined) return false;
+  const have = parsed.right;
+  return (['v4', 'v6'] as const).every((k) => desired[k] === undefined || JSON.stringify(have[k]) === JSON.stringify(desired[k]));
 };
 
 const valueOf = (text: string): bigint => (parseAddress(text) as E.Right<{ readonly value: bigint }>).right.value;
@@ -126,7 +131,7 @@ const restoreFamily = (f: FamilyDraft, m: FamilyMemory): void => {
     const known = f.released.get(value);
     if (known === undefined || known < r.at) f.released.set(value, r.at);
   }
-  if (m.usedUpTo === undefined) return;
+  if (m.usedUpTo === '') return;
   const upTo = valueOf(m.usedUpTo);
   let filled = 0;
   let c = RS.firstAtOrAfter(f.pool.usable, f.mark);

@@ -202,7 +202,7 @@ describe('planPod', () => {
             v6availableIPs: 0, v6usingIPs: 0, v6availableIPrange: '', v6usingIPrange: '',
             conditions: [{ type: 'Ready', status: 'True', reason: 'Validated', message: '' }],
             // gone.default's .5 was released, at time 0: not listed (AllocatorMemory.ts).
-            allocator: { v4: { usedUpTo: '10.16.0.3' } },
+            allocator: { v4: { usedUpTo: '10.16.0.3', released: [] } },
           },
         },
       ],

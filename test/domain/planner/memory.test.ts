@@ -4,7 +4,7 @@
 import { describe, it, expect } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import { allocateAll, release } from '../../../src/domain/Allocator.js';
-import { FILL_BOUND, MEMORY_BOUND, memoryOf, releasedOf, restoreMemoryIn } from '../../../src/domain/AllocatorMemory.js';
+import { FILL_BOUND, MEMORY_BOUND, memoryMatches, memoryOf, releasedOf, restoreMemoryIn } from '../../../src/domain/AllocatorMemory.js';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
 import type { PlannerState } from '../../../src/domain/IncrementalPlanner.js';
 import { planPodWith, prepare, releasePodWith, subnetStatusWith } from '../../../src/domain/IncrementalPlanner.js';
@@ -135,7 +135,16 @@ describe('allocator memory in the Subnet status', () => {
     const ps = prepare(snap, at(0));
     // 10.0.0.2 (after the gateway) and the 65,535 addresses after it are restored as released.
     expect(run(ps, snap, ['e'], at(0)).given).toEqual(['10.1.0.2']);
-    expect(memoryOf(ps.ipam, 'ovn-default')).toEqual({ v4: { usedUpTo: '10.1.0.1' } });
+    expect(memoryOf(ps.ipam, 'ovn-default')).toEqual({ v4: { usedUpTo: '10.1.0.1', released: [] } });
+  });
+
+  it.each([
+    ['the same record in another key order', { v4: { released: [{ at: T0, ip: '10.9.0.2' }], usedUpTo: '10.9.0.3' } }, true],
+    ['a family the Subnet lost (left by a merge patch) does not count', { v4: { usedUpTo: '10.9.0.3', released: [{ ip: '10.9.0.2', at: T0 }] }, v6: { usedUpTo: 'fd00::9', released: [] } }, true],
+    ['a stale release list (a merge patch must name released: [])', { v4: { usedUpTo: '10.9.0.3', released: [{ ip: '10.9.0.4', at: T0 }] } }, false],
+    ['none', undefined, false],
+  ])('does the status say the record? %s', (_what, current, same) => {
+    expect(memoryMatches(current, { v4: { usedUpTo: '10.9.0.3', released: [{ ip: '10.9.0.2', at: T0 }] } })).toBe(same);
   });
 
   it('a Subnet that never released anything carries no record', () => {
