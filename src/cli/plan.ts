@@ -9,6 +9,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { InputError } from '../adapters/snapshotFiles.js';
 import { readSnapshotDocuments } from '../adapters/snapshotFiles.js';
+import { parseMemory } from '../domain/AllocatorMemory.js';
 import { planAll } from '../domain/ClusterPlanner.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
 import type { Plan } from '../domain/Plan.js';
@@ -189,6 +190,11 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
   for (const d of duplicates) {
     const where = (o: Origin) => `${o.file}: document ${o.document}`;
     io.stderr(`${PROGRAM} plan: warning: ${where(d.kept)}: ${d.kind} ${d.key} is also in ${where(d.dropped)}; the later one is used, as kubectl apply of both would leave it\n`);
+  }
+  // An unreadable allocator memory is ignored by the planner (AllocatorMemory.ts); say so.
+  for (const [name, e] of snapshot.subnets) {
+    const memory = parseMemory(e.object.status?.allocator);
+    if (E.isLeft(memory)) io.stderr(`${PROGRAM} plan: warning: Subnet ${name}: ${memory.left}; ignored (released addresses and never-used-first are not known)\n`);
   }
   io.stdout(command.render(planAll(snapshot, command.options)));
   return EXIT_OK;

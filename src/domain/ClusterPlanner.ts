@@ -37,6 +37,7 @@ import { isReservation, RESERVED_LABEL } from './Reservations.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
+import { memoryOf, restoreMemoryIn } from './AllocatorMemory.js';
 import type { Pod } from './schema/kube.js';
 import type { Snapshot } from './Snapshot.js';
 import type { Subnet } from './Subnet.js';
@@ -85,6 +86,16 @@ export const rememberReleases = (d: Draft, released: readonly ReleasedAddresses[
     if (E.isRight(restoreClaim(d, claim))) releaseIn(d, claim.id, r.at);
   });
 };
+
+/** Restores every valid Subnet's allocator memory from its status (AllocatorMemory.ts);
+ *  returns the Subnets whose record was unreadable (ignored), with why. */
+/** @internal (IncrementalPlanner) */
+export const restoreMemories = (ctx: PlanContext, d: Draft): readonly { readonly subnet: string; readonly message: string }[] =>
+  ctx.subnetOrder.flatMap((name) => {
+    if (E.isLeft(ctx.subnets.get(name)!)) return [];
+    const message = restoreMemoryIn(d, name, ctx.snapshot.subnets.get(name)?.object.status?.allocator);
+    return message === undefined ? [] : [{ subnet: name, message }];
+  });
 
 /** One network of one pod, resolved as far as it goes. */
 export interface Item {
@@ -337,6 +348,7 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   const simulated = scope.kind === 'all' ? simulatedPods(snapshot).map((s) => resolvePod(ctx, s.pod, s.workload)) : [];
   const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
   const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)), options.now);
+  restoreMemories(ctx, d);
   rememberReleases(d, options.released ?? []);
   reservePoolsIn(ctx, d);
   for (const r of [...resolved, ...simulated]) {
@@ -382,7 +394,7 @@ export const planSubnetStatusOf = (ctx: PlanContext, state: ReturnType<Draft['co
   const s = ctx.subnets.get(name);
   const current = ctx.snapshot.subnets.get(name)?.object.status;
   if (s === undefined) return undefined;
-  const status = E.isRight(s) ? statusOf(subnetUsage(state, name), { ok: true, warning: warningText(s.right) }) : statusOf(undefined, { ok: false, message: s.left.message });
+  const status = E.isRight(s) ? statusOf(subnetUsage(state, name), { ok: true, warning: warningText(s.right) }, memoryOf(state, name)) : statusOf(undefined, { ok: false, message: s.left.message });
   if (statusMatches(current, status)) return undefined;
   const reason = E.isLeft(s)
     ? `mark it not ready: ${s.left.message}`

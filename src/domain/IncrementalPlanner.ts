@@ -8,7 +8,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { holdIn, releaseIn } from './Allocator.js';
 import type { PlanOptions } from './ClusterPlanner.js';
 import type { PodItems } from './ClusterPlanner.js';
-import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rememberReleases, reservePoolsIn, resolvePod } from './ClusterPlanner.js';
+import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rememberReleases, reservePoolsIn, resolvePod, restoreMemories } from './ClusterPlanner.js';
+import { memoryOf } from './AllocatorMemory.js';
 import { Draft } from './Draft.js';
 import type { Loaded } from './ExistingClaims.js';
 import { loadExisting, retainedBy } from './ExistingClaims.js';
@@ -33,6 +34,8 @@ export interface PlannerState {
   readonly ctx: PlanContext;
   readonly ipam: IpamState;
   readonly loaded: Loaded;
+  /** Subnets whose allocator memory (status.allocator) was unreadable and ignored, with why. */
+  readonly unreadable?: readonly { readonly subnet: string; readonly message: string }[];
 }
 
 const live = (pod: Pod): boolean => pod.spec.hostNetwork !== true && !isGone(pod);
@@ -47,12 +50,13 @@ export const prepare = (snapshot: Snapshot, options: PlanOptions): PlannerState 
   const resolved = inCreationOrder(snapshot.pods.values()).map((e) => e.object).filter(live).map((p) => resolvePod(ctx, p));
   const d = new Draft(emptyState(valid, { cooldownMs: options.cooldownMs ?? 0 }));
   const loaded = loadExisting(ctx, d, resolved.flatMap((r) => r.items.map((i) => i.live)), options.now);
+  const unreadable = restoreMemories(ctx, d);
   rememberReleases(d, options.released ?? []);
   reservePoolsIn(ctx, d);
   for (const r of resolved) {
     for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
   }
-  return { ctx, ipam: d.commit(), loaded };
+  return { ctx, ipam: d.commit(), loaded, unreadable };
 };
 
 /** IP objects no live pod owns, found by the last prepare: what the sweep may delete. */
@@ -180,7 +184,7 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
 export const statusViewWith = (ps: PlannerState, snapshot: Snapshot, subnet: string): SubnetStatusView | undefined => {
   const s = ps.ctx.subnets.get(subnet);
   if (s === undefined || !snapshot.subnets.has(subnet)) return undefined;
-  return E.isRight(s) ? statusOf(subnetUsage(ps.ipam, subnet), { ok: true, warning: warningText(s.right) }) : statusOf(undefined, { ok: false, message: s.left.message });
+  return E.isRight(s) ? statusOf(subnetUsage(ps.ipam, subnet), { ok: true, warning: warningText(s.right) }, memoryOf(ps.ipam, subnet)) : statusOf(undefined, { ok: false, message: s.left.message });
 };
 
 /** The status action of one Subnet from the state, if the Subnet's status is not right. */

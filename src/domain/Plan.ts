@@ -2,6 +2,7 @@
 // Actions are a closed union, each with a `type`, a `target` and a `reason` in words; apply
 // interprets them and does exactly what they say. Allocations and errors are what `plan`
 // prints (DESIGN §3.7). Order is part of the contract: the same snapshot gives the same plan.
+import type { AllocatorMemory } from './AllocatorMemory.js';
 import type { Source } from './IpamState.js';
 
 export interface AllocationView {
@@ -74,6 +75,8 @@ export interface SubnetStatusView {
   readonly v6availableIPrange: string;
   readonly v6usingIPrange: string;
   readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string }[];
+  /** What the allocator must remember across restarts (AllocatorMemory.ts), when anything. */
+  readonly allocator?: AllocatorMemory;
 }
 
 /** An IPPool's status as Kube-OVN writes it (field names and types of its IPPool CRD). */

@@ -1,6 +1,8 @@
 // What the controller writes for an allocation, rendered from a claim: the pod annotations of
 // DESIGN §3.2, the IP object of §3.3 and the Subnet status; and the diffs against what the
 // snapshot already holds, so a converged cluster plans no writes.
+import type { AllocatorMemory } from './AllocatorMemory.js';
+import { memoryMatches } from './AllocatorMemory.js';
 import { formatMac, formatValue } from './Address.js';
 import type { Claim } from './IpamState.js';
 import type { IpObject, SubnetStatusView } from './Plan.js';
@@ -90,7 +92,7 @@ export const ipObjectMatches = (existing: IP, desired: IpObject): boolean =>
  *  warnings): its Warning Event is emitted when the recorded message changes, so once per change. */
 export const CORRECTED_CONDITION = 'SpecCorrected';
 
-export const statusOf = (usage: SubnetUsage | undefined, subnetOk: { ok: true; warning?: string } | { ok: false; message: string }): SubnetStatusView => ({
+export const statusOf = (usage: SubnetUsage | undefined, subnetOk: { ok: true; warning?: string } | { ok: false; message: string }, memory?: AllocatorMemory): SubnetStatusView => ({
   v4availableIPs: Number(usage?.v4?.available ?? 0n),
   v4usingIPs: Number(usage?.v4?.using ?? 0n),
   v4availableIPrange: usage?.v4?.availableRange ?? '',
@@ -105,6 +107,7 @@ export const statusOf = (usage: SubnetUsage | undefined, subnetOk: { ok: true; w
       : { type: 'Ready', status: 'False', reason: 'ValidationFailed', message: subnetOk.message },
     ...(subnetOk.ok && subnetOk.warning !== undefined && subnetOk.warning !== '' ? [{ type: CORRECTED_CONDITION, status: 'True', reason: 'Corrected', message: subnetOk.warning }] : []),
   ],
+  ...(memory !== undefined ? { allocator: memory } : {}),
 });
 
 export const statusMatches = (current: SubnetStatus | undefined, desired: SubnetStatusView): boolean => {
@@ -114,5 +117,5 @@ export const statusMatches = (current: SubnetStatus | undefined, desired: Subnet
   const conditions = (current.conditions ?? []).map((c) => `${c.type}/${c.status}/${c.reason ?? ''}/${c.message ?? ''}`);
   // Conditions others write are left alone, but a correction no longer made must go.
   const staleCorrection = (current.conditions ?? []).some((c) => c.type === CORRECTED_CONDITION && !desired.conditions.some((d) => d.type === CORRECTED_CONDITION && d.message === (c.message ?? '')));
-  return same && !staleCorrection && desired.conditions.every((c) => conditions.includes(`${c.type}/${c.status}/${c.reason}/${c.message}`));
+  return same && !staleCorrection && memoryMatches(current.allocator, desired.allocator) && desired.conditions.every((c) => conditions.includes(`${c.type}/${c.status}/${c.reason}/${c.message}`));
 };

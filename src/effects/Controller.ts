@@ -166,6 +166,7 @@ export class Controller {
       this.planner = prepare(this.live.snapshot, this.planOptions());
       this.fingerprints = fingerprintAll(this.live.snapshot);
       this.deps.log.info('planner state rebuilt from IP objects and pod annotations', { claims: this.planner.ipam.claims.size, ms: this.deps.clock.now() - started });
+      for (const u of this.planner.unreadable ?? []) this.deps.log.warn('allocator memory ignored: unreadable', { subnet: u.subnet, reason: u.message });
     }
     return this.planner;
   }

@@ -33,6 +33,8 @@ export const SubnetStatus = struct({}, {
   v6availableIPrange: t.string,
   v6usingIPrange: t.string,
   conditions: t.readonlyArray(Condition),
+  /** The allocator's memory (AllocatorMemory.ts), read there: an unreadable one is ignored. */
+  allocator: t.unknown,
 });
 export type SubnetStatus = t.TypeOf<typeof SubnetStatus>;
 

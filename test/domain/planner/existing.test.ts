@@ -201,6 +201,8 @@ describe('planPod', () => {
             v4availableIPs: 65531, v4usingIPs: 2, v4availableIPrange: '10.16.0.4-10.16.255.254', v4usingIPrange: '10.16.0.2-10.16.0.3',
             v6availableIPs: 0, v6usingIPs: 0, v6availableIPrange: '', v6usingIPrange: '',
             conditions: [{ type: 'Ready', status: 'True', reason: 'Validated', message: '' }],
+            // gone.default's .5 was released, at time 0: not listed (AllocatorMemory.ts).
+            allocator: { v4: { usedUpTo: '10.16.0.3', released: [] } },
           },
         },
       ],
