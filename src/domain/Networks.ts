@@ -13,6 +13,8 @@
 //   `"ipam": {"type": "kube-ovn"}` gives `<nad>.<ns>`. A NAD attached twice gives each of its
 //   interfaces its own provider, suffixed with `.<ifName>` (Kube-OVN does so for OVN NADs with
 //   interface names; we do it always, so each interface has its own claim, IP object and keys).
+// - A pod may name at most MAX_ATTACHMENTS attachments; one that names more is one error and
+//   nothing of it is planned (no partial writes).
 // - An attachment's interface name must be one Linux takes (at most 15 bytes, no "/", ":" or
 //   white space), unique in the pod and not eth0; otherwise that element is InvalidAnnotation.
 // - A missing NAD, a NAD that is not ours, a NAD whose config does not parse, and a `provider`
@@ -147,6 +149,11 @@ const interfaceProblem = (sel: NetworkSelection, ifName: string, taken: Readonly
   return holder === 'the default network' ? `${what} is the default network's (eth0); an attachment needs another name` : `${what} is also the interface of ${holder}`;
 };
 
+/** The most attachments one pod may name. Far above what a NIC-heavy pod uses (telco and RDMA
+ *  pods have tens), and low enough that a pod's annotations and IP objects stay well inside the
+ *  API server's limits (256 KiB of annotations: a network publishes about 300 bytes). */
+export const MAX_ATTACHMENTS = 128;
+
 /** Every network of `pod`, in interface order, with the problems of those that cannot be
  *  served. `mode` says who serves eth0 when the pod does not name its default network. A NAD
  *  named both for eth0 and in the list counts as attached twice. */
@@ -161,6 +168,11 @@ export const podNetworks = (nads: NadIndex, pod: Pod, mode: DefaultNetworkMode =
   const parsed = value === undefined ? E.right([]) : parseNetworksAnnotation(value, pod.metadata.namespace ?? 'default');
   if (E.isLeft(parsed)) problems.push({ provider: '', interface: '', code: 'InvalidAnnotation', message: parsed.left.message });
   const listed = E.isRight(parsed) ? parsed.right : [];
+  if (listed.length > MAX_ATTACHMENTS) {
+    // Over the limit nothing of the pod is planned (eth0 neither): one error, no partial writes.
+    const message = `annotation ${NETWORKS_ANNOTATION}: names ${listed.length} attachments; a pod may have at most ${MAX_ATTACHMENTS}`;
+    return { networks: [], problems: [...problems, { provider: '', interface: '', code: 'InvalidAnnotation', message }] };
+  }
   const counts = new Map<string, number>();
   const chosen = E.isRight(eth0) ? eth0.right : undefined;
   for (const sel of [...(chosen === undefined ? [] : [chosen]), ...listed]) counts.set(`${sel.namespace}/${sel.name}`, (counts.get(`${sel.namespace}/${sel.name}`) ?? 0) + 1);

@@ -115,6 +115,19 @@ describe('bad input: an Event with the code and the field, and other pods keep b
     await waitFor(`${good} allocated`, async () => ((await annotationsOf(good))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined));
   }, 20_000);
 
+  it('a pod naming 1,500 attachments: one Event, nothing written for it (no IP object, no annotation), the next pod allocated (issue 14 item 5)', async () => {
+    const networks = Array.from({ length: 1500 }, (_, i) => `macvlan@n${i + 1}`).join(',');
+    await apply(podYaml('wide', { 'k8s.v1.cni.cncf.io/networks': networks }));
+    const event = await waitFor('an event on wide', async () => (await eventsOf('wide'))[0]);
+    expect([event.reason, event.message]).toEqual(['ValidatePodNetworkFailed', 'InvalidAnnotation: pod default/wide: annotation k8s.v1.cni.cncf.io/networks: names 1500 attachments; a pod may have at most 128']);
+    await apply(podYaml('after-wide', {}));
+    await waitFor('after-wide allocated', async () => ((await annotationsOf('after-wide'))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined));
+    expect(Object.keys(await annotationsOf('wide')).filter((k) => k.endsWith('/allocated'))).toEqual([]);
+    const ips = JSON.parse(await api.kubectlOk(['get', 'ips', '-o', 'json'])) as { items: { spec: { podName: string } }[] };
+    expect(ips.items.filter((i) => i.spec.podName === 'wide')).toEqual([]);
+    expect(await eventsOf('wide')).toHaveLength(1);
+  }, 30_000);
+
   it('an Event message is capped at 1 KiB, saying how much was left out (issue 14 item 7)', async () => {
     const value = '1'.repeat(100_000); // kubectl apply keeps a second copy: 2 x 100 kB fit in 256 kB
     await apply(podYaml('huge', { 'ovn.kubernetes.io/ip_address': value }));

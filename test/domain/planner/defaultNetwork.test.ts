@@ -203,3 +203,29 @@ describe('attachment interface names (issue 14 item 7)', () => {
     expect(plan.allocations.filter((a) => a.interface === ifName && a.provider === provider)).toEqual([]);
   });
 });
+
+describe('the number of attachments (issue 14 item 5)', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => `red@n${i + 1}`).join(',');
+
+  it('128 attachments: all planned', () => {
+    const s = snapshotOf(
+      objects('subnets.yaml', subnetObject('ovn-default', '10.16.0.0/24'), subnetObject('red', '172.18.0.0/22', 'red.default')),
+      objects('nads.yaml', nadObject('red', MACVLAN_NAD('red'))),
+      pod('p', { uid: 'u', annotations: { 'k8s.v1.cni.cncf.io/networks': many(128) } }),
+    );
+    const p = planAll(s, { now: 0 });
+    expect({ errors: p.errors, allocations: p.allocations.length, ips: p.actions.filter((a) => a.type === 'CreateIP').length }).toEqual({ errors: [], allocations: 129, ips: 129 });
+  });
+
+  it('1,500 attachments: one error, nothing written for the pod (eth0 neither), the next pod allocated', () => {
+    const s = world(pod('p', { uid: 'u', annotations: { 'k8s.v1.cni.cncf.io/networks': many(1500) } }), pod('q', { uid: 'v' }));
+    const { all, incremental } = bothWays(s, 'p');
+    expect(all.errors).toEqual([{
+      pod: 'default/p', provider: '', code: 'InvalidAnnotation',
+      message: 'pod default/p: annotation k8s.v1.cni.cncf.io/networks: names 1500 attachments; a pod may have at most 128',
+    }]);
+    expect(actionList(all)).toEqual(['EmitEvent default/p']);
+    expect(incremental.actions).toEqual(all.actions);
+    expect(given(planAll(s, { now: 0 }))).toEqual(['eth0 ovn ovn-default 10.16.0.2']);
+  });
+});
