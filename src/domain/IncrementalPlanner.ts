@@ -6,9 +6,8 @@
 // follow (Subnets, NADs, IPPools, Namespaces, StatefulSets, a re-list, a failed write).
 import * as E from 'fp-ts/lib/Either.js';
 import { holdIn, releaseIn } from './Allocator.js';
-import type { PlanOptions } from './ClusterPlanner.js';
-import type { PodItems } from './ClusterPlanner.js';
-import { holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rememberReleases, reservePoolsIn, resolvePod, restoreMemories } from './ClusterPlanner.js';
+import type { PlanOptions, PodItems } from './ClusterPlanner.js';
+import { givenUpOf, holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rememberReleases, reservePoolsIn, resolvePod, restoreMemories } from './ClusterPlanner.js';
 import { memoryOf } from './AllocatorMemory.js';
 import { Draft } from './Draft.js';
 import type { Loaded } from './ExistingClaims.js';
@@ -91,7 +90,7 @@ export const planPodWith = (ps: PlannerState, snapshot: Snapshot, podKey: string
   for (const note of notes) out.actions.push({ type: 'EmitEvent', target: note.pod, reason: note.message, event: { type: 'Warning', reason: 'ClaimDisagreement', message: note.message } });
   const r = resolvePod(ctx, pod);
   planPodIn(ctx, d, r, ps.loaded, out, options.now, options.ovn === true);
-  out.actions.unshift(...unplugged(ctx, d, r, options));
+  out.actions.unshift(...unplugged(ctx, ps, d, r, options));
   // An earlier pod's IP object this plan writes its own claim over is no orphan any more.
   const replaced = new Set(out.actions.flatMap((a) => (a.type === 'UpdateIP' && ps.loaded.deletions.has(a.target) ? [a.target] : [])));
   const loaded = notes.length === 0 && replaced.size === 0 ? ps.loaded : {
@@ -105,27 +104,28 @@ export const planPodWith = (ps: PlannerState, snapshot: Snapshot, podKey: string
 /** The networks a live pod gave up (hot-unplug, Unplug.ts): their claims released into `d`,
  *  and the actions that delete their IP objects (each OVN port first), by name. The same IP
  *  objects `plan` releases as owned by no live pod network. Nothing while one of the pod's
- *  networks cannot be resolved. */
-const unplugged = (ctx: PlanContext, d: Draft, r: PodItems, options: PlanOptions): readonly Action[] => {
+ *  networks cannot be resolved. Looked up by name, from the pod's claims and its published
+ *  annotations, so a reconcile costs what the pod has, not what the cluster has. */
+const unplugged = (ctx: PlanContext, ps: PlannerState, d: Draft, r: PodItems, options: PlanOptions): readonly Action[] => {
   if (r.problems.length > 0 || r.simulated !== undefined) return [];
   const { pod } = r;
   const uid = podUidOf(pod);
   const namespace = pod.metadata.namespace ?? 'default';
   const wanted = new Set(r.items.map((i) => i.net.provider));
-  for (const claim of claimsOfPod(d.commit(), uid)) if (!wanted.has(claim.key.provider)) releaseIn(d, claim.id, options.now);
-  const names = new Set(r.items.map((i) => i.live.ipName));
+  const dropped = claimsOfPod(ps.ipam, uid).filter((c) => !wanted.has(c.key.provider));
+  for (const claim of dropped) releaseIn(d, claim.id, options.now);
+  const providers = new Set([...dropped.map((c) => c.key.provider), ...givenUpOf(r)]);
+  const names = [...providers].map((provider) => ipName(pod.metadata.name, namespace, provider)).sort();
   const ports: Action[] = [];
   const deletes: Action[] = [];
-  const ips = [...ctx.snapshot.ips.values()].map((e) => e.object).filter((ip) => {
-    const label = ip.metadata.labels?.[POD_UID_LABEL];
-    return ip.spec.podName === pod.metadata.name && ip.spec.namespace === namespace && (label === undefined || label === uid) && !names.has(ip.metadata.name);
-  });
-  for (const ip of ips.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
-    if (retainedBy(ctx, ip) !== undefined) continue;
+  for (const name of names) {
+    const ip = ctx.snapshot.ips.get(name)?.object;
+    const label = ip?.metadata.labels?.[POD_UID_LABEL];
+    if (ip === undefined || (label !== undefined && label !== uid) || retainedBy(ctx, ip) !== undefined) continue;
     const why = `pod ${namespace}/${pod.metadata.name} no longer uses this network (or was recreated under a new UID)`;
     const port = options.ovn === true ? portDeleteOf(ctx, ip, `unplug it from OVN: ${why}`) : undefined;
     if (port !== undefined) ports.push(port);
-    deletes.push({ type: 'DeleteIP', target: ip.metadata.name, reason: `release its addresses: ${why}` });
+    deletes.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${why}` });
   }
   return [...ports, ...deletes];
 };

@@ -10,11 +10,11 @@ import * as E from 'fp-ts/lib/Either.js';
 /** The KubeConfig to talk to the cluster with (see the rules above), or what is wrong with it. */
 export function readKubeConfig(path?: string): E.Either<string, KubeConfig> {
   const kc = new KubeConfig();
-  const source = path !== undefined && path !== '' ? `kubeconfig ${path}` : (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' ? 'the in-cluster service account' : 'the default kubeconfig ($KUBECONFIG, else ~/.kube/config)';
+  const [source, load] = path !== undefined && path !== '' ? [`kubeconfig ${path}`, () => kc.loadFromFile(path)]
+    : (process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' ? ['the in-cluster service account', () => kc.loadFromCluster()]
+    : ['the default kubeconfig ($KUBECONFIG, else ~/.kube/config)', () => kc.loadFromDefault()];
   try {
-    if (path !== undefined && path !== '') kc.loadFromFile(path);
-    else if ((process.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '') kc.loadFromCluster();
-    else kc.loadFromDefault();
+    load();
   } catch (err) {
     // One line: a YAML parser's message spans several.
     const message = typeof err === 'object' && err !== null && 'message' in err ? String(err.message) : String(err);
