@@ -90,7 +90,7 @@ const stderrLog = (io: CliIo): Log => {
 const isNodeRepair = (a: AuditAction): a is NodeRepair => a.type === 'DeleteOvsPort' || a.type === 'DeleteLink';
 
 /** What --fix did: how many actions were applied, and the one that failed (the rest were not tried). */
-interface Fixed {
+export interface Fixed {
   readonly applied: number;
   readonly failed?: { readonly type: string; readonly target: string; readonly error: string };
 }
@@ -103,18 +103,19 @@ const table = (rows: readonly (readonly string[])[]): string[] => {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('   '));
 };
 
-const renderTable = (result: AuditResult, fixed: Fixed | undefined): string => {
+/** `--output table`: the findings and the repair plan (printed before --fix applies it). */
+export const renderAuditTable = (result: AuditResult, fixing: boolean): string => {
   if (result.findings.length === 0) return 'No findings.\n';
-  const sections = [
+  return `${[
     ['FINDINGS', ...table([['KIND', 'OBJECT', 'MESSAGE'], ...result.findings.map((f) => [f.kind, f.object, f.message].map(cellOf))])].join('\n'),
-    [fixed === undefined ? 'REPAIR PLAN (apply with --fix)' : 'REPAIR PLAN', ...table([['TYPE', 'TARGET', 'REASON'], ...result.actions.map((a) => [a.type, a.target, a.reason].map(cellOf))])].join('\n'),
-  ];
-  if (fixed !== undefined) {
-    sections.push(fixed.failed === undefined ? `APPLIED ${fixed.applied} of ${result.actions.length} actions`
-      : `APPLIED ${fixed.applied} of ${result.actions.length} actions; ${fixed.failed.type} ${fixed.failed.target} failed: ${cellOf(fixed.failed.error)}`);
-  }
-  return `${sections.join('\n\n')}\n`;
+    [fixing ? 'REPAIR PLAN' : 'REPAIR PLAN (apply with --fix)', ...table([['TYPE', 'TARGET', 'REASON'], ...result.actions.map((a) => [a.type, a.target, a.reason].map(cellOf))])].join('\n'),
+  ].join('\n\n')}\n`;
 };
+
+/** `--output table` after --fix: what was applied. */
+export const renderFixed = (result: AuditResult, fixed: Fixed): string =>
+  fixed.failed === undefined ? `\nAPPLIED ${fixed.applied} of ${result.actions.length} actions\n`
+    : `\nAPPLIED ${fixed.applied} of ${result.actions.length} actions; ${fixed.failed.type} ${fixed.failed.target} failed: ${cellOf(fixed.failed.error)}\n`;
 
 const renderJson = (result: AuditResult, fixed: Fixed | undefined): string =>
   `${JSON.stringify({ ...(auditJson(result) as object), ...(fixed === undefined ? {} : { fix: fixed }) }, null, 2)}\n`;
@@ -171,9 +172,11 @@ export const runAudit = async (argv: readonly string[], io: CliIo): Promise<numb
   }
 
   const result = audit(input);
-  let fixed: Fixed | undefined;
-  if (values['fix'] === true && result.actions.length > 0) fixed = await fix(result.actions, { kube, ovn, live, log, vsctl, node: input.node });
-  io.stdout(output === 'json' ? renderJson(result, fixed) : renderTable(result, fixed));
+  const fixing = values['fix'] === true && result.actions.length > 0;
+  if (output === 'table') io.stdout(renderAuditTable(result, fixing));
+  const fixed = fixing ? await fix(result.actions, { kube, ovn, live, log, vsctl }) : undefined;
+  if (output === 'json') io.stdout(renderJson(result, fixed));
+  else if (fixed !== undefined) io.stdout(renderFixed(result, fixed));
   return result.findings.length === 0 ? EXIT_OK : EXIT_FOUND;
 };
 
@@ -181,7 +184,7 @@ export const runAudit = async (argv: readonly string[], io: CliIo): Promise<numb
  *  path, then the node's through the daemon's; stops at the first failure. */
 const fix = async (actions: readonly AuditAction[], deps: {
   readonly kube: Parameters<typeof applyActions>[0]['kube']; readonly ovn: Parameters<typeof applyActions>[0]['ovn'];
-  readonly live: LiveSnapshot; readonly log: Log; readonly vsctl: ReturnType<typeof makeVsctl> | undefined; readonly node: SeenNode | undefined;
+  readonly live: LiveSnapshot; readonly log: Log; readonly vsctl: ReturnType<typeof makeVsctl> | undefined;
 }): Promise<Fixed> => {
   const cluster = actions.filter((a): a is Action => !isNodeRepair(a));
   const result = await applyActions({ kube: deps.kube, ovn: deps.ovn, live: deps.live, log: deps.log, canWrite: () => true }, cluster);
