@@ -97,6 +97,8 @@ const GHOST_PORT: SeenPort = { name: 'ghost.default', addresses: '0a:00:00:00:00
 const HELD = '10.16.0.2 in subnet ovn-default is held by IP object a.default (pod default/a) and by IP object b.default (pod default/b, 10.16.0.2); b.default came later '
   + '(pod annotations first, then IP objects by creation time, then name), so its claim is released; pod default/b must be recreated to get a new address';
 const MISMATCH = 'pod annotations say 172.18.0.2 in macvlan but IP object a.default.macvlan.default says 172.18.0.50 in macvlan; keeping the annotations (what the pod uses) and correcting the IP object';
+/** Pod a's port addresses in the converged cluster (its MAC is generated from its UID). */
+const A_PORT = converged().ports.find((p) => p.name === 'a.default')!.addresses;
 const NO_CLAIM = 'its iface-id "ghost.default" names no claim (no live pod network\'s IP object or annotations)';
 
 type Row = readonly [string, () => AuditInput, AuditResult['findings'], readonly { type: string; target: string; reason: string }[]];
@@ -176,6 +178,15 @@ describe('audit', () => {
     ], [
       { type: 'EnsureLogicalSwitch', target: 'ovn-default', reason: 'the logical switch of OVN subnet ovn-default (10.16.0.0/24)' },
       { type: 'EnsureLogicalSwitchPort', target: 'b.default', reason: 'plug b.default (pod default/b: 10.16.0.3 in ovn-default) into OVN: it is missing from OVN' },
+    ]],
+    ['OvnDrift: pod a\'s logical switch port holds another address', () => {
+      const c = converged();
+      return inputOf({ ...c, ports: c.ports.map((p) => (p.name === 'a.default' ? { ...p, addresses: '0a:00:00:00:00:09 10.16.0.99', portSecurity: '0a:00:00:00:00:09 10.16.0.99' } : p)) });
+    }, [
+      { kind: 'OvnDrift', object: 'LogicalSwitchPort/a.default', message: `LogicalSwitchPort/a.default: plug a.default (pod default/a: 10.16.0.2 in ovn-default) into OVN: its addresses are "0a:00:00:00:00:09 10.16.0.99", not "${A_PORT}"` },
+    ], [
+      { type: 'EnsureLogicalSwitch', target: 'ovn-default', reason: 'the logical switch of OVN subnet ovn-default (10.16.0.0/24)' },
+      { type: 'EnsureLogicalSwitchPort', target: 'a.default', reason: `plug a.default (pod default/a: 10.16.0.2 in ovn-default) into OVN: its addresses are "0a:00:00:00:00:09 10.16.0.99", not "${A_PORT}"` },
     ]],
   ];
 
