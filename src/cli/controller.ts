@@ -186,7 +186,9 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     return EXIT_USAGE;
   }
   const kc = read.right;
-  const request = makeRest(kc);
+  // Every request follows the stop signal: an API server that never answers holds no shutdown.
+  const { stopping, stopped } = stopOnSignals(log);
+  const request = makeRest(kc, { signal: stopping.signal });
   const kube = kubeOver(request);
   const metrics = makeMetrics();
   const identity = str('identity', process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`);
@@ -211,7 +213,6 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   });
 
   let exitCode = EXIT_OK;
-  const { stopping, stopped } = stopOnSignals(log);
   void elector.run(() => {
     exitCode = 1;
     stopping.abort();

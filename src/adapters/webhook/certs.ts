@@ -73,8 +73,8 @@ export function serviceSans(o: Pick<CertOptions, 'serviceName' | 'namespace' | '
 }
 
 /** Reads, creates or renews the Secret (see the rules above), then syncs the caBundles. */
-export async function ensureWebhookTls(kc: KubeConfig, options: CertOptions, now: Date, log: Log): Promise<WebhookTls> {
-  const request = makeRest(kc);
+export async function ensureWebhookTls(kc: KubeConfig, options: CertOptions, now: Date, log: Log, signal?: AbortSignal): Promise<WebhookTls> {
+  const request = makeRest(kc, signal === undefined ? {} : { signal });
   const tls = await ensureSecret(request, options, now, log);
   await syncCaBundleOver(request, options, tls.caPem, log);
   return tls;
