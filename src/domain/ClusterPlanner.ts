@@ -33,7 +33,7 @@ import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, name
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
 import { gatewaysOf } from './OvnRouter.js';
 import { restoreClaim } from './Rebuild.js';
-import { isReservation, RESERVED_LABEL } from './Reservations.js';
+import { isReservation, RESERVED_LABEL, reservationEventOf } from './Reservations.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
@@ -373,6 +373,7 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
       releases.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` });
     }
     out.actions.unshift(...releases);
+    for (const [name, lost] of loaded.reservations) out.actions.push(reservationEventOf(name, lost));
   }
   const state = d.commit();
   const touched = new Set(out.allocations.map((a) => a.subnet));

@@ -28,6 +28,7 @@ import { releaseIn } from './Allocator.js';
 import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
+import type { LostReservation } from './Reservations.js';
 import { byCreationThenName, isMalformedReservation, isReservation, RESERVED_LABEL, reservationConflict, withReservedMac } from './Reservations.js';
 import type { Snapshot } from './Snapshot.js';
 import { isOvnProvider, poolOf } from './Subnet.js';
@@ -52,6 +53,8 @@ export interface Loaded {
   readonly notes: readonly { readonly pod: string; readonly provider: string; readonly interface: string; readonly message: string }[];
   /** IP objects to delete: name → reason. */
   readonly deletions: ReadonlyMap<string, string>;
+  /** Reservations that could not hold their address, by IP object name, in the order they lost. */
+  readonly reservations: ReadonlyMap<string, LostReservation>;
 }
 
 const addressesOf = (text: string): readonly Address[] | undefined => {
@@ -215,10 +218,13 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
     if (claim !== undefined) fromIps.push({ claim, ip, name, provider: key.provider });
   }
   const reservationConflicts = new Map<string, string>();
+  const reservations = new Map<string, LostReservation>();
   for (const f of [...fromIps].sort(byCreationThenName)) {
     const claim = isReservation(f.ip) ? withReservedMac(d, f.claim, f.name) : f.claim;
     if (restore(claim, f.provider, f.name) || !isReservation(f.ip)) continue;
-    reservationConflicts.set(claim.id, reservationConflict(d, claim, f.name, unplaced[unplaced.length - 1]!.why, ipNames));
+    const message = reservationConflict(d, claim, f.name, unplaced[unplaced.length - 1]!.why, ipNames);
+    reservationConflicts.set(claim.id, message);
+    reservations.set(f.name, { claim, message });
   }
   // Every claim kept in its own Subnet first; then those that could not be kept are sheltered
   // where their addresses now fall, so the order of claims never decides who keeps an address.
@@ -235,7 +241,7 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
     const claim = fromIp(unownedNetwork(ip, key, name), ip);
     if (claim !== undefined && E.isRight(restoreClaim(d, claim))) releaseIn(d, claim.id, now);
   }
-  return { conflicts, notes, deletions };
+  return { conflicts, notes, deletions, reservations };
 };
 
 /** Why an unowned IP object is released (see retainedBy). */
