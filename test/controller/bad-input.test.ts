@@ -128,6 +128,56 @@ describe('bad input: an Event with the code and the field, and other pods keep b
     expect(await eventsOf('wide')).toHaveLength(1);
   }, 30_000);
 
+  it('a pod whose annotations our patch would take past 256 KiB: one Event, nothing written for it, the next pod allocated (issue 14 item 5)', async () => {
+    // kubectl create, not apply: apply would keep a second copy in last-applied-configuration.
+    const blob = 'example.com/blob';
+    const networks = 'macvlan@m1,macvlan@m2';
+    const room = 100; // bytes left under the limit: less than eth0's and two attachments' keys and values
+    const value = 'x'.repeat(262_144 - room - blob.length - 'k8s.v1.cni.cncf.io/networks'.length - networks.length);
+    await api.kubectlOk(['create', '-f', '-'], { input: podYaml('heavy', { [blob]: value, 'k8s.v1.cni.cncf.io/networks': networks }) });
+    const event = await waitFor('an event on heavy', async () => (await eventsOf('heavy'))[0], 20_000);
+    const size = /^InvalidAnnotation: pod default\/heavy: annotations: publishing its addresses would make the pod's annotations (\d+) bytes \(keys and values\), more than the API server's limit of 262144; nothing is written for it$/.exec(event.message);
+    expect([event.reason, size !== null && Number(size[1]) > 262_144]).toEqual(['ValidatePodNetworkFailed', true]);
+    await apply(podYaml('after-heavy', {}));
+    await waitFor('after-heavy allocated', async () => ((await annotationsOf('after-heavy'))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined), 20_000);
+    expect(Object.keys(await annotationsOf('heavy')).sort()).toEqual([blob, 'k8s.v1.cni.cncf.io/networks']);
+    const ips = JSON.parse(await api.kubectlOk(['get', 'ips', '-o', 'json'])) as { items: { spec: { podName: string } }[] };
+    expect(ips.items.filter((i) => i.spec.podName === 'heavy')).toEqual([]);
+    expect(await eventsOf('heavy')).toHaveLength(1);
+  }, 40_000);
+
+  it('a pod with the most attachments (128) is allocated, then deleted: every one of its 129 IP objects goes, the addresses are free again (issue 14 item 5)', async () => {
+    await apply(`
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: many}
+spec: {cidrBlock: 172.19.0.0/24, provider: many.default}
+---
+apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: many, namespace: default}
+spec:
+  config: '{"cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", "ipam": {"type": "kube-ovn", "provider": "many.default"}}'
+`);
+    const networks = Array.from({ length: 128 }, (_, i) => `many@w${i + 1}`).join(',');
+    await apply(podYaml('most', { 'k8s.v1.cni.cncf.io/networks': networks }));
+    interface SubnetJson { status?: { v4usingIPs?: number; v4usingIPrange?: string } }
+    const usage = async () => (JSON.parse(await api.kubectlOk(['get', 'subnet', 'many', '-o', 'json'])) as SubnetJson).status;
+    const ipsOf = async (pod: string) => (JSON.parse(await api.kubectlOk(['get', 'ips', '-o', 'json'])) as { items: { spec: { podName: string } }[] }).items.filter((i) => i.spec.podName === pod);
+    await waitFor('most allocated on all 129 networks', async () => {
+      const a = await annotationsOf('most');
+      return Object.keys(a).filter((k) => k.endsWith('.kubernetes.io/allocated')).length === 129 ? true : undefined;
+    }, 60_000);
+    expect((await ipsOf('most')).length).toBe(129);
+    expect(await waitFor('128 addresses counted', async () => ((await usage())?.v4usingIPs === 128 ? await usage() : undefined), 60_000))
+      .toEqual(expect.objectContaining({ v4usingIPs: 128, v4usingIPrange: '172.19.0.2-172.19.0.129' }));
+
+    await api.kubectlOk(['delete', 'pod', 'most', '--wait=false']);
+    await waitFor('every IP object of most gone', async () => ((await ipsOf('most')).length === 0 ? true : undefined), 60_000);
+    expect(await waitFor('the addresses free again', async () => ((await usage())?.v4usingIPs === 0 ? await usage() : undefined), 60_000))
+      .toEqual(expect.objectContaining({ v4usingIPs: 0, v4usingIPrange: '' }));
+  }, 180_000);
+
   it('an Event message is capped at 1 KiB, saying how much was left out (issue 14 item 7)', async () => {
     const value = '1'.repeat(100_000); // kubectl apply keeps a second copy: 2 x 100 kB fit in 256 kB
     await apply(podYaml('huge', { 'ovn.kubernetes.io/ip_address': value }));
