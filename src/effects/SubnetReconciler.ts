@@ -57,7 +57,11 @@ export class SubnetReconciler {
   async reconcile(name: string): Promise<Outcome> {
     const { clock, live } = this.deps;
     const snap = live.snapshot;
-    if (!snap.subnets.has(name)) return (await this.unplugRouter(name)) ?? { kind: 'done' };
+    if (!snap.subnets.has(name)) {
+      // A reservation naming a Subnet that does not exist is told too.
+      await this.tellLostReservations(this.plannerState(), name);
+      return (await this.unplugRouter(name)) ?? { kind: 'done' };
+    }
     const since = clock.now() - (this.statusWritten.get(name) ?? -Infinity);
     if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
     const state = this.plannerState();

@@ -215,4 +215,10 @@ describe('a reservation of an address a live pod holds (issue 14 item 4)', () =>
     expect(a['ovn.kubernetes.io/ip_address']).toBe(held);
     expect((await eventsOf('pq.default')).map((e) => e.reason)).toEqual(['ClaimConflict', 'ClaimConflict']);
   }, 120_000);
+
+  it('a reservation naming a Subnet that does not exist: a ClaimConflict Event on the IP object', async () => {
+    await apply(reservation('pn.default', 'pn', 'nowhere', '10.16.0.200'));
+    const onIp = await waitFor('the ClaimConflict Event on the IP object', async () => (await eventsOf('pn.default')).find((e) => e.reason === 'ClaimConflict'), { timeoutMs: 20_000 });
+    expect([onIp.type, onIp.involvedObject.kind, onIp.message]).toEqual(['Warning', 'IP', 'ClaimConflict: IP object pn.default reserves 10.16.0.200 in subnet nowhere for pod default/pn, but subnet nowhere does not exist or is invalid']);
+  }, 60_000);
 });
