@@ -185,7 +185,9 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     return EXIT_USAGE;
   }
   const kc = read.right;
-  const { request, kube, ovn } = clusterPorts(kc, ovnNb, log);
+  // Every request follows the stop signal: an API server that never answers holds no shutdown.
+  const { stopping, stopped } = stopOnSignals(log);
+  const { request, kube, ovn } = clusterPorts(kc, ovnNb, log, stopping.signal);
   const metrics = makeMetrics();
   const identity = str('identity', process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`);
   const elector = new LeaderElector(kube, clock, log, {
@@ -208,7 +210,6 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   });
 
   let exitCode = EXIT_OK;
-  const { stopping, stopped } = stopOnSignals(log);
   void elector.run(() => {
     exitCode = 1;
     stopping.abort();

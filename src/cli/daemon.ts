@@ -22,7 +22,7 @@ import { Daemon } from '../effects/Daemon.js';
 import type { Log } from '../effects/ports.js';
 import { parseDuration } from './controller.js';
 import type { FlagSpecs } from './args.js';
-import { parseFlags } from './args.js';
+import { isLogLevel, parseFlags } from './args.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
@@ -192,6 +192,7 @@ export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<num
     io.stderr(`${PROGRAM} daemon: --${flag} ${JSON.stringify(str(flag, ''))}: expected ${want}\n`);
     return EXIT_USAGE;
   };
+  if (!isLogLevel(str('log-level', 'info'))) return bad('log-level', 'debug, info, warn or error');
   const mtu = Number(str('mtu', '1400'));
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) return bad('mtu', 'an integer from 68 to 65535');
   const ovnInstalledTimeoutMs = parseDuration(str('ovn-installed-timeout', '0s'));
