@@ -3,6 +3,10 @@
 import { describe, it, expect } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import { parseMemory } from '../../../src/domain/AllocatorMemory.js';
+import { planAll } from '../../../src/domain/ClusterPlanner.js';
+import { buildSnapshot } from '../../../src/domain/Snapshot.js';
+import { simulatedPods } from '../../../src/domain/Workloads.js';
+import { objects, podObject, statefulSetObject, subnetObject } from '../planner/snapshots.js';
 import { deeplyNested } from './hostile.js';
 
 
@@ -13,5 +17,28 @@ describe('status.allocator entries nested deeper than the stack are reported, no
     ['a long string', { v4: { usedUpTo: 'x'.repeat(1000) } }, `status.allocator.v4.usedUpTo "${'x'.repeat(76)}... is not an IPv4 address`],
   ])('%s', (_name, allocator, message) => {
     expect(parseMemory(allocator)).toEqual(E.left(message));
+  });
+});
+
+describe('a workload the API server accepts (replicas up to 2^31-1) simulates at most 10,000 pods in a plan', () => {
+  const snapshotWith = (workload: unknown) => buildSnapshot(objects('w.yaml', subnetObject('ovn-default', '10.16.0.0/16'), workload, podObject('good', { uid: 'u-good' }))).snapshot;
+  const deployment = (replicas: number, maxSurge: number | string) => ({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'default' },
+    spec: { replicas, strategy: { rollingUpdate: { maxSurge } }, selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } } } },
+  });
+  it.each<[string, unknown, Record<string, number>]>([
+    // It threw RangeError: Invalid array length (above 2^32-1) or ran out of memory (below).
+    ['a StatefulSet of 2147483647 replicas', statefulSetObject('s', 2147483647, {}), { 'StatefulSet default/s (the first 10000 of 2147483647 pods)': 10_000 }],
+    ['a Deployment of 2147483647 replicas, surge 25%', deployment(2147483647, '25%'),
+      { 'Deployment default/d (the first 10000 of 2147483647 pods)': 10_000, 'Deployment default/d (rollout surge) (the first 10000 of 536870912 pods)': 10_000 }],
+    ['a surge of "Infinity"', deployment(1, 'Infinity'), { 'Deployment default/d': 1, 'Deployment default/d (rollout surge) (the first 10000 of Infinity pods)': 10_000 }],
+    ['a surge of "-3"', deployment(1, '-3'), { 'Deployment default/d': 1 }],
+  ])('%s', (_name, workload, bySource) => {
+    const snapshot = snapshotWith(workload);
+    const counts: Record<string, number> = {};
+    for (const s of simulatedPods(snapshot)) counts[s.workload] = (counts[s.workload] ?? 0) + 1;
+    expect(counts).toEqual(bySource);
+    // And the plan ends, the real pod allocated beside the simulated ones.
+    expect(planAll(snapshot, { now: 0 }).allocations.filter((a) => a.pod === 'default/good')).toHaveLength(1);
   });
 });
