@@ -4,11 +4,28 @@ import { describe, it, expect } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import { parseMemory } from '../../../src/domain/AllocatorMemory.js';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
-import { buildSnapshot } from '../../../src/domain/Snapshot.js';
+import { buildSnapshot, decodeRaw } from '../../../src/domain/Snapshot.js';
 import { simulatedPods } from '../../../src/domain/Workloads.js';
 import { objects, podObject, statefulSetObject, subnetObject } from '../planner/snapshots.js';
 import { deeplyNested } from './hostile.js';
 
+const origin = { file: 'f.yaml', document: 0 };
+
+describe('an object\'s kind is looked up among the kinds we read, not in Object.prototype', () => {
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('kind %s is not ours (it threw "Cannot read properties of undefined")', (kind) => {
+    expect(decodeRaw({ kind, metadata: { name: 'x' } }, origin, 0)).toBeUndefined();
+  });
+});
+
+describe('the object is named in JSON quotes, so a name with a quote cannot garble the message', () => {
+  it.each<[string, unknown, string]>([
+    ['a Subnet named a"b', { kind: 'Subnet', metadata: { name: 'a"b' } }, 'Subnet "a\\"b": spec: is required'],
+    ['a Pod in namespace "', { kind: 'Pod', metadata: { name: 'p', namespace: '"' }, spec: 7 }, 'Pod "\\"/p": spec: expected an object, got the number 7'],
+    ['no kind, a name with a line break', { metadata: { name: 'a\nb' } }, 'object "a\\nb": kind: is required'],
+  ])('%s', (_name, value, message) => {
+    expect(decodeRaw(value, origin, 0)).toEqual({ ok: false, problem: expect.objectContaining({ message }) });
+  });
+});
 
 describe('status.allocator entries nested deeper than the stack are reported, not a RangeError from JSON.stringify', () => {
   it.each<[string, unknown, string]>([
