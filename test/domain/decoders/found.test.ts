@@ -59,3 +59,16 @@ describe('a workload the API server accepts (replicas up to 2^31-1) simulates at
     expect(planAll(snapshot, { now: 0 }).allocations.filter((a) => a.pod === 'default/good')).toHaveLength(1);
   });
 });
+
+describe('a NAD without spec or spec.config (Multus\'s CRD allows both) decodes; a pod naming it gets an error of that interface', () => {
+  const nadWith = (spec: unknown) => ({ apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: 'ondisk', namespace: 'default' }, ...(spec !== undefined && { spec }) });
+  it.each<[string, unknown]>([['no spec', undefined], ['an empty spec', {}], ['an empty config', { config: '' }], ['a blank config', { config: ' \n' }]])('%s', (_name, spec) => {
+    // It was `NetworkAttachmentDefinition "default/ondisk": spec: is required`, and `plan` exited 2.
+    const { snapshot, problems } = buildSnapshot(objects('n.yaml', nadWith(spec), subnetObject('ovn-default', '10.16.0.0/16'),
+      podObject('p', { uid: 'u-p', annotations: { 'k8s.v1.cni.cncf.io/networks': 'ondisk' } })));
+    expect(problems).toEqual([]);
+    expect(planAll(snapshot, { now: 0 }).errors.map((e) => `${e.code} ${e.message}`)).toEqual([
+      'NetworkNotFound pod default/p net1 (ondisk.default): NetworkAttachmentDefinition "default/ondisk": spec.config: is empty (Multus then reads the configuration from a file on the node, which the IPAM cannot read)',
+    ]);
+  });
+});
