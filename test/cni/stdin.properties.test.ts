@@ -12,7 +12,7 @@ import { daemonClient } from '../../src/adapters/daemonClient.js';
 import { success } from '../../src/domain/cni/PluginConfig.js';
 import { buildResult, checkResult } from '../../src/domain/cni/Result.js';
 import { makeTempDir, type TempDir } from '../harness/tmp.js';
-import { hostileValue, mutated, nearMissText } from '../domain/decoders/hostile.js';
+import { hostileValue, jsonText, jsonTextFrom, mutated, nearMissText } from '../domain/decoders/hostile.js';
 
 let dir: TempDir;
 let socket: string;
@@ -65,27 +65,7 @@ describe('crafted inputs: the code and the field', () => {
 });
 
 describe('any environment and stdin (fast-check)', () => {
-  const stdinOf = (valid: unknown): fc.Arbitrary<string> => {
-    const whole = JSON.stringify(valid);
-    return fc.oneof(
-      mutated(valid).map((v) => {
-        try {
-          return JSON.stringify(v) ?? '';
-        } catch {
-          return '{'.repeat(50_000);
-        }
-      }),
-      fc.nat({ max: whole.length }).map((n) => whole.slice(0, n)),
-      fc.tuple(fc.nat({ max: whole.length }), nearMissText).map(([n, piece]) => whole.slice(0, n) + piece + whole.slice(n)),
-      hostileValue.map((v) => {
-        try {
-          return JSON.stringify(v) ?? '';
-        } catch {
-          return '[]';
-        }
-      }),
-    );
-  };
+  const stdinOf = (valid: unknown): fc.Arbitrary<string> => fc.oneof(jsonTextFrom(valid), hostileValue.map(jsonText));
   const variables = fc.record({
     CNI_COMMAND: fc.constantFrom('ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC', 'add', '', 'ADD\n'),
     CNI_IFNAME: fc.oneof(fc.constantFrom('net1', 'eth0', 'a'.repeat(16), 'a/b', ''), nearMissText),

@@ -91,3 +91,23 @@ export const mutated = (valid: unknown): fc.Arbitrary<unknown> => {
     }
   }, valid));
 };
+
+/** JSON text of `value`; a value too deep to stringify is given as text nested 100,000 deep. */
+export const jsonText = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? 'null';
+  } catch {
+    return '['.repeat(100_000);
+  }
+};
+
+/** Text near the JSON of `valid`: the value mutated (then `adjust`ed), the text cut short, or
+ *  the text with a hostile piece spliced in. */
+export const jsonTextFrom = (valid: unknown, adjust: (value: unknown) => unknown = (v) => v): fc.Arbitrary<string> => {
+  const whole = JSON.stringify(valid);
+  return fc.oneof(
+    mutated(valid).map((v) => jsonText(adjust(v))),
+    fc.nat({ max: whole.length }).map((n) => whole.slice(0, n)),
+    fc.tuple(fc.nat({ max: whole.length }), nearMissText).map(([n, piece]) => whole.slice(0, n) + piece + whole.slice(n)),
+  );
+};
