@@ -82,3 +82,17 @@ describe('planning never throws, whatever one object says (fast-check)', () => {
     }), { numRuns: 60 });
   });
 });
+
+describe('any JavaScript value in metadata, spec and status (fc.anything, beyond what JSON carries)', () => {
+  const any = fc.anything({ withNullPrototype: true, withBoxedValues: true, withMap: true, withSet: true, withBigInt: true, withDate: true, withTypedArray: true, withSparseArray: true, withObjectString: true, maxDepth: 3 });
+  const kinds = ['Pod', 'Subnet', 'IP', 'IPPool', 'NetworkAttachmentDefinition', 'Deployment', 'StatefulSet', 'ReplicaSet', 'Namespace', 'VirtualMachine', 'VirtualMachineInstance'];
+  it('every problem names the object and a field; planning never throws', () => {
+    fc.assert(fc.property(fc.constantFrom(...kinds), any, any, any, (kind, metadata, spec, status) => {
+      const { snapshot, problems } = buildSnapshot(objects('any.yaml',
+        { kind, metadata, spec, status },
+        { kind, metadata: { name: 'n', namespace: 'default', annotations: metadata }, spec, status }));
+      for (const p of problems) expect(p.message.startsWith(`${p.kind === '<none>' ? 'object' : p.kind} ${JSON.stringify(p.name)}: `)).toBe(true);
+      planAll(snapshot, { now: 0 });
+    }), { numRuns: 2000 });
+  });
+});
