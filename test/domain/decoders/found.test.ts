@@ -6,7 +6,9 @@ import { parseMemory } from '../../../src/domain/AllocatorMemory.js';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
 import { buildSnapshot, decodeRaw } from '../../../src/domain/Snapshot.js';
 import { simulatedPods } from '../../../src/domain/Workloads.js';
-import { objects, podObject, statefulSetObject, subnetObject } from '../planner/snapshots.js';
+import { validate } from '../../../src/domain/admission/Admission.js';
+import { requestFor } from '../admission/requests.js';
+import { objects, ovnDefault, podObject, seed, snapshotOf, statefulSetObject, subnetObject } from '../planner/snapshots.js';
 import { deeplyNested } from './hostile.js';
 
 const origin = { file: 'f.yaml', document: 0 };
@@ -70,5 +72,18 @@ describe('a NAD without spec or spec.config (Multus\'s CRD allows both) decodes;
     expect(planAll(snapshot, { now: 0 }).errors.map((e) => `${e.code} ${e.message}`)).toEqual([
       'NetworkNotFound pod default/p net1 (ondisk.default): NetworkAttachmentDefinition "default/ondisk": spec.config: is empty (Multus then reads the configuration from a file on the node, which the IPAM cannot read)',
     ]);
+  });
+});
+
+describe('the validating webhook lists at most 20 warnings, then counts the rest', () => {
+  it('a Deployment of 100 replicas whose 3-address ip_pool fits 3: 20 of its 244 warnings, then "… and 224 more"', () => {
+    const snapshot = snapshotOf(ovnDefault(), seed('01-nad-macvlan.yaml'), seed('02-subnet-macvlan.yaml'));
+    const d = seed('05-deployment-ip-pool.yaml')[0]!.value as { spec: object };
+    const decision = validate(snapshot, requestFor({ ...d, spec: { ...d.spec, replicas: 100 } }), { now: 0 });
+    // Before, every stalled simulated pod was a warning: 10,000 of them for replicas 2147483647.
+    expect(decision.allowed).toBe(true);
+    expect(decision.warnings).toHaveLength(21);
+    // 97 missing pods and a surge of 25, each stalled on both networks' pools: 244 warnings.
+    expect(decision.warnings[20]).toBe('… and 224 more');
   });
 });
