@@ -20,7 +20,7 @@ import { makeNetlink } from '../adapters/node/netlink.js';
 import { makeOvs } from '../adapters/node/ovs.js';
 import { Daemon } from '../effects/Daemon.js';
 import type { Log } from '../effects/ports.js';
-import { parseDuration } from './controller.js';
+import { MAX_TIMER_MS, parseDuration } from './controller.js';
 import type { FlagSpecs } from './args.js';
 import { isLogLevel, parseFlags } from './args.js';
 import type { CliIo } from './io.js';
@@ -196,7 +196,7 @@ export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<num
   const mtu = Number(str('mtu', '1400'));
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) return bad('mtu', 'an integer from 68 to 65535');
   const ovnInstalledTimeoutMs = parseDuration(str('ovn-installed-timeout', '0s'));
-  if (ovnInstalledTimeoutMs === undefined) return bad('ovn-installed-timeout', 'a duration such as 30s');
+  if (ovnInstalledTimeoutMs === undefined || ovnInstalledTimeoutMs > MAX_TIMER_MS) return bad('ovn-installed-timeout', 'a duration such as 30s, at most 596h');
   const defaultDeadlineMs = parseDuration(str('wait-timeout', '30s'));
   if (defaultDeadlineMs === undefined || defaultDeadlineMs <= 0) return bad('wait-timeout', 'a positive duration such as 30s');
   const bridge = str('bridge', 'br-int');
