@@ -185,7 +185,7 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   }
   const network: NetworkSettings = { defaultNetwork: nonPrimary ? 'none' : 'ovn', defaultSubnet: str('default-subnet', 'ovn-default') };
 
-  const log = makeLog(str('log-level', 'info'));
+  const log = makeLog(str('log-level', '') || 'info'); // empty: no value (a manifest's empty ConfigMap key)
   const read = readKubeConfig(typeof values['kubeconfig'] === 'string' ? values['kubeconfig'] : undefined);
   if (E.isLeft(read)) {
     io.stderr(`${PROGRAM} controller: ${read.left}\n`);

@@ -34,6 +34,11 @@ describe('an unusable kubeconfig: one line, exit 2', () => {
     expect(r).toEqual({ code: 2, stdout: '', stderr: `kube-ovn-ipam ${command}: cannot read kubeconfig /nonexistent: ENOENT: no such file or directory, open '/nonexistent'\n` });
   });
 
+  it.each(['controller', 'webhook'])('%s --log-level "" (a manifest\'s empty ConfigMap key) is no value: the kubeconfig line, not an internal error', async (command) => {
+    const r = await run([command, '--log-level', '', '--kubeconfig', '/nonexistent', '--listen', '127.0.0.1:0']);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `kube-ovn-ipam ${command}: cannot read kubeconfig /nonexistent: ENOENT: no such file or directory, open '/nonexistent'\n` });
+  });
+
   it('a file that names no cluster', async () => {
     const r = await run(['controller', '--kubeconfig', join(dir, 'empty'), '--listen', '127.0.0.1:0']);
     expect(r).toEqual({ code: 2, stdout: '', stderr: `kube-ovn-ipam controller: kubeconfig ${join(dir, 'empty')} names no cluster to talk to (no current-context)\n` });
