@@ -5,6 +5,9 @@
 // (test/harness/cluster.ts).
 const common = {
   testEnvironment: 'node',
+  // Real components on a shared 2-core machine: a test that sets no timeout of its own gets 30 s,
+  // not jest's 5 s (a webhook certificate test took 5.1 s under load).
+  testTimeout: 30_000,
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

@@ -46,9 +46,10 @@ export interface Budget {
   readonly httpMs: number;
 }
 
-/** Splits what is left of `totalMs`: a margin (5 %, 0.2 to 2.5 s) before the deadline for us, another for the daemon. */
+/** Splits what is left of `totalMs`: a margin (5 %, 0.5 to 2.5 s) before the deadline for us, another for the
+ *  daemon. Half a second at least: a loaded node's daemon may answer a few hundred ms after its own deadline. */
 export const budget = (totalMs: number, elapsedMs: number): Budget => {
-  const margin = Math.min(2500, Math.max(200, Math.round(totalMs / 20)));
+  const margin = Math.min(2500, Math.max(500, Math.round(totalMs / 20)));
   const left = totalMs - elapsedMs;
   return { daemonMs: Math.max(0, Math.round(left - 2 * margin)), httpMs: Math.max(0, Math.round(left - margin)) };
 };
