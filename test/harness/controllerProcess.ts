@@ -43,6 +43,8 @@ export interface ControllerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** A label for messages. */
   readonly name?: string;
+  /** The command to run; default `controller` (the daemon's log and life are alike). */
+  readonly command?: 'controller' | 'daemon';
 }
 
 export interface ControllerProcess {
@@ -118,7 +120,7 @@ export function startController(options: ControllerOptions): ControllerProcess {
   const env: Record<string, string | undefined> = { ...process.env };
   delete env['KUBE_OVN_IPAM_FAULT'];
   Object.assign(env, options.env ?? {});
-  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, 'controller', ...options.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, options.command ?? 'controller', ...options.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`startController: could not spawn ${CLI_MAIN}`);
   const name = options.name ?? `controller-${pid}`;
