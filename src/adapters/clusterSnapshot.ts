@@ -12,7 +12,8 @@ const paths: readonly [string, string, string][] = [
   ['deployments', '/apis/apps/v1/deployments', 'Deployment'],
 ];
 
-function kindName(kind: string): string {
+/** The `kind` of the objects listed at a WATCH_PATHS key (`pods` → `Pod`). */
+export function kindName(kind: string): string {
   return { pods: 'Pod', namespaces: 'Namespace', subnets: 'Subnet', ips: 'IP', ippools: 'IPPool', nads: 'NetworkAttachmentDefinition', statefulsets: 'StatefulSet', replicasets: 'ReplicaSet', virtualmachines: 'VirtualMachine', virtualmachineinstances: 'VirtualMachineInstance' }[kind] ?? kind;
 }
 

@@ -1,6 +1,7 @@
 // The subcommands of `kube-ovn-ipam` and their dispatch.
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
+import { auditHelp, runAudit } from './audit.js';
 import { controllerHelp, runController } from './controller.js';
 import { daemonHelp, runDaemon } from './daemon.js';
 import { installCniHelp, runInstallCni } from './installCni.js';
@@ -18,6 +19,7 @@ const commands: Readonly<Record<string, Command>> = {
   controller: { summary: 'Run the controller: allocate addresses for every pod interface in a cluster.', help: controllerHelp, run: runController },
   daemon: { summary: 'Run the node daemon: serve the CNI plugin, plug pods into OVN networks.', help: daemonHelp, run: runDaemon },
   webhook: { summary: 'Run the admission webhook: check pods and workloads at creation, pass static MACs to Multus.', help: webhookHelp, run: runWebhook },
+  audit: { summary: 'Report what is wrong in a live cluster\'s claims (and OVN, OVS); --fix repairs it.', help: auditHelp, run: runAudit },
   'install-cni': { summary: 'Install this executable as the kube-ovn CNI plugin (atomically).', help: installCniHelp, run: runInstallCni },
 };
 

@@ -9,13 +9,11 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { hostname } from 'node:os';
 import { readKubeConfig } from '../adapters/kube/config.js';
-import { kubeOver } from '../adapters/kube/kube.js';
-import { makeRest, type Request } from '../adapters/kube/rest.js';
+import type { Request } from '../adapters/kube/rest.js';
 import { ensureSubnet, type SubnetToEnsure } from '../adapters/kube/subnets.js';
 import { makeWatcher } from '../adapters/kube/watcher.js';
 import { makeLog } from '../adapters/log.js';
 import { makeMetrics } from '../adapters/metrics.js';
-import { makeOvn } from '../adapters/ovn.js';
 import { serveHealth } from '../adapters/http.js';
 import type { FaultHook } from '../effects/apply.js';
 import { Controller } from '../effects/Controller.js';
@@ -25,6 +23,7 @@ import { isDns1123Subdomain, dns1123SubdomainRule } from '../domain/schema/names
 import { canonicalize } from '../domain/Subnet.js';
 import type { NetworkSettings } from '../domain/PlanContext.js';
 import { commandFlags } from './args.js';
+import { clusterPorts, isOvsdbAddress } from './clusterPorts.js';
 import type { CliIo } from './io.js';
 import { retryUntil, stopOnSignals } from './lifecycle.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
@@ -160,7 +159,7 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   const listen = /^(.*):(\d+)$/.exec(str('listen', '0.0.0.0:10660'));
   if (listen === null) return bad('listen', str('listen', ''), 'HOST:PORT');
   const ovnNb = str('ovn-nb', '');
-  if (ovnNb !== '' && !/^(unix|tcp|ssl):\S+$/.test(ovnNb)) return bad('ovn-nb', ovnNb, 'an OVSDB address such as unix:/run/ovn/ovnnb_db.sock or tcp:10.0.0.1:6641');
+  if (ovnNb !== '' && !isOvsdbAddress(ovnNb)) return bad('ovn-nb', ovnNb, 'an OVSDB address such as unix:/run/ovn/ovnnb_db.sock or tcp:10.0.0.1:6641');
   const defaultSubnet = defaultSubnetOf({
     name: str('default-subnet', 'ovn-default'), cidr: str('default-cidr', ''),
     // An empty value is no value: a manifest passes every flag from a ConfigMap key that may be "".
@@ -186,8 +185,7 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     return EXIT_USAGE;
   }
   const kc = read.right;
-  const request = makeRest(kc);
-  const kube = kubeOver(request);
+  const { request, kube, ovn } = clusterPorts(kc, ovnNb, log);
   const metrics = makeMetrics();
   const identity = str('identity', process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`);
   const elector = new LeaderElector(kube, clock, log, {
@@ -198,7 +196,6 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     renewEveryMs: Math.floor(leaseDurationMs / 3),
     marginMs: Math.floor(leaseDurationMs / 5),
   });
-  const ovn = ovnNb === '' ? undefined : makeOvn({ db: ovnNb, log });
   const controller = new Controller(
     { kube, watcher: makeWatcher(kc), clock, log, metrics, canWrite: elector.canWrite, ovn },
     { workers, gcIntervalMs, cooldownMs, fault: faultFromEnv(), network },

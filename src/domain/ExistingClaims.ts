@@ -52,6 +52,8 @@ export interface Loaded {
   readonly notes: readonly { readonly pod: string; readonly provider: string; readonly interface: string; readonly message: string }[];
   /** IP objects to delete: name → reason. */
   readonly deletions: ReadonlyMap<string, string>;
+  /** The claims behind `conflicts`, by id, as they were asked for (what `audit` reports). */
+  readonly unrestored?: ReadonlyMap<string, Claim>;
 }
 
 const addressesOf = (text: string): readonly Address[] | undefined => {
@@ -235,7 +237,7 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
     const claim = fromIp(unownedNetwork(ip, key, name), ip);
     if (claim !== undefined && E.isRight(restoreClaim(d, claim))) releaseIn(d, claim.id, now);
   }
-  return { conflicts, notes, deletions };
+  return { conflicts, notes, deletions, unrestored: new Map(unplaced.map((u) => [u.claim.id, u.claim])) };
 };
 
 /** Why an unowned IP object is released (see retainedBy). */

@@ -35,6 +35,11 @@ export function interfacesOf(json: string): OvsInterface[] {
   });
 }
 
+/** The interfaces of ours (`external_ids:vendor=kube-ovn`) in the node's Open_vSwitch database,
+ *  read through the same chokepoint as the daemon's writes (`audit --node`). */
+export const listOurInterfaces = async (vsctl: Vsctl): Promise<OvsInterface[]> =>
+  interfacesOf(await vsctl(['--format=json', '--columns=name,external_ids', 'find', 'Interface', 'external_ids:vendor=kube-ovn']));
+
 export function makeOvs(vsctl: Vsctl): Ovs {
   return {
     addPort: async (bridge, name, externalIds) => {
