@@ -91,5 +91,14 @@ export const commandFlags = (
     io.stdout(help);
     return { exit: EXIT_OK };
   }
+  // Checked here for every command that has it: pino throws on a level it does not know.
+  const level = values['log-level'];
+  if (typeof level === 'string' && level !== '' && !isLogLevel(level)) {
+    io.stderr(`${PROGRAM} ${command}: --log-level ${JSON.stringify(level)}: expected debug, info, warn or error\n`);
+    return { exit: EXIT_USAGE };
+  }
   return { values };
 };
+
+/** Is `level` one the logger knows (--log-level)? */
+export const isLogLevel = (level: string): boolean => ['debug', 'info', 'warn', 'error'].includes(level);

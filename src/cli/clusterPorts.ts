@@ -10,8 +10,11 @@ import type { Kube, Log, Ovn } from '../effects/ports.js';
 /** Is `text` an OVSDB address `--ovn-nb` accepts (`unix:…`, `tcp:…`, `ssl:…`)? */
 export const isOvsdbAddress = (text: string): boolean => /^(unix|tcp|ssl):\S+$/.test(text);
 
-/** The REST chokepoint, the Kube port, and the Ovn port when `ovnNb` is not empty. */
-export const clusterPorts = (kc: KubeConfig, ovnNb: string, log: Log): { readonly request: Request; readonly kube: Kube; readonly ovn: Ovn | undefined } => {
-  const request = makeRest(kc);
+/** The REST chokepoint (every request aborted by `signal`, when given), the Kube port, and the
+ *  Ovn port when `ovnNb` is not empty. */
+export const clusterPorts = (
+  kc: KubeConfig, ovnNb: string, log: Log, signal?: AbortSignal,
+): { readonly request: Request; readonly kube: Kube; readonly ovn: Ovn | undefined } => {
+  const request = makeRest(kc, signal === undefined ? {} : { signal });
   return { request, kube: kubeOver(request), ovn: ovnNb === '' ? undefined : makeOvn({ db: ovnNb, log }) };
 };

@@ -64,6 +64,9 @@ Example:
   ${PROGRAM} controller --kubeconfig ~/.kube/config --workers 4 --gc-interval 5m
 `;
 
+/** The longest delay a Node timer takes (2^31-1 ms, about 596 h): a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** `90s`, `5m`, `1h`, `250ms` or a plain number of seconds, as milliseconds. */
 export const parseDuration = (text: string): number | undefined => {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
@@ -151,11 +154,12 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   const workers = Number(str('workers', '3'));
   if (!Number.isInteger(workers) || workers < 1) return bad('workers', str('workers', ''), 'a positive integer');
   const gcIntervalMs = parseDuration(str('gc-interval', '360s'));
-  if (gcIntervalMs === undefined) return bad('gc-interval', str('gc-interval', ''), 'a duration such as 360s or 5m');
+  // A timer of more than MAX_TIMER_MS fires after 1 ms: `--gc-interval 600h` swept every millisecond.
+  if (gcIntervalMs === undefined || gcIntervalMs > MAX_TIMER_MS) return bad('gc-interval', str('gc-interval', ''), 'a duration such as 360s or 5m, at most 596h');
   const cooldownMs = parseDuration(str('cooldown', '0s'));
   if (cooldownMs === undefined) return bad('cooldown', str('cooldown', ''), 'a duration such as 30s');
   const leaseDurationMs = parseDuration(str('lease-duration', '15s'));
-  if (leaseDurationMs === undefined || leaseDurationMs < 3000) return bad('lease-duration', str('lease-duration', ''), 'a duration of at least 3s');
+  if (leaseDurationMs === undefined || leaseDurationMs < 3000 || leaseDurationMs > MAX_TIMER_MS) return bad('lease-duration', str('lease-duration', ''), 'a duration from 3s to 596h');
   const listen = /^(.*):(\d+)$/.exec(str('listen', '0.0.0.0:10660'));
   if (listen === null) return bad('listen', str('listen', ''), 'HOST:PORT');
   const ovnNb = str('ovn-nb', '');
@@ -185,7 +189,9 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
     return EXIT_USAGE;
   }
   const kc = read.right;
-  const { request, kube, ovn } = clusterPorts(kc, ovnNb, log);
+  // Every request follows the stop signal: an API server that never answers holds no shutdown.
+  const { stopping, stopped } = stopOnSignals(log);
+  const { request, kube, ovn } = clusterPorts(kc, ovnNb, log, stopping.signal);
   const metrics = makeMetrics();
   const identity = str('identity', process.env['POD_NAME'] ?? `${hostname()}-${process.pid}`);
   const elector = new LeaderElector(kube, clock, log, {
@@ -208,7 +214,6 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   });
 
   let exitCode = EXIT_OK;
-  const { stopping, stopped } = stopOnSignals(log);
   void elector.run(() => {
     exitCode = 1;
     stopping.abort();

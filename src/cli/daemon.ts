@@ -20,9 +20,9 @@ import { makeNetlink } from '../adapters/node/netlink.js';
 import { makeOvs } from '../adapters/node/ovs.js';
 import { Daemon } from '../effects/Daemon.js';
 import type { Log } from '../effects/ports.js';
-import { parseDuration } from './controller.js';
+import { MAX_TIMER_MS, parseDuration } from './controller.js';
 import type { FlagSpecs } from './args.js';
-import { parseFlags } from './args.js';
+import { isLogLevel, parseFlags } from './args.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
@@ -192,10 +192,11 @@ export const runDaemon = async (argv: readonly string[], io: CliIo): Promise<num
     io.stderr(`${PROGRAM} daemon: --${flag} ${JSON.stringify(str(flag, ''))}: expected ${want}\n`);
     return EXIT_USAGE;
   };
+  if (!isLogLevel(str('log-level', 'info'))) return bad('log-level', 'debug, info, warn or error');
   const mtu = Number(str('mtu', '1400'));
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) return bad('mtu', 'an integer from 68 to 65535');
   const ovnInstalledTimeoutMs = parseDuration(str('ovn-installed-timeout', '0s'));
-  if (ovnInstalledTimeoutMs === undefined) return bad('ovn-installed-timeout', 'a duration such as 30s');
+  if (ovnInstalledTimeoutMs === undefined || ovnInstalledTimeoutMs > MAX_TIMER_MS) return bad('ovn-installed-timeout', 'a duration such as 30s, at most 596h');
   const defaultDeadlineMs = parseDuration(str('wait-timeout', '30s'));
   if (defaultDeadlineMs === undefined || defaultDeadlineMs <= 0) return bad('wait-timeout', 'a positive duration such as 30s');
   const bridge = str('bridge', 'br-int');

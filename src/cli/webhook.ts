@@ -67,7 +67,7 @@ const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => 
  * The HTTPS server cannot start without it, so the process waits here rather than exiting.
  */
 const firstTls = (kc: KubeConfig, options: CertOptions, log: Log, signal: AbortSignal): Promise<WebhookTls | undefined> =>
-  retryUntil(() => ensureWebhookTls(kc, options, new Date(), log), (error, retryMs) =>
+  retryUntil(() => ensureWebhookTls(kc, options, new Date(), log, signal), (error, retryMs) =>
     log.warn('could not read or create the webhook certificate; retrying', { secret: `${options.namespace}/${options.secretName}`, error, retryMs }), signal, { firstMs: 1000, maxMs: 30_000 });
 
 export const runWebhook = async (argv: readonly string[], io: CliIo): Promise<number> => {

@@ -26,6 +26,7 @@ import { familyDraft } from './Draft.js';
 import type { FamilyState, IpamState } from './IpamState.js';
 import { familyState } from './IpamState.js';
 import * as RS from './RangeSet.js';
+import { preview } from './schema/decode.js';
 
 /** Released addresses a record lists per family, at most. */
 export const MEMORY_BOUND = 256;
@@ -79,7 +80,7 @@ const parseFamily = (u: unknown, family: Family): E.Either<string, FamilyMemory>
   const { usedUpTo, released } = u;
   if (usedUpTo !== undefined && usedUpTo !== '') {
     const a = typeof usedUpTo === 'string' ? parseAddress(usedUpTo) : E.left('not a string');
-    if (E.isLeft(a) || a.right.family !== family) return E.left(`v${family}.usedUpTo ${JSON.stringify(usedUpTo)} is not an IPv${family} address`);
+    if (E.isLeft(a) || a.right.family !== family) return E.left(`v${family}.usedUpTo ${preview(usedUpTo)} is not an IPv${family} address`);
   }
   if (released !== undefined && !Array.isArray(released)) return E.left(`v${family}.released is not a list`);
   const entries: ReleasedEntry[] = [];
@@ -88,7 +89,7 @@ const parseFamily = (u: unknown, family: Family): E.Either<string, FamilyMemory>
     const at = isObject(r) ? r.at : undefined;
     const a = typeof ip === 'string' ? parseAddress(ip) : E.left('not a string');
     if (E.isLeft(a) || a.right.family !== family || typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0) {
-      return E.left(`v${family}.released has an unreadable entry ${JSON.stringify(r)}`);
+      return E.left(`v${family}.released has an unreadable entry ${preview(r)}`);
     }
     entries.push({ ip: ip as string, at });
   }

@@ -18,6 +18,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { AllocationRequest } from './Allocator.js';
 import { allocateIn, holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
+import { ANNOTATIONS_LIMIT_BYTES, annotationBytes, mayOutgrow, oversizeMessage } from './AnnotationSize.js';
 import { Draft, familyDraft } from './Draft.js';
 import type { LiveNetwork, Loaded } from './ExistingClaims.js';
 import { loadExisting } from './ExistingClaims.js';
@@ -33,7 +34,7 @@ import { buildContext, chooseSubnet, claimKeyOf, inCreationOrder, ipNameOf, name
 import { ensurePortOf, ensureSwitchOf, portDeleteOf } from './OvnPorts.js';
 import { gatewaysOf } from './OvnRouter.js';
 import { restoreClaim } from './Rebuild.js';
-import { isReservation, RESERVED_LABEL } from './Reservations.js';
+import { isReservation, RESERVED_LABEL, reservationEventOf } from './Reservations.js';
 import { POD_UID_LABEL, addressText, annotationDiff, desiredAnnotations, desiredIpObject, ipObjectMatches, macText, statusMatches, statusOf, subnetTexts } from './Records.js';
 import type { PodNetworkRequest } from './schema/annotations.js';
 import { parseIpAddresses } from './schema/annotations.js';
@@ -252,6 +253,9 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
   const events: Action[] = [];
   for (const prob of p.problems) out.error(p, prob.provider, prob.interface, prob.code, prob.message, eventReason(prob.code), events);
   const patch: Record<string, string | null> = {};
+  // Near the API server's annotation limit the pod is planned on a draft that can be rolled back.
+  const subnetsOf = p.items.map((i) => ({ provider: i.net.provider, subnet: E.isRight(i.resolved) ? i.resolved.right.subnet.name : '' }));
+  const before = p.simulated === undefined && mayOutgrow(p.pod.metadata.annotations ?? {}, subnetsOf) ? { state: d.commit(), allocations: out.allocations.length } : undefined;
   const ipActions: Action[] = [];
   const switches: Action[] = [];
   const gateways: Subnet[] = [];
@@ -308,11 +312,20 @@ export const planPodIn = (ctx: PlanContext, d: Draft, p: PodItems, loaded: Loade
       ports.push(ensurePortOf(live.ipName, portOwner, owner.uid, subnet, claim, `plug ${what} into OVN`));
     }
   }
-  out.actions.push(...ipActions, ...switches, ...gatewaysOf(gateways), ...ports);
   if (owner.vm !== undefined && p.simulated === undefined && p.pod.metadata.annotations?.[VM_ANNOTATION] !== owner.vm) patch[VM_ANNOTATION] = owner.vm;
   const dropped = givenUpOf(p);
   const keys = Object.keys(patch);
   Object.assign(patch, unpublish(p.pod, dropped));
+  const size = before === undefined || Object.keys(patch).length === 0 ? 0 : annotationBytes(p.pod.metadata.annotations ?? {}, patch);
+  if (before !== undefined && size > ANNOTATIONS_LIMIT_BYTES) {
+    // Refused as a whole: no claim, no IP object, no port, no patch (AnnotationSize.ts).
+    d.rollback(before.state);
+    out.allocations.length = before.allocations;
+    out.error(p, '', '', 'InvalidAnnotation', oversizeMessage(size), eventReason('InvalidAnnotation'), events);
+    out.actions.push(...events);
+    return;
+  }
+  out.actions.push(...ipActions, ...switches, ...gatewaysOf(gateways), ...ports);
   if (Object.keys(patch).length > 0) {
     const nets = [...new Set(p.items.filter((i) => keys.some((k) => k !== VM_ANNOTATION && k.startsWith(`${i.net.provider}.kubernetes.io/`))).map((i) => i.net.interface))];
     const reason = [
@@ -373,6 +386,7 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
       releases.push({ type: 'DeleteIP', target: name, reason: `release its addresses: ${reason}` });
     }
     out.actions.unshift(...releases);
+    for (const [name, lost] of loaded.reservations) out.actions.push(reservationEventOf(name, lost));
   }
   const state = d.commit();
   const touched = new Set(out.allocations.map((a) => a.subnet));

@@ -33,11 +33,23 @@ const sealFamily = (f: FamilyDraft | undefined): FamilyState | undefined =>
 export const familyDraft = (s: SubnetDraft, family: Family): FamilyDraft | undefined => (family === 4 ? s.v4 : s.v6);
 
 export class Draft {
-  readonly claims: SortedMapDraft<ClaimId, Claim>;
+  private claimsDraft: SortedMapDraft<ClaimId, Claim>;
   private readonly opened = new Map<string, SubnetDraft>();
 
-  constructor(private readonly base: IpamState) {
-    this.claims = base.claims.edit();
+  constructor(private base: IpamState) {
+    this.claimsDraft = base.claims.edit();
+  }
+
+  get claims(): SortedMapDraft<ClaimId, Claim> {
+    return this.claimsDraft;
+  }
+
+  /** Puts the draft back to `state`, one it committed earlier: every change since is undone
+   *  (a pod whose plan is refused as a whole leaves no trace). */
+  rollback(state: IpamState): void {
+    this.base = state;
+    this.claimsDraft = state.claims.edit();
+    this.opened.clear();
   }
 
   get cooldownMs(): number {

@@ -28,6 +28,7 @@ import { releaseIn } from './Allocator.js';
 import { ALLOCATED_TRUE, annotationKey, parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
+import type { LostReservation } from './Reservations.js';
 import { byCreationThenName, isMalformedReservation, isReservation, RESERVED_LABEL, reservationConflict, withReservedMac } from './Reservations.js';
 import type { Snapshot } from './Snapshot.js';
 import { isOvnProvider, poolOf } from './Subnet.js';
@@ -54,6 +55,8 @@ export interface Loaded {
   readonly deletions: ReadonlyMap<string, string>;
   /** The claims behind `conflicts`, by id, as they were asked for (what `audit` reports). */
   readonly unrestored?: ReadonlyMap<string, Claim>;
+  /** Reservations that could not hold their address, by IP object name, in the order they lost. */
+  readonly reservations: ReadonlyMap<string, LostReservation>;
 }
 
 const addressesOf = (text: string): readonly Address[] | undefined => {
@@ -217,10 +220,13 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
     if (claim !== undefined) fromIps.push({ claim, ip, name, provider: key.provider });
   }
   const reservationConflicts = new Map<string, string>();
+  const reservations = new Map<string, LostReservation>();
   for (const f of [...fromIps].sort(byCreationThenName)) {
     const claim = isReservation(f.ip) ? withReservedMac(d, f.claim, f.name) : f.claim;
     if (restore(claim, f.provider, f.name) || !isReservation(f.ip)) continue;
-    reservationConflicts.set(claim.id, reservationConflict(d, claim, f.name, unplaced[unplaced.length - 1]!.why, ipNames));
+    const message = reservationConflict(d, claim, f.name, unplaced[unplaced.length - 1]!.why, ipNames);
+    reservationConflicts.set(claim.id, message);
+    reservations.set(f.name, { claim, message });
   }
   // Every claim kept in its own Subnet first; then those that could not be kept are sheltered
   // where their addresses now fall, so the order of claims never decides who keeps an address.
@@ -237,7 +243,7 @@ export const loadExisting = (ctx: PlanContext, d: Draft, live: readonly LiveNetw
     const claim = fromIp(unownedNetwork(ip, key, name), ip);
     if (claim !== undefined && E.isRight(restoreClaim(d, claim))) releaseIn(d, claim.id, now);
   }
-  return { conflicts, notes, deletions, unrestored: new Map(unplaced.map((u) => [u.claim.id, u.claim])) };
+  return { conflicts, notes, deletions, reservations, unrestored: new Map(unplaced.map((u) => [u.claim.id, u.claim])) };
 };
 
 /** Why an unowned IP object is released (see retainedBy). */

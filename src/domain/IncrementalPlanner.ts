@@ -22,6 +22,7 @@ import { POD_UID_LABEL, statusOf } from './Records.js';
 import { warningText } from './Subnet.js';
 import { subnetUsage } from './Usage.js';
 import { restoreClaim } from './Rebuild.js';
+import { retryReservations } from './Reservations.js';
 import { parseIpAddresses } from './schema/annotations.js';
 import type { Pod } from './schema/kube.js';
 import type { IP } from './schema/kubeovn.js';
@@ -170,7 +171,8 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
   // Every port goes before any IP object (one OVN transaction), so no port outlives its claim.
   actions.unshift(...unplug);
   for (const claim of claimsOfPod(d.commit(), uid)) if (!kept.has(claim.id)) releaseIn(d, claim.id, options.now);
-  const state = { ...ps, ipam: d.commit() };
+  const loaded = reservationsRetried(d, ps.loaded);
+  const state = { ...ps, ipam: d.commit(), loaded };
   // Recount where the claims were held too: a sheltered claim lies in another Subnet than its IP object names.
   const subnets = new Set([...ips.map((ip) => ip.spec.subnet), ...claimsOfPod(ps.ipam, uid).map((c) => c.subnet)]);
   for (const name of [...subnets].sort()) {
@@ -178,6 +180,19 @@ export const releasePodWith = (ps: PlannerState, snapshot: Snapshot, pod: Pod, o
     if (status !== undefined) actions.push(status);
   }
   return { plan: { allocations: [], actions, errors: [] }, state };
+};
+
+/** A lost reservation whose address a release freed holds it now (Reservations.ts), as a
+ *  fresh plan would decide: its conflict goes, and its pod is given the address. */
+const reservationsRetried = (d: Draft, loaded: Loaded): Loaded => {
+  const restored = loaded.reservations.size === 0 ? undefined : retryReservations(d, loaded.reservations);
+  if (restored === undefined) return loaded;
+  const ids = new Set([...restored].map((name) => loaded.reservations.get(name)!.claim.id));
+  return {
+    ...loaded,
+    conflicts: new Map([...loaded.conflicts].filter(([id]) => !ids.has(id))),
+    reservations: new Map([...loaded.reservations].filter(([name]) => !restored.has(name))),
+  };
 };
 
 /** The status one Subnet should have, from the state (undefined for an unknown Subnet). */

@@ -62,7 +62,7 @@ export type NadIndex = ReadonlyMap<string, E.Either<string, NetConf>>;
 export const indexNads = (snapshot: Snapshot): NadIndex =>
   new Map(
     [...snapshot.nads].map(([key, entry]) => {
-      const parsed = parseNetConf(entry.object.spec.config, `NetworkAttachmentDefinition "${key}"`);
+      const parsed = parseNetConf(entry.object.spec?.config ?? '', `NetworkAttachmentDefinition "${key}"`);
       return [key, E.mapLeft((f: { message: string }) => f.message)(parsed)] as const;
     }),
   );

@@ -139,10 +139,10 @@ export type Action =
     }
   | {
       readonly type: 'EmitEvent';
-      /** `namespace/name` of a pod, or with `kind: 'Subnet'` the Subnet's name. */
+      /** `namespace/name` of a pod, or with `kind` the name of that cluster-scoped object. */
       readonly target: string;
       readonly reason: string;
-      readonly kind?: 'Subnet';
+      readonly kind?: 'Subnet' | 'IP';
       readonly event: { readonly type: 'Normal' | 'Warning'; readonly reason: string; readonly message: string };
     }
   | { readonly type: 'UpdateSubnetStatus'; readonly target: string; readonly reason: string; readonly status: SubnetStatusView }

@@ -16,11 +16,19 @@
 //   then by name (as Subnets are, PlanContext.subnetsInPrecedence): the earlier keeps a
 //   contested address, the later is a ClaimConflict naming both. A pod's annotations (what it
 //   runs with) come before every IP object.
+// - A reservation that loses is never silent (issue #14 item 4): the IP object itself gets a
+//   Warning Event ClaimConflict naming both (it is cluster-scoped: the Event lives in
+//   `default`), and its pod, when it comes, a ClaimConflict and no address. It waits: once the
+//   claim that holds its address is released (that pod is gone), the reservation holds it
+//   again and its pod is given it, as a fresh plan would decide (retryReservations).
 import { formatValue } from './Address.js';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Draft } from './Draft.js';
 import { familyDraft } from './Draft.js';
 import type { Claim } from './IpamState.js';
 import { generateMac } from './Mac.js';
+import type { Action } from './Plan.js';
+import { restoreClaim } from './Rebuild.js';
 import { addressText, POD_UID_LABEL } from './Records.js';
 import type { IP } from './schema/kubeovn.js';
 
@@ -83,4 +91,34 @@ export const reservationConflict = (d: Draft, claim: Claim, ipName: string, why:
   const held = holderText(d, claim, ipNames);
   return `IP object ${ipName} reserves ${addressText(claim)} in subnet ${claim.subnet} for pod ${claim.owner.namespace}/${claim.owner.name}, but ${held ?? why}` +
     (held === undefined ? '' : ', which came first (by creation time, then name)');
+};
+
+/** A reservation that could not hold its address: its claim and the ClaimConflict message. */
+export interface LostReservation {
+  readonly claim: Claim;
+  readonly message: string;
+}
+
+/** The Warning Event on a reservation's IP object that lost its address. */
+export const reservationEventOf = (ipName: string, lost: LostReservation): Action => ({
+  type: 'EmitEvent', kind: 'IP', target: ipName, reason: lost.message,
+  event: { type: 'Warning', reason: 'ClaimConflict', message: `ClaimConflict: ${lost.message}` },
+});
+
+/** Restores into `d`, in the order they lost (creation time, then name), each lost reservation
+ *  whose address is free again: its holder was released. Returns the names of those restored
+ *  (undefined when none), so the caller drops their conflicts. A restored address is no longer
+ *  a recent release. */
+export const retryReservations = (d: Draft, lost: ReadonlyMap<string, LostReservation>): ReadonlySet<string> | undefined => {
+  const restored = new Set<string>();
+  for (const [name, { claim }] of lost) {
+    if (E.isLeft(restoreClaim(d, claim))) continue;
+    restored.add(name);
+    const s = d.subnet(claim.subnet)!;
+    for (const family of [4, 6] as const) {
+      const value = family === 4 ? claim.v4 : claim.v6;
+      if (value !== undefined) familyDraft(s, family)?.released.delete(value);
+    }
+  }
+  return restored.size === 0 ? undefined : restored;
 };

@@ -122,11 +122,12 @@ export const decodeRaw = (value: unknown, origin: Origin, order: number): Decode
   if (value === null || value === undefined) return undefined;
   const kind = field(value, 'kind');
   if (typeof kind !== 'string') {
-    return { ok: false, problem: { origin, kind: '<none>', name: nameOf(value), message: `object "${nameOf(value)}": kind: is required` } };
+    return { ok: false, problem: { origin, kind: '<none>', name: nameOf(value), message: `object ${JSON.stringify(nameOf(value))}: kind: is required` } };
   }
-  const info = kinds[kind];
+  // Own keys only: `kind: __proto__` or `kind: constructor` is a kind we do not read, not Object's.
+  const info = Object.hasOwn(kinds, kind) ? kinds[kind] : undefined;
   if (info === undefined) return undefined;
-  const decoded: E.Either<DecodeFailure, unknown> = decodeObject(info.codec, value, `${kind} "${nameOf(value)}"`);
+  const decoded: E.Either<DecodeFailure, unknown> = decodeObject(info.codec, value, `${kind} ${JSON.stringify(nameOf(value))}`);
   if (E.isLeft(decoded)) return { ok: false, problem: { origin, kind, name: nameOf(value), message: decoded.left.message } };
   const meta = field(decoded.right, 'metadata') as { name: string; namespace?: string };
   const key = info.namespaced ? `${meta.namespace ?? 'default'}/${meta.name}` : meta.name;

@@ -10,6 +10,8 @@
 //   template: `<sts>-<ordinal>` for a StatefulSet, `<name>-sim-<n>` for the others, plus a
 //   Deployment's rolling-update surge (`maxSurge`, default 25% rounded up) as `<name>-surge-<n>`,
 //   so a plan says whether the workload and its rollout fit. Their UIDs are `simulated:<ns>/<name>`.
+//   At most MAX_SIMULATED pods per workload (and per surge): the API server takes `replicas:
+//   2147483647`, and a plan must still end; the workload's name then says how many were left out.
 import type { LabelSelector } from './schema/meta.js';
 import type { Deployment, Pod, ReplicaSet, StatefulSet } from './schema/kube.js';
 import type { Entry, Snapshot } from './Snapshot.js';
@@ -91,6 +93,17 @@ export const surgeOf = (d: Deployment): number => {
   return percent ? Math.ceil((replicas * Number(percent[1])) / 100) : Number(surge) || 0;
 };
 
+/** Simulated pods per workload (and per rollout surge), at most. */
+export const MAX_SIMULATED = 10_000;
+
+/** `wanted` as a count of pods to simulate: a whole number from 0 to MAX_SIMULATED (a surge
+ *  written as `"1e400"` or `"-3"` is a number too). */
+const simulatedCount = (wanted: number): number => (Number.isNaN(wanted) ? 0 : Math.max(0, Math.min(MAX_SIMULATED, Math.floor(wanted))));
+
+/** The workload's name, with how many pods were left out when there were more than MAX_SIMULATED. */
+const named = (workload: string, wanted: number): string =>
+  wanted > MAX_SIMULATED ? `${workload} (the first ${MAX_SIMULATED} of ${wanted} pods)` : workload;
+
 const livePods = (snapshot: Snapshot, namespace: string): Pod[] =>
   [...snapshot.pods.values()].map((e) => e.object).filter((p) => p.metadata.namespace === namespace && !isGone(p));
 
@@ -101,8 +114,8 @@ const replicaLike = (snapshot: Snapshot, kind: string, e: Entry<Deployment | Rep
   const missing = Math.max(0, (spec.replicas ?? 1) - existing);
   const workload = `${kind} ${namespace}/${metadata.name}`;
   return [
-    ...Array.from({ length: missing }, (_, i) => ({ pod: simulate(namespace, `${metadata.name}-sim-${i + 1}`, spec.template), workload })),
-    ...Array.from({ length: surge }, (_, i) => ({ pod: simulate(namespace, `${metadata.name}-surge-${i + 1}`, spec.template), workload: `${workload} (rollout surge)` })),
+    ...Array.from({ length: simulatedCount(missing) }, (_, i) => ({ pod: simulate(namespace, `${metadata.name}-sim-${i + 1}`, spec.template), workload: named(workload, missing) })),
+    ...Array.from({ length: simulatedCount(surge) }, (_, i) => ({ pod: simulate(namespace, `${metadata.name}-surge-${i + 1}`, spec.template), workload: named(`${workload} (rollout surge)`, surge) })),
   ];
 };
 
@@ -110,8 +123,9 @@ const statefulSetPods = (snapshot: Snapshot, e: Entry<StatefulSet>): SimulatedPo
   const { metadata, spec } = e.object;
   const namespace = metadata.namespace ?? 'default';
   const start = spec.ordinals?.start ?? 0;
-  const workload = `StatefulSet ${namespace}/${metadata.name}`;
-  return Array.from({ length: spec.replicas ?? 1 }, (_, i) => `${metadata.name}-${start + i}`)
+  const replicas = spec.replicas ?? 1;
+  const workload = named(`StatefulSet ${namespace}/${metadata.name}`, replicas);
+  return Array.from({ length: simulatedCount(replicas) }, (_, i) => `${metadata.name}-${start + i}`)
     .filter((name) => !snapshot.pods.has(`${namespace}/${name}`))
     .map((name) => ({ pod: simulate(namespace, name, spec.template, { kind: 'StatefulSet', name: metadata.name, uid: metadata.uid ?? '' }), workload }));
 };

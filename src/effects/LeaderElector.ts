@@ -27,6 +27,8 @@ export class LeaderElector {
   private following = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Ends the wait between two tries to take the Lease. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly kube: Kube,
@@ -43,13 +45,20 @@ export class LeaderElector {
   /** The last Lease request was answered and another replica holds it: this one stands by. */
   isFollower = (): boolean => this.following;
 
-  /** Resolves once this replica leads; then keeps renewing until stop() or loss. */
+  /** Resolves once this replica leads, or when stop() is called before it does; then keeps
+   *  renewing until stop() or loss. */
   async run(onLost: () => void): Promise<void> {
     for (;;) {
       if (this.stopped) return;
       if (await this.tryAcquire()) break;
-      await this.clock.sleep(this.options.renewEveryMs);
+      if (this.stopped) return;
+      // Between tries the wait ends at stop(): a replica that never led stops at once.
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = setTimeout(resolve, this.options.renewEveryMs);
+      });
     }
+    if (this.stopped) return;
     this.log.info('became the leader', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
     const renew = async () => {
       if (this.stopped) return;
@@ -69,6 +78,7 @@ export class LeaderElector {
     this.stopped = true;
     this.leading = false;
     if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
   }
 
   private expired(lease: Lease, now: number): boolean {
@@ -99,6 +109,7 @@ export class LeaderElector {
       return true;
     } catch (err) {
       this.following = false;
+      if (this.stopped) return false;
       const e = err instanceof KubeApiError ? err : undefined;
       this.log.warn('lease request failed', { error: String(err), conflict: e?.kind === 'Conflict' });
       return false;

@@ -5,6 +5,9 @@
 // - The status is written before the switch, so OVN being down never stops status.
 // - A correction of the spec (SubnetEvents.ts) is told by a Warning Event after the status write
 //   that records it succeeded: once per change, not on every resync.
+// - A reservation (a hand-written IP object) of this Subnet that cannot hold its address gets
+//   its Warning Event (Reservations.ts) once per message while this process runs; one that
+//   holds again is forgotten, so a later loss is told again.
 // - The switch, the router and the Subnet's router port (its gateway, OvnRouter.ts) are
 //   written in one transaction when their views (CIDR, excludeIps, gateway) differ from the
 //   last ones written: once per Subnet at start, then at each change (a gateway change moves
@@ -14,6 +17,7 @@
 import type { PlannerState } from '../domain/IncrementalPlanner.js';
 import { statusViewWith, subnetStatusWith } from '../domain/IncrementalPlanner.js';
 import { deleteRouterPortOf, subnetOvnActions } from '../domain/OvnRouter.js';
+import { reservationEventOf } from '../domain/Reservations.js';
 import { subnetEventOf } from '../domain/SubnetEvents.js';
 import type { ApplyDeps, ApplyResult } from './apply.js';
 import { applyActions } from './apply.js';
@@ -45,13 +49,19 @@ export class SubnetReconciler {
   private readonly switchWritten = new Map<string, string>();
   /** When each subnet's status was last written. */
   private readonly statusWritten = new Map<string, number>();
+  /** The ClaimConflict told per lost reservation (IP object name → message). */
+  private readonly toldReservations = new Map<string, string>();
 
   constructor(private readonly deps: SubnetDeps, private readonly plannerState: () => PlannerState) {}
 
   async reconcile(name: string): Promise<Outcome> {
     const { clock, live } = this.deps;
     const snap = live.snapshot;
-    if (!snap.subnets.has(name)) return (await this.unplugRouter(name)) ?? { kind: 'done' };
+    if (!snap.subnets.has(name)) {
+      // A reservation naming a Subnet that does not exist is told too.
+      await this.tellLostReservations(this.plannerState(), name);
+      return (await this.unplugRouter(name)) ?? { kind: 'done' };
+    }
     const since = clock.now() - (this.statusWritten.get(name) ?? -Infinity);
     if (since < STATUS_EVERY_MS) return { kind: 'after', ms: STATUS_EVERY_MS - since };
     const state = this.plannerState();
@@ -68,7 +78,19 @@ export class SubnetReconciler {
       outcome = outcomeOf(result);
       if (result.kind === 'applied' && event !== undefined) await applyActions(this.deps, [event]);
     }
+    await this.tellLostReservations(state, name);
     return (await this.ensureSwitch(state, name)) ?? outcome;
+  }
+
+  /** Emits the Event of each lost reservation of `subnet` not told yet (see the rules above).
+   *  Events are best effort (apply logs a failed one). */
+  private async tellLostReservations(state: PlannerState, subnet: string): Promise<void> {
+    const lost = state.loaded.reservations;
+    for (const [name, message] of this.toldReservations) if (lost.get(name)?.message !== message) this.toldReservations.delete(name);
+    const untold = [...lost].filter(([name, r]) => r.claim.subnet === subnet && !this.toldReservations.has(name));
+    if (untold.length === 0) return;
+    for (const [name, r] of untold) this.toldReservations.set(name, r.message);
+    await applyActions(this.deps, untold.map(([name, r]) => reservationEventOf(name, r)));
   }
 
   /** After a switch was deleted (the audit): the next reconcile of its name writes it again. */

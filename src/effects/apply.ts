@@ -80,6 +80,12 @@ const write = async (deps: ApplyDeps, a: KubeAction): Promise<void> => {
         });
         return;
       }
+      if (a.kind === 'IP') {
+        await kube.emitIPEvent(a.target, live.snapshot.ips.get(a.target)?.object.metadata.uid, { ...a.event, message: capEventMessage(a.event.message) }).catch((err: unknown) => {
+          deps.log.warn('could not record an event', { ip: a.target, reason: a.event.reason, error: String(err) });
+        });
+        return;
+      }
       const [ns, name] = splitKey(a.target);
       const uid = (live.snapshot.pods.get(a.target)?.object.metadata.uid);
       await kube.emitPodEvent(ns, name, uid, { ...a.event, message: capEventMessage(a.event.message) }).catch((err: unknown) => {

@@ -81,6 +81,8 @@ export interface Kube {
   emitPodEvent(namespace: string, name: string, uid: string | undefined, event: PodEvent): Promise<void>;
   /** Records an Event on a Subnet (in namespace `default`, as for any cluster-scoped object). */
   emitSubnetEvent(name: string, uid: string | undefined, event: PodEvent): Promise<void>;
+  /** Records an Event on an IP object (in namespace `default`, as for any cluster-scoped object). */
+  emitIPEvent(name: string, uid: string | undefined, event: PodEvent): Promise<void>;
   /** A fresh read of one pod (undefined when it does not exist). */
   getPod(namespace: string, name: string): Promise<unknown>;
   /** A fresh read of one IP object (undefined when it does not exist). */

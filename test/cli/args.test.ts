@@ -1,7 +1,9 @@
-// Command-line value parsing: RFC 3339 times and seconds, exact values and messages.
+// Command-line value parsing: RFC 3339 times and seconds, exact values and messages; and every
+// command's answer to a bad flag.
 import { describe, expect, it } from '@jest/globals';
 import * as E from 'fp-ts/lib/Either.js';
 import { parseFlags, parseSeconds, parseTimestamp } from '../../src/cli/args.js';
+import { runCli } from '../../src/cli/commands.js';
 
 describe('parseTimestamp', () => {
   it.each([
@@ -55,5 +57,31 @@ describe('parseFlags', () => {
       { kind: 'positional', value: 'd' },
       { kind: 'positional', value: '-e' },
     ]));
+  });
+});
+
+// Issue 14 item 6: a bad flag of any long-running command is one line on stderr (an unknown
+// flag adds the usage hint) and exit 2, never a throw. The daemon's own rows are in
+// test/daemon/cli.test.ts, plan's in test/cli/plan.test.ts, install-cni's in installCni.test.ts.
+describe('every command: a bad flag is exit 2 and one line, no stack trace', () => {
+  const run = async (argv: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    const out = { stdout: '', stderr: '' };
+    const code = await runCli(argv, { stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), readStdin: async () => '' });
+    return { code, ...out };
+  };
+  const hint = (command: string) => `Run 'kube-ovn-ipam ${command} --help' for usage.\n`;
+  it.each<[readonly string[], string]>([
+    [['controller', '--nope'], `kube-ovn-ipam controller: unknown flag --nope\n${hint('controller')}`],
+    [['controller', '--gc-interval', 'soon'], 'kube-ovn-ipam controller: --gc-interval "soon": expected a duration such as 360s or 5m\n'],
+    [['controller', '--lease-duration', '0s'], 'kube-ovn-ipam controller: --lease-duration "0s": expected a duration of at least 3s\n'],
+    [['controller', '--workers', 'many'], 'kube-ovn-ipam controller: --workers "many": expected a positive integer\n'],
+    [['controller', '--log-level', 'loud'], 'kube-ovn-ipam controller: --log-level "loud": expected debug, info, warn or error\n'],
+    [['webhook', '--nope'], `kube-ovn-ipam webhook: unknown flag --nope\n${hint('webhook')}`],
+    [['webhook', '--cert-validity', 'forever'], 'kube-ovn-ipam webhook: --cert-validity "forever": expected a duration of at least 1h, such as 8760h\n'],
+    [['webhook', '--listen', '99999'], 'kube-ovn-ipam webhook: --listen "99999": expected HOST:PORT\n'],
+    [['webhook', '--log-level', 'loud'], 'kube-ovn-ipam webhook: --log-level "loud": expected debug, info, warn or error\n'],
+    [['daemon', '--log-level', 'loud'], 'kube-ovn-ipam daemon: --log-level "loud": expected debug, info, warn or error\n'],
+  ])('%j', async (argv, stderr) => {
+    expect(await run([...argv, '--kubeconfig', '/nonexistent'])).toEqual({ code: 2, stdout: '', stderr });
   });
 });

@@ -88,6 +88,9 @@ describe('without a daemon', () => {
       { cniVersion: '1.1.0', code: 4, msg: 'CNI_COMMAND is not set (expected ADD, DEL, CHECK, VERSION, STATUS or GC)' }],
     ['ADD with malformed JSON (a decoding failure: SPEC code 6)', () => ({ env: addEnv(), stdin: '{"cniVersion": "1.0.0", "type": "kube-ovn"' }),
       { cniVersion: '1.1.0', code: 6, msg: 'the network configuration on stdin is not JSON: Expected \',\' or \'}\' after property value in JSON at position 42' }],
+    // Issue 14 item 7: code 6 (decoding), not 999 from a stack overflow.
+    ['ADD with JSON nested 100,000 deep', () => ({ env: addEnv(), stdin: `${'['.repeat(100_000)}${']'.repeat(100_000)}` }),
+      { cniVersion: '1.1.0', code: 6, msg: 'the network configuration on stdin nests 100000 levels deep (at most 64)' }],
     ['ADD with a config of someone else', () => ({ env: addEnv(), stdin: { cniVersion: '1.0.0', type: 'bridge', ipam: { type: 'host-local' } } }),
       { cniVersion: '1.0.0', code: 7, msg: 'neither type ("bridge") nor ipam.type ("host-local") is "kube-ovn"' }],
     ['ADD without K8S_POD_NAME', () => ({ env: addEnv({ CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default' }), stdin: macvlan({ cniVersion: '0.3.1' }) }),

@@ -99,6 +99,10 @@ const rows: readonly { name: string; annotations: Record<string, string>; reason
   { name: 'malformed-mac', annotations: { 'ovn.kubernetes.io/mac_address': '00:00:zz:53:6b:b6' }, reason: 'ValidatePodNetworkFailed', message: 'InvalidAnnotation: pod default/malformed-mac eth0 (ovn): annotation ovn.kubernetes.io/mac_address: "00:00:zz:53:6b:b6" is not a MAC address' },
   { name: 'pool-exhausted', annotations: { 'ovn.kubernetes.io/ip_pool': '10.16.0.50' }, reason: 'AcquireAddressFailed', message: 'NoAvailableAddress: pod default/pool-exhausted eth0 (ovn): no entry of ip_pool 10.16.0.50 is free: 10.16.0.50 is already held by default/holder in subnet ovn-default (10.16.0.0/16)' },
   { name: 'no-switch', annotations: { 'ovn.kubernetes.io/logical_switch': 'nowhere' }, reason: 'AcquireAddressFailed', message: 'NoSubnet: pod default/no-switch eth0 (ovn): subnet nowhere (named by annotation ovn.kubernetes.io/logical_switch) does not exist' },
+  // Attachment interface names (issue 14 item 7): Linux's 15 bytes, never eth0, unique in the pod.
+  { name: 'long-ifname', annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name":"macvlan","interface":"a-very-long-name-x"}]' }, reason: 'ValidatePodNetworkFailed', message: 'InvalidAnnotation: pod default/long-ifname a-very-long-name-x (macvlan.default): annotation k8s.v1.cni.cncf.io/networks: interface "a-very-long-name-x" of default/macvlan is longer than 15 bytes', blocked: 'macvlan.default' },
+  { name: 'eth0-attachment', annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name":"macvlan","interface":"eth0"}]' }, reason: 'ValidatePodNetworkFailed', message: 'InvalidAnnotation: pod default/eth0-attachment eth0 (macvlan.default): annotation k8s.v1.cni.cncf.io/networks: interface "eth0" of default/macvlan is the default network\'s (eth0); an attachment needs another name', blocked: 'macvlan.default' },
+  { name: 'same-ifname', annotations: { 'k8s.v1.cni.cncf.io/networks': '[{"name":"macvlan","interface":"net2"},{"name":"broken","interface":"net2"}]' }, reason: 'ValidatePodNetworkFailed', message: 'InvalidAnnotation: pod default/same-ifname net2 (broken.default): annotation k8s.v1.cni.cncf.io/networks: interface "net2" of default/broken is also the interface of default/macvlan', blocked: 'broken.default' },
 ];
 
 describe('bad input: an Event with the code and the field, and other pods keep being allocated', () => {
@@ -127,6 +131,56 @@ describe('bad input: an Event with the code and the field, and other pods keep b
     expect(ips.items.filter((i) => i.spec.podName === 'wide')).toEqual([]);
     expect(await eventsOf('wide')).toHaveLength(1);
   }, 30_000);
+
+  it('a pod whose annotations our patch would take past 256 KiB: one Event, nothing written for it, the next pod allocated (issue 14 item 5)', async () => {
+    // kubectl create, not apply: apply would keep a second copy in last-applied-configuration.
+    const blob = 'example.com/blob';
+    const networks = 'macvlan@m1,macvlan@m2';
+    const room = 100; // bytes left under the limit: less than eth0's and two attachments' keys and values
+    const value = 'x'.repeat(262_144 - room - blob.length - 'k8s.v1.cni.cncf.io/networks'.length - networks.length);
+    await api.kubectlOk(['create', '-f', '-'], { input: podYaml('heavy', { [blob]: value, 'k8s.v1.cni.cncf.io/networks': networks }) });
+    const event = await waitFor('an event on heavy', async () => (await eventsOf('heavy'))[0], 20_000);
+    const size = /^InvalidAnnotation: pod default\/heavy: annotations: publishing its addresses would make the pod's annotations (\d+) bytes \(keys and values\), more than the API server's limit of 262144; nothing is written for it$/.exec(event.message);
+    expect([event.reason, size !== null && Number(size[1]) > 262_144]).toEqual(['ValidatePodNetworkFailed', true]);
+    await apply(podYaml('after-heavy', {}));
+    await waitFor('after-heavy allocated', async () => ((await annotationsOf('after-heavy'))['ovn.kubernetes.io/allocated'] === 'true' ? true : undefined), 20_000);
+    expect(Object.keys(await annotationsOf('heavy')).sort()).toEqual([blob, 'k8s.v1.cni.cncf.io/networks']);
+    const ips = JSON.parse(await api.kubectlOk(['get', 'ips', '-o', 'json'])) as { items: { spec: { podName: string } }[] };
+    expect(ips.items.filter((i) => i.spec.podName === 'heavy')).toEqual([]);
+    expect(await eventsOf('heavy')).toHaveLength(1);
+  }, 40_000);
+
+  it('a pod with the most attachments (128) is allocated, then deleted: every one of its 129 IP objects goes, the addresses are free again (issue 14 item 5)', async () => {
+    await apply(`
+apiVersion: kubeovn.io/v1
+kind: Subnet
+metadata: {name: many}
+spec: {cidrBlock: 172.19.0.0/24, provider: many.default}
+---
+apiVersion: k8s.cni.cncf.io/v1
+kind: NetworkAttachmentDefinition
+metadata: {name: many, namespace: default}
+spec:
+  config: '{"cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", "ipam": {"type": "kube-ovn", "provider": "many.default"}}'
+`);
+    const networks = Array.from({ length: 128 }, (_, i) => `many@w${i + 1}`).join(',');
+    await apply(podYaml('most', { 'k8s.v1.cni.cncf.io/networks': networks }));
+    interface SubnetJson { status?: { v4usingIPs?: number; v4usingIPrange?: string } }
+    const usage = async () => (JSON.parse(await api.kubectlOk(['get', 'subnet', 'many', '-o', 'json'])) as SubnetJson).status;
+    const ipsOf = async (pod: string) => (JSON.parse(await api.kubectlOk(['get', 'ips', '-o', 'json'])) as { items: { spec: { podName: string } }[] }).items.filter((i) => i.spec.podName === pod);
+    await waitFor('most allocated on all 129 networks', async () => {
+      const a = await annotationsOf('most');
+      return Object.keys(a).filter((k) => k.endsWith('.kubernetes.io/allocated')).length === 129 ? true : undefined;
+    }, 60_000);
+    expect((await ipsOf('most')).length).toBe(129);
+    expect(await waitFor('128 addresses counted', async () => ((await usage())?.v4usingIPs === 128 ? await usage() : undefined), 60_000))
+      .toEqual(expect.objectContaining({ v4usingIPs: 128, v4usingIPrange: '172.19.0.2-172.19.0.129' }));
+
+    await api.kubectlOk(['delete', 'pod', 'most', '--wait=false']);
+    await waitFor('every IP object of most gone', async () => ((await ipsOf('most')).length === 0 ? true : undefined), 60_000);
+    expect(await waitFor('the addresses free again', async () => ((await usage())?.v4usingIPs === 0 ? await usage() : undefined), 60_000))
+      .toEqual(expect.objectContaining({ v4usingIPs: 0, v4usingIPrange: '' }));
+  }, 180_000);
 
   it('an Event message is capped at 1 KiB, saying how much was left out (issue 14 item 7)', async () => {
     const value = '1'.repeat(100_000); // kubectl apply keeps a second copy: 2 x 100 kB fit in 256 kB

@@ -7,6 +7,9 @@
 //   object gets the full record instead of a 409;
 // - two reservations of one address: the earlier keeps it, the other pod gets a ClaimConflict
 //   Event naming both, and no address is given twice;
+// - a reservation of an address a live pod holds (issue #14 item 4): a ClaimConflict Event on
+//   the IP object and on its pod, the holder keeps the address, also after a restart; the pod
+//   gets it once the holder is gone;
 // - a Subnet whose protocol disagrees with its CIDR works, and gets one Warning Event however
 //   often its status is written.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -173,5 +176,49 @@ spec: {cidrBlock: 10.30.0.0/24, provider: wrong.default, protocol: IPv6}
     expect((await eventsOf('wrong')).map((e) => [e.type, e.reason, e.involvedObject.kind, e.message])).toEqual([
       ['Warning', 'SubnetSpecCorrected', 'Subnet', `subnet wrong: ${warning}`],
     ]);
+  }, 60_000);
+});
+
+describe('a reservation of an address a live pod holds (issue 14 item 4)', () => {
+  it('the IP object and then its pod get a ClaimConflict Event, the holder keeps its address, also after a restart; once the holder is gone the pod gets it', async () => {
+    await apply(podYaml('ph'));
+    const held = (await allocated('ph'))['ovn.kubernetes.io/ip_address']!;
+    await apply(reservation('pq.default', 'pq', 'ovn-default', held));
+    const lost = `IP object pq.default reserves ${held} in subnet ovn-default for pod default/pq, but ${held} is already held by IP object ph.default (pod default/ph), which came first (by creation time, then name)`;
+    const onIp = await waitFor('the ClaimConflict Event on the IP object', async () => (await eventsOf('pq.default')).find((e) => e.reason === 'ClaimConflict'), { timeoutMs: 20_000 });
+    expect([onIp.type, onIp.involvedObject.kind, onIp.message]).toEqual(['Warning', 'IP', `ClaimConflict: ${lost}`]);
+
+    await apply(podYaml('pq'));
+    const onPod = await waitFor('the ClaimConflict Event on pq', async () => (await eventsOf('pq')).find((e) => e.reason === 'ClaimConflict'), { timeoutMs: 20_000 });
+    expect(onPod.message).toBe(`ClaimConflict: pod default/pq eth0 (ovn): ${lost}`);
+    const keeps = async () => {
+      expect((await annotationsOf('ph'))['ovn.kubernetes.io/ip_address']).toBe(held);
+      expect((await getJson<IpJson>(['get', 'ip', 'ph.default'])).spec.ipAddress).toBe(held);
+      expect((await annotationsOf('pq'))['ovn.kubernetes.io/allocated']).toBeUndefined();
+    };
+    await keeps();
+
+    await controller?.stop();
+    const { plan } = await planLive(api);
+    expect(plan!.allocations.filter((a) => a.ipAddress === held).map((a) => a.pod)).toEqual(['default/ph']);
+    expect(plan!.errors.filter((e) => e.pod === 'default/pq').map((e) => `${e.code} ${e.message}`)).toEqual([`ClaimConflict pod default/pq eth0 (ovn): ${lost}`]);
+    controller = controllerFor(loadKubeConfig(api.kubeconfigPath));
+    controller.start();
+    await controller.ready;
+    // The restarted controller tells the IP object once more (a new process), and keeps to the rule.
+    await waitFor('the restarted controller\'s Event on the IP object', async () => ((await eventsOf('pq.default')).length === 2 ? true : undefined), { timeoutMs: 20_000 });
+    await controller.idle();
+    await keeps();
+
+    await api.kubectlOk(['delete', 'pod', 'ph', '--wait=false']);
+    const a = await allocated('pq');
+    expect(a['ovn.kubernetes.io/ip_address']).toBe(held);
+    expect((await eventsOf('pq.default')).map((e) => e.reason)).toEqual(['ClaimConflict', 'ClaimConflict']);
+  }, 120_000);
+
+  it('a reservation naming a Subnet that does not exist: a ClaimConflict Event on the IP object', async () => {
+    await apply(reservation('pn.default', 'pn', 'nowhere', '10.16.0.200'));
+    const onIp = await waitFor('the ClaimConflict Event on the IP object', async () => (await eventsOf('pn.default')).find((e) => e.reason === 'ClaimConflict'), { timeoutMs: 20_000 });
+    expect([onIp.type, onIp.involvedObject.kind, onIp.message]).toEqual(['Warning', 'IP', 'ClaimConflict: IP object pn.default reserves 10.16.0.200 in subnet nowhere for pod default/pn, but subnet nowhere does not exist or is invalid']);
   }, 60_000);
 });

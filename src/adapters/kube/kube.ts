@@ -122,6 +122,9 @@ export function kubeOver(request: Request): Kube {
     emitSubnetEvent: (name, uid, event: PodEvent) =>
       postEvent('default', { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', name, ...(uid === undefined ? {} : { uid }) }, event),
 
+    emitIPEvent: (name, uid, event: PodEvent) =>
+      postEvent('default', { apiVersion: 'kubeovn.io/v1', kind: 'IP', name, ...(uid === undefined ? {} : { uid }) }, event),
+
     getPod: (namespace, name) => getOrUndefined(podPath(namespace, name)),
 
     getIP: (name) => getOrUndefined(ipPath(name)),

@@ -9,7 +9,9 @@
 //   node:http/https, which honour it. We keep one keep-alive copy of a plain https.Agent (a new
 //   TLS handshake per write would cost more than the write), rebuilt when the TLS material
 //   changes; proxy agents are used as given.
-// - Every request has a timeout (default 30 s) and may take the caller's AbortSignal.
+// - Every request has a timeout (default 30 s) and may take the caller's AbortSignal; a
+//   command's stop signal (RestOptions.signal) ends every request made through it, so an API
+//   server that accepts connections but never answers cannot hold a shutdown.
 // - Every failure is a KubeApiError: 404 NotFound, 409 Conflict, 400/422 Invalid, 401/403
 //   Forbidden, 429/5xx and no answer (network, timeout) Unavailable, anything else Other. The
 //   message is the Status object's `message` when the server sent one.
@@ -42,6 +44,8 @@ export type Request = (method: HttpMethod, path: string, options?: RequestOption
 export interface RestOptions {
   /** Per request; default 30 000. */
   readonly timeoutMs?: number;
+  /** The process's stop signal: aborting it ends every request made through this function. */
+  readonly signal?: AbortSignal;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -113,12 +117,13 @@ export function makeRest(kc: KubeConfig, options: RestOptions = {}): Request {
     const timeoutMs = req.timeoutMs ?? defaultTimeout;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    const signal = req.signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, req.signal]);
+    const callers = [req.signal, options.signal].filter((x): x is AbortSignal => x !== undefined);
+    const signal = callers.length === 0 ? timeout.signal : AbortSignal.any([timeout.signal, ...callers]);
     let answer: { readonly status: number; readonly text: string };
     try {
       answer = await send(url, { method, headers, agent: agents.get(init.agent), signal }, payload);
     } catch (err) {
-      const why = timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : req.signal?.aborted === true ? 'aborted' : errorText(err);
+      const why = timeout.signal.aborted ? `no answer within ${timeoutMs} ms` : callers.some((c) => c.aborted) ? 'aborted' : errorText(err);
       throw new KubeApiError('Unavailable', 0, operation, why);
     } finally {
       clearTimeout(timer);

@@ -73,8 +73,8 @@ export function serviceSans(o: Pick<CertOptions, 'serviceName' | 'namespace' | '
 }
 
 /** Reads, creates or renews the Secret (see the rules above), then syncs the caBundles. */
-export async function ensureWebhookTls(kc: KubeConfig, options: CertOptions, now: Date, log: Log): Promise<WebhookTls> {
-  const request = makeRest(kc);
+export async function ensureWebhookTls(kc: KubeConfig, options: CertOptions, now: Date, log: Log, signal?: AbortSignal): Promise<WebhookTls> {
+  const request = makeRest(kc, signal === undefined ? {} : { signal });
   const tls = await ensureSecret(request, options, now, log);
   await syncCaBundleOver(request, options, tls.caPem, log);
   return tls;
@@ -397,7 +397,8 @@ export interface RenewalTiming {
  * Calls ensureWebhookTls again at `notAfter - renewBeforeMs` (and at least every maxIntervalMs,
  * which also repairs caBundles someone reset), handing changed material to `onRenewed` (the
  * server's setTls), so the certificate is swapped without a restart. A failed check is logged and
- * retried after retryMs. `stop()` cancels the timer (a check in flight finishes, reporting nothing).
+ * retried after retryMs. `stop()` cancels the timer and ends a check in flight (its requests
+ * are aborted; it reports nothing), so a silent API server cannot hold a shutdown.
  */
 export function scheduleRenewal(
   kc: KubeConfig, options: CertOptions, current: WebhookTls, onRenewed: (tls: WebhookTls) => void, log: Log, timing: RenewalTiming = {},
@@ -408,6 +409,7 @@ export function scheduleRenewal(
   let tls = current;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  const stopping = new AbortController();
   const arm = (delayMs: number): void => {
     if (stopped) return;
     // At least 1 s apart: a certificate renewed into the renewal window cannot spin the loop.
@@ -417,7 +419,7 @@ export function scheduleRenewal(
   const untilRenewal = (): number => tls.notAfter.getTime() - options.renewBeforeMs - now().getTime();
   const check = async (): Promise<void> => {
     try {
-      const next = await ensureWebhookTls(kc, options, now(), log);
+      const next = await ensureWebhookTls(kc, options, now(), log, stopping.signal);
       if (stopped) return;
       if (next.certPem !== tls.certPem || next.caPem !== tls.caPem) {
         tls = next;
@@ -425,6 +427,7 @@ export function scheduleRenewal(
       }
       arm(untilRenewal());
     } catch (err) {
+      if (stopped) return;
       log.error('webhook certificate check failed; retrying', { error: err instanceof Error ? err.message : String(err), retryMs });
       arm(retryMs);
     }
@@ -433,6 +436,7 @@ export function scheduleRenewal(
   return {
     stop: () => {
       stopped = true;
+      stopping.abort();
       if (timer !== undefined) clearTimeout(timer);
     },
   };

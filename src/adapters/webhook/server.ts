@@ -23,6 +23,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Log } from '../../effects/ports.js';
 import type { WebhookTls } from './certs.js';
+import { preview } from '../../domain/schema/decode.js';
 
 export interface GroupVersionKind {
   readonly group: string;
@@ -126,7 +127,8 @@ export function decodeReview(body: unknown): AdmissionReviewRequest | readonly s
 function describeError(e: t.ValidationError): string {
   const path = e.context.filter((c, i) => c.key !== '' && !(e.context[i - 1]?.type instanceof t.IntersectionType)).map((c) => c.key).join('.');
   const last = e.context[e.context.length - 1];
-  const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value).slice(0, 100);
+  // preview, not JSON.stringify: a body nested 100,000 deep would overflow the stack.
+  const got = preview(e.value, 100);
   return `${path === '' ? 'the body' : path}: expected ${last?.type.name ?? 'a value'}, got ${got}`;
 }
 

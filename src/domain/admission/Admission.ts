@@ -10,6 +10,7 @@
 //   StatefulSet, DaemonSet; batch/v1 Job, CronJob): the planner's errors for the pod or the
 //   template, sorted into denials and warnings (Findings.ts, WorkloadChecks.ts). Denied when
 //   anything is denied, with every denial joined by "; "; warnings either way. Never a patch.
+//   At most MAX_LISTED denials and warnings, then `… and N more`.
 // - An object the IPAM's schemas cannot read is allowed, with a warning saying it was not
 //   checked: the API server has already validated it, and the controller reports what it
 //   cannot serve.
@@ -83,9 +84,17 @@ export const mutate = (snapshot: Snapshot, req: AdmissionRequestView): Admission
 
 const unique = (messages: readonly string[]): readonly string[] => [...new Set(messages)];
 
+/** Denials and warnings listed, at most: a workload of 10,000 simulated pods that all stall
+ *  would otherwise answer 10,000 warnings (megabytes the API server and kubectl must carry). */
+export const MAX_LISTED = 20;
+
+/** The first MAX_LISTED messages, then one that counts the rest. */
+const capped = (messages: readonly string[]): readonly string[] =>
+  messages.length <= MAX_LISTED ? messages : [...messages.slice(0, MAX_LISTED), `… and ${messages.length - MAX_LISTED} more`];
+
 const decide = (findings: readonly Finding[]): AdmissionDecision => {
-  const denials = unique(findings.filter((f) => f.verdict === 'deny').map((f) => f.message));
-  const warnings = unique(findings.filter((f) => f.verdict === 'warn').map((f) => f.message));
+  const denials = capped(unique(findings.filter((f) => f.verdict === 'deny').map((f) => f.message)));
+  const warnings = capped(unique(findings.filter((f) => f.verdict === 'warn').map((f) => f.message)));
   return denials.length === 0 ? allowed(warnings) : { allowed: false, message: denials.join('; '), warnings, patch: [] };
 };
 

@@ -73,6 +73,24 @@ export const describeValue = (value: unknown): string => {
 export const quote = (text: string): string =>
   JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 
+/** A JSON value as compact JSON for a message, at most `max` characters: nesting below three
+ *  levels shows as `…`, so a value of any depth or size costs a few steps and never throws
+ *  (JSON.stringify of a value nested thousands deep overflows the stack). */
+export const preview = (value: unknown, max = 80): string => {
+  const render = (v: unknown, depth: number): string => {
+    if (v === undefined) return 'nothing';
+    if (typeof v === 'string') return JSON.stringify(v.length > max ? v.slice(0, max) : v);
+    if (typeof v !== 'object' || v === null) return String(v);
+    if (depth === 3) return Array.isArray(v) ? '[…]' : '{…}';
+    if (Array.isArray(v)) return `[${v.slice(0, 8).map((x) => render(x, depth + 1)).join(',')}${v.length > 8 ? ',…' : ''}]`;
+    const entries = Object.entries(v);
+    const shown = entries.slice(0, 8).map(([k, x]) => `${JSON.stringify(k.slice(0, max))}:${render(x, depth + 1)}`);
+    return `{${shown.join(',')}${entries.length > 8 ? ',…' : ''}}`;
+  };
+  const text = render(value, 0);
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+};
+
 // ---- describing io-ts codecs -----------------------------------------------------------------
 
 /** The parts of an io-ts codec this module reads; io-ts's own codecs carry a `_tag`. */

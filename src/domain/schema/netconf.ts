@@ -118,8 +118,9 @@ const readSection = (envelope: Envelope, section: Section): E.Either<readonly Pr
 /** Parses a NAD's `spec.config`; `what` names the NAD (`NetworkAttachmentDefinition "default/macvlan"`). */
 export const parseNetConf = (configJson: string, what: string): E.Either<DecodeFailure, NetConf> =>
   pipe(
-    parseJson(configJson),
-    E.mapLeft((error): readonly Problem[] => [{ path: CONFIG_PATH, message: error.message }]),
+    configJson.trim() === ''
+      ? E.left<readonly Problem[]>([{ path: CONFIG_PATH, message: 'is empty (Multus then reads the configuration from a file on the node, which the IPAM cannot read)' }])
+      : E.mapLeft((error: { message: string }): readonly Problem[] => [{ path: CONFIG_PATH, message: error.message }])(parseJson(configJson)),
     E.chain(readEnvelope),
     E.chain((envelope) => {
       const section = findSection(envelope.plugins);

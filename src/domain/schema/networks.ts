@@ -9,10 +9,13 @@
 // - Stricter than the original where it would only fail later: an empty value, an empty item
 //   and an element without a name are errors here.
 // - All problems are reported in one error, joined with "; ", each naming its item or path.
+// - The JSON form nests at most MAX_NETWORKS_DEPTH deep (an element's `cni-args` may hold
+//   objects; nothing needs more): deeper text is an error before it is parsed, so nothing that
+//   writes the elements back (the webhook's static MAC) can overflow the stack.
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeAt, formatProblems, quote } from './decode.js';
-import { parseJson } from './json.js';
+import { nestingDepth, parseJson } from './json.js';
 import { invalidAnnotation, NETWORKS_ANNOTATION, type InvalidAnnotation } from './keys.js';
 import { dns1123LabelRule, isDns1123Label } from './names.js';
 import { strings, struct } from './primitives.js';
@@ -48,7 +51,12 @@ const selection = (
   ...(extra.mac !== undefined && extra.mac !== '' && { mac: extra.mac }),
 });
 
+/** How deep the JSON form may nest. */
+export const MAX_NETWORKS_DEPTH = 64;
+
 const parseJsonForm = (value: string, podNamespace: string): E.Either<string, readonly NetworkSelection[]> => {
+  const depth = nestingDepth(value);
+  if (depth > MAX_NETWORKS_DEPTH) return fail(`nests ${depth} levels deep (at most ${MAX_NETWORKS_DEPTH})`);
   const parsed = parseJson(value);
   if (E.isLeft(parsed)) return fail(parsed.left.message);
   const decoded = decodeAt(NetworkSelectionElements, parsed.right, '');

@@ -2,7 +2,8 @@
 // a reservation with only the fields a person writes holds its address before its pod exists,
 // its pod takes it (source existing) and the IP object gets the full record, an OVN reservation
 // without a MAC gets a generated one, and two claims of one address are decided by creation
-// time, then name: the later is a ClaimConflict naming both.
+// time, then name: the later is a ClaimConflict naming both, on its pod and on the IP object
+// itself; a reservation of an address a live pod holds loses, and holds it once that pod is gone.
 import { describe, it, expect } from '@jest/globals';
 import { planAll } from '../../../src/domain/ClusterPlanner.js';
 import { prepare, planPodWith, releasePodWith } from '../../../src/domain/IncrementalPlanner.js';
@@ -108,7 +109,11 @@ describe('two claims of one address: the earlier (creation time, then name) keep
     expect(plan.allocations.filter((a) => a.provider !== 'ovn').map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual([`default/${winner} 172.17.0.50 existing`]);
     const message = `pod default/${loser} net1 (macvlan.default): IP object ${loser}.default.macvlan.default reserves 172.17.0.50 in subnet macvlan for pod default/${loser}, but 172.17.0.50 is already held by IP object ${winner}.default.macvlan.default (pod default/${winner}), which came first (by creation time, then name)`;
     expect(plan.errors).toEqual([{ pod: `default/${loser}`, provider: 'macvlan.default', interface: 'net1', code: 'ClaimConflict', message }]);
-    expect(actionsOfType(plan, 'EmitEvent')).toEqual([{ type: 'EmitEvent', target: `default/${loser}`, reason: message, event: { type: 'Warning', reason: 'ClaimConflict', message: `ClaimConflict: ${message}` } }]);
+    const onIp = message.slice(`pod default/${loser} net1 (macvlan.default): `.length);
+    expect(actionsOfType(plan, 'EmitEvent')).toEqual([
+      { type: 'EmitEvent', target: `default/${loser}`, reason: message, event: { type: 'Warning', reason: 'ClaimConflict', message: `ClaimConflict: ${message}` } },
+      { type: 'EmitEvent', kind: 'IP', target: `${loser}.default.macvlan.default`, reason: onIp, event: { type: 'Warning', reason: 'ClaimConflict', message: `ClaimConflict: ${onIp}` } },
+    ]);
   });
 
   it('a reservation of an address a running pod holds (its annotations) loses', () => {
@@ -121,6 +126,42 @@ describe('two claims of one address: the earlier (creation time, then name) keep
     expect(plan.errors.map((e) => `${e.pod} ${e.code} ${e.message}`)).toEqual([
       'default/b ClaimConflict pod default/b net1 (macvlan.default): IP object b.default.macvlan.default reserves 172.17.0.50 in subnet macvlan for pod default/b, but 172.17.0.50 is already held by pod default/a, which came first (by creation time, then name)',
     ]);
+  });
+});
+
+describe('a reservation of an address a live pod holds (issue 14 item 4)', () => {
+  const holder = pod('a', { uid: 'uid-a', annotations: { ...attached, 'macvlan.default.kubernetes.io/ip_address': '172.17.0.50', 'macvlan.default.kubernetes.io/allocated': 'true', 'macvlan.default.kubernetes.io/logical_switch': 'macvlan' } });
+  const reserved = reservation('b.default.macvlan.default', 'b', 'macvlan', '172.17.0.50', { creationTimestamp: '2026-01-01T00:00:00Z' });
+  const lost = 'IP object b.default.macvlan.default reserves 172.17.0.50 in subnet macvlan for pod default/b, but 172.17.0.50 is already held by pod default/a, which came first (by creation time, then name)';
+  const ipEvent = { type: 'EmitEvent', kind: 'IP', target: 'b.default.macvlan.default', reason: lost, event: { type: 'Warning', reason: 'ClaimConflict', message: `ClaimConflict: ${lost}` } };
+  const podB = pod('b', { uid: 'uid-b', annotations: attached });
+
+  it.each([
+    ['before its pod exists: the IP object gets a Warning Event, the holder keeps the address', [], [], [ipEvent]],
+    ['its pod: a ClaimConflict and no address; the IP object its Event too', podB, [`default/b ClaimConflict pod default/b net1 (macvlan.default): ${lost}`], [
+      { type: 'EmitEvent', target: 'default/b', reason: `pod default/b net1 (macvlan.default): ${lost}`, event: { type: 'Warning', reason: 'ClaimConflict', message: `ClaimConflict: pod default/b net1 (macvlan.default): ${lost}` } },
+      ipEvent,
+    ]],
+  ])('%s', (_name, more, errors, events) => {
+    const plan = planAll(snapshotOf([...macvlan(), ...reserved, ...holder, ...more]), OPTIONS);
+    expect(plan.allocations.filter((a) => a.provider !== 'ovn').map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual(['default/a 172.17.0.50 existing']);
+    expect(plan.errors.map((e) => `${e.pod} ${e.code} ${e.message}`)).toEqual(errors);
+    expect(actionsOfType(plan, 'EmitEvent')).toEqual(events);
+    expect(actionList(plan).filter((a) => a.includes('IP '))).toEqual(['CreateIP a.default', 'CreateIP a.default.macvlan.default', ...(more.length === 0 ? [] : ['CreateIP b.default'])]);
+  });
+
+  it('the controller: the pod waits with its ClaimConflict; once the holder is gone it gets the address, as plan then says', () => {
+    const all = snapshotOf([...macvlan(), ...reserved, ...holder, ...podB]);
+    const first = planPodWith(prepare(all, OPTIONS), all, 'default/b', OPTIONS);
+    expect(first.plan.errors.map((e) => e.code)).toEqual(['ClaimConflict']);
+    const without = snapshotOf([...macvlan(), ...reserved, ...podB]);
+    const gone = releasePodWith(first.state, without, all.pods.get('default/a')!.object, OPTIONS);
+    expect(actionList(gone.plan)).toEqual(['UpdateSubnetStatus macvlan']);
+    expect(gone.state.loaded.reservations.size).toBe(0);
+    const next = planPodWith(gone.state, without, 'default/b', OPTIONS).plan;
+    expect(next.errors).toEqual([]);
+    expect(next.allocations.filter((a) => a.provider !== 'ovn').map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual(['default/b 172.17.0.50 existing']);
+    expect(planAll(without, OPTIONS).allocations.filter((a) => a.provider !== 'ovn').map((a) => `${a.pod} ${a.ipAddress} ${a.source}`)).toEqual(['default/b 172.17.0.50 existing']);
   });
 });
 

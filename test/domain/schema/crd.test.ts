@@ -48,7 +48,7 @@ const arbitraryOf = (s: OpenApi, path: string): fc.Arbitrary<unknown> => {
 };
 
 describe('every object a CRD in config/crd/ accepts decodes', () => {
-  it.each(['ips.kubeovn.io.yaml', 'subnets.kubeovn.io.yaml', 'ippools.kubeovn.io.yaml'])('%s', (file) => {
+  it.each(['ips.kubeovn.io.yaml', 'subnets.kubeovn.io.yaml', 'ippools.kubeovn.io.yaml', 'network-attachment-definitions.k8s.cni.cncf.io.yaml'])('%s', (file) => {
     const { kind, group, schema } = crd(file);
     const objects = arbitraryOf(schema, '').map((o) => ({ ...(o as object), apiVersion: `${group}/v1`, kind }));
     fc.assert(fc.property(objects, (o) => {

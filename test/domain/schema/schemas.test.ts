@@ -80,7 +80,6 @@ describe('schemas name what is missing or wrong', () => {
     ['IP with a wrong-typed spec field (every spec field is optional, as the CRD has it)', IP, { metadata: { name: 'p.default' }, spec: { podName: 'p', namespace: 'default', subnet: 's', macAddress: 1, attachIps: [1] } },
       'X: spec.macAddress: expected a string, got the number 1; spec.attachIps[0]: expected a string, got the number 1'],
     ['IPPool without ips', IPPool, { metadata: { name: 'p' }, spec: { subnet: 's' } }, 'X: spec.ips: is required'],
-    ['NAD without config', NetworkAttachmentDefinition, { metadata: { name: 'n', namespace: 'default' }, spec: {} }, 'X: spec.config: is required'],
     ['NAD with a config object', NetworkAttachmentDefinition, { metadata: { name: 'n' }, spec: { config: { type: 'macvlan' } } }, 'X: spec.config: expected a string, got an object'],
     ['Pod without spec', Pod, { metadata: { name: 'p' } }, 'X: spec: is required'],
     ['Pod with a string hostNetwork', Pod, { metadata: { name: 'p', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'r', uid: 'u', controller: 'yes' }] }, spec: { hostNetwork: 'true' } },

@@ -78,7 +78,7 @@ describe('seed examples', () => {
     }],
   ])('%s has the NAD config the seed means', (file, expected) => {
     const nad = decoded(NetworkAttachmentDefinition, only(file));
-    expect(parseNetConf(nad.spec.config, `NetworkAttachmentDefinition "default/${nad.metadata.name}"`)).toEqual(E.right(expected));
+    expect(parseNetConf(nad.spec?.config ?? '', `NetworkAttachmentDefinition "default/${nad.metadata.name}"`)).toEqual(E.right(expected));
   });
 
   it('02 is the macvlan Subnet', () => {

@@ -1,1 +1,0 @@
-[{"rows":[{"_version":["uuid","fc15f93a-54f9-4cf8-8542-a3c46c6d70f8"],"name":"ovn-cluster-s1"}]},{"rows":[{"_version":["uuid","a1061315-366a-4640-8a6d-761090770f9e"],"name":"p1"},{"_version":["uuid","11a0ec4c-b2cb-4fc3-8f33-0b757ce1cf58"],"name":"s1-ovn-cluster"}]},{"rows":[{"_version":["uuid","d4404351-5e16-4ef8-ae01-72e7fa080ef0"],"name":"ovn-cluster"}]}]
