@@ -373,12 +373,14 @@ export class Controller {
       result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
       if (result.kind !== 'applied') {
         this.planner = undefined;
+        this.live.revertIntended(actions);
         await this.refresh(key, actions);
       }
     } catch (err) {
       // A throw (not a failed write): the intended writes in the snapshot may never have been
-      // made; read them afresh, then let the queue report and retry it.
+      // made; put back what was there, read them afresh, then let the queue report and retry it.
       this.planner = undefined;
+      this.live.revertIntended(actions);
       await this.refresh(key, actions);
       throw err;
     } finally {
@@ -464,9 +466,11 @@ export class Controller {
         this.live.applyIntended(actions);
         const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
         if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
+        else this.live.revertIntended(actions); // the next sweep tries again
         this.planner = undefined;
       } catch (err) {
         this.reportThrow('sweep', target, err, false);
+        this.live.revertIntended(actions);
         await this.refresh(`${ip.spec.namespace}/${ip.spec.podName}`, actions);
       } finally {
         release();

@@ -39,7 +39,10 @@ export class IPPoolReconciler {
     if (action === undefined) return { kind: 'done' };
     this.statusWritten.set(name, clock.now());
     live.applyIntended([action]);
-    return outcomeOf(await applyActions(this.deps, [action]));
+    const result = await applyActions(this.deps, [action]);
+    // Not written: the status held is the old one again, so the retry plans the write anew.
+    if (result.kind !== 'applied') live.revertIntended([action]);
+    return outcomeOf(result);
   }
 
   /** The pools of a Subnet (by spec.subnet), to reconcile after the Subnet. */

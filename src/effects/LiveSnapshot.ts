@@ -6,6 +6,11 @@
 //   possibly for another pod, already sees the claim) and again with the server's answer.
 // - A RESET (re-list) replaces a kind wholesale, except for the controller's own writes newer
 //   than the list: a re-list that raced a write must not forget a claim.
+// - What a plan intends is held only until the server's word on that object arrives (an event,
+//   an answer, a re-list); when its write fails, `revertIntended` puts back what was there, so
+//   a failed delete never hides an IP object that still exists (a leak the sweep cannot see)
+//   and a failed create never shows one that does not (annotations published without a claim),
+//   even when the API server cannot be read right after the failure.
 // - An address counts as released (reused last by the planner) only when the API server says an
 //   IP object that held it is gone or holds another address now: an intended write that failed
 //   released nothing.
@@ -43,10 +48,30 @@ interface OwnWrite {
   readonly raw: unknown;
 }
 
+/** The object an action's intended write changes in the snapshot, if any. */
+const intendedKey = (a: Action): { readonly kind: SnapshotKind; readonly key: string } | undefined => {
+  switch (a.type) {
+    case 'CreateIP':
+    case 'UpdateIP':
+    case 'DeleteIP':
+      return { kind: 'ips', key: a.target };
+    case 'PatchPodAnnotations':
+      return { kind: 'pods', key: a.target };
+    case 'UpdateSubnetStatus':
+      return { kind: 'subnets', key: a.target };
+    case 'UpdateIPPoolStatus':
+      return { kind: 'ippools', key: a.target };
+    default:
+      return undefined;
+  }
+};
+
 export class LiveSnapshot {
   private readonly maps = new Map<SnapshotKind, Map<string, Entry<unknown>>>(kinds.map((k) => [k, new Map()]));
   private readonly rvs = new Map<string, bigint>();
   private readonly own = new Map<string, OwnWrite>();
+  /** Per kind/key that an intended write changed: the entry it replaced (undefined: none). */
+  private readonly intents = new Map<string, { readonly before: Entry<unknown> | undefined }>();
   private order = 0;
   private readonly releases: ReleasedAddresses[] = [];
   /** Per IP object, its subnet and address as the API server last confirmed them. */
@@ -101,6 +126,11 @@ export class LiveSnapshot {
   /** Applies what a plan's actions intend, before they are written. */
   applyIntended(actions: readonly Action[]): void {
     for (const a of actions) {
+      const touched = intendedKey(a);
+      if (touched !== undefined) {
+        const id = `${touched.kind}/${touched.key}`;
+        if (!this.intents.has(id)) this.intents.set(id, { before: this.maps.get(touched.kind)!.get(touched.key) });
+      }
       switch (a.type) {
         case 'CreateIP':
         case 'UpdateIP': {
@@ -138,6 +168,24 @@ export class LiveSnapshot {
     }
   }
 
+  /** Puts back what `applyIntended(actions)` replaced, for each object the server has not
+   *  spoken of since (its answer, an event or a re-list is the truth and stays). For a plan
+   *  whose write failed: the writes after the failure were never made, and the failed one's
+   *  outcome is unknown; the state before it is safe to plan from, since every action is
+   *  idempotent (a repeated delete finds nothing, a repeated create is told it exists). */
+  revertIntended(actions: readonly Action[]): void {
+    for (const a of actions) {
+      const touched = intendedKey(a);
+      if (touched === undefined) continue;
+      const id = `${touched.kind}/${touched.key}`;
+      const intent = this.intents.get(id);
+      if (intent === undefined) continue;
+      this.intents.delete(id);
+      if (intent.before === undefined) this.maps.get(touched.kind)!.delete(touched.key);
+      else this.maps.get(touched.kind)!.set(touched.key, intent.before);
+    }
+  }
+
   /** Stores an intended object without touching its known resourceVersion. */
   private putIntended(kind: SnapshotKind, raw: unknown): void {
     const d = decodeSafely(raw);
@@ -157,6 +205,7 @@ export class LiveSnapshot {
     }
     const map = this.maps.get(kind)!;
     map.set(d.key, { ...d.entry, order: map.get(d.key)?.order ?? this.order++ });
+    this.intents.delete(`${kind}/${d.key}`);
     this.confirm(kind, d.key, d.entry.object as IP);
     const rv = rvOf(raw);
     if (rv !== undefined) this.rvs.set(`${kind}/${d.key}`, rv);
@@ -170,6 +219,7 @@ export class LiveSnapshot {
   /** The API server says the object is gone. */
   private gone(kind: SnapshotKind, key: string): void {
     this.remove(kind, key);
+    this.intents.delete(`${kind}/${key}`);
     this.confirm(kind, key, undefined);
   }
 
@@ -193,6 +243,7 @@ export class LiveSnapshot {
       return rv !== undefined && rv > max ? rv : max;
     }, 0n);
     this.maps.set(kind, new Map());
+    for (const id of [...this.intents.keys()]) if (id.startsWith(`${kind}/`)) this.intents.delete(id);
     for (const o of objects) this.put(kind, o);
     // Own writes the list may have missed stay.
     for (const [id, w] of this.own) {

@@ -75,6 +75,8 @@ export class SubnetReconciler {
       this.statusWritten.set(name, clock.now());
       live.applyIntended([action]);
       const result = await applyActions(this.deps, [action]);
+      // Not written: the status held is the old one again, so the retry plans the write anew.
+      if (result.kind !== 'applied') live.revertIntended([action]);
       outcome = outcomeOf(result);
       if (result.kind === 'applied' && event !== undefined) await applyActions(this.deps, [event]);
     }

@@ -92,3 +92,48 @@ describe('LiveSnapshot: one object whose decoding throws', () => {
     expect(log.lines).toEqual(['warn ignoring an object that does not decode {"kind":"ips","problem":"decoding threw: a bug met this object"}']);
   });
 });
+
+describe('LiveSnapshot: a plan whose write failed is reverted (found by the chaos run of issue 14)', () => {
+  const deleteIp: Action = { type: 'DeleteIP', target: 'p.default', reason: 'test' };
+
+  it('a failed delete shows the IP object again, so the sweep still sees it (it was a leak when the re-read failed too)', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'ADDED', kind: 'ips', object: ipRaw('10.16.0.9', 5) });
+    live.applyIntended([deleteIp]);
+    expect(held(live)).toBeUndefined();
+    live.revertIntended([deleteIp]);
+    expect([held(live), addresses(live)]).toEqual(['10.16.0.9', []]);
+  });
+
+  it('a failed create shows no IP object again (annotations were published without a claim)', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.applyIntended([intended('CreateIP', '10.16.0.2')]);
+    expect(held(live)).toBe('10.16.0.2');
+    live.revertIntended([intended('CreateIP', '10.16.0.2')]);
+    expect(live.snapshot.ips.has('p.default')).toBe(false);
+  });
+
+  it('what the server said since (an answer or an event) is the truth and stays', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'ADDED', kind: 'ips', object: ipRaw('10.16.0.9', 5) });
+    live.applyIntended([intended('UpdateIP', '10.16.0.2')]);
+    live.recordWrite('ips', 'p.default', ipRaw('10.16.0.2', 6));
+    live.revertIntended([intended('UpdateIP', '10.16.0.2')]);
+    expect(held(live)).toBe('10.16.0.2');
+    live.applyIntended([deleteIp]);
+    live.onEvent({ type: 'MODIFIED', kind: 'ips', object: ipRaw('10.16.0.4', 7) });
+    live.revertIntended([deleteIp]);
+    expect(held(live)).toBe('10.16.0.4');
+  });
+
+  it('a pod annotation patch and a Subnet status that failed are the old ones again', () => {
+    const live = new LiveSnapshot(memoryLog());
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: 'u1', resourceVersion: '3', annotations: { a: '1' } }, spec: { containers: [] } };
+    live.onEvent({ type: 'ADDED', kind: 'pods', object: pod });
+    const patch: Action = { type: 'PatchPodAnnotations', target: 'default/p', reason: 'test', annotations: { a: '2' } } as Action;
+    live.applyIntended([patch]);
+    expect(live.snapshot.pods.get('default/p')?.object.metadata.annotations).toEqual({ a: '2' });
+    live.revertIntended([patch]);
+    expect(live.snapshot.pods.get('default/p')?.object.metadata.annotations).toEqual({ a: '1' });
+  });
+});
