@@ -28,6 +28,9 @@ import type { CliIo } from './io.js';
 import { retryUntil, stopOnSignals } from './lifecycle.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
+/** How long shutdown waits for the controller's queues and watches to stop. */
+const STOP_BOUND_MS = 3_000;
+
 export const controllerHelp = `Usage: ${PROGRAM} controller [flags]
 
 Watches Pods, Namespaces, Subnets, IPs, IPPools, NetworkAttachmentDefinitions, StatefulSets
@@ -223,7 +226,8 @@ export const runController = async (argv: readonly string[], io: CliIo): Promise
   });
   await stopped;
   elector.stop();
-  await controller.stop();
+  // Bounded: a part that will not stop (a request the API server never answers) holds no exit.
+  await Promise.race([controller.stop(), new Promise<void>((resolve) => setTimeout(resolve, STOP_BOUND_MS).unref())]);
   server.close();
   return exitCode;
 };

@@ -22,12 +22,19 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
+/** Exit once the loop drains, or at the latest after a grace for the last log lines: a socket
+ *  a library keeps open (a keep-alive connection, a watch nobody aborted) must not keep a
+ *  command that has finished alive. */
+const exitWith = (code: number): void => {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+};
+const EXIT_GRACE_MS = 1_000;
+
 runCli(process.argv.slice(2), io).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exitWith(code),
   (error: unknown) => {
     process.stderr.write(`kube-ovn-ipam: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    exitWith(1);
   },
 );

@@ -60,16 +60,19 @@ export class LeaderElector {
     }
     if (this.stopped) return;
     this.log.info('became the leader', { lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
+    // A failed renewal is tried again soon (a fifth of the period), until the fence (validUntil,
+    // already short of the lease's end by the margin): one lost answer or one 409 while the
+    // Lease is still ours is not a loss. Another holder is (tryAcquire says so at once).
     const renew = async () => {
       if (this.stopped) return;
       const ok = await this.tryAcquire();
-      if (!ok && this.clock.now() >= this.validUntil - this.options.marginMs) {
+      if (!ok && (this.following || this.clock.now() >= this.validUntil)) {
         this.leading = false;
         this.log.error('lost the leader lease: stopping writes', { identity: this.options.identity });
         onLost();
         return;
       }
-      this.timer = setTimeout(() => void renew(), this.options.renewEveryMs);
+      this.timer = setTimeout(() => void renew(), ok ? this.options.renewEveryMs : Math.max(1, Math.floor(this.options.renewEveryMs / 5)));
     };
     this.timer = setTimeout(() => void renew(), this.options.renewEveryMs);
   }
