@@ -69,11 +69,13 @@ export interface ChaosReport {
   readonly controllerKills: number;
   readonly daemonKills: number;
   readonly apiRestarts: number;
+  /** Exits of the controller or daemon on their own (each started again, as kubelet would). */
+  readonly exits: readonly string[];
   readonly faults: Readonly<Record<FaultKind, number>>;
   /** Pod creation to its last ADD answered, in ms: p50, p99, max. */
   readonly addLatencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** From the start of the workload to its end, and from its end (faults off) to every live
-   *  pod allocated. */
+   *  pod allocated and `audit` finding nothing (or its last try). */
   readonly runMs: number;
   readonly convergeMs: number;
   /** `audit --output json`: its exit code and findings. */
@@ -91,8 +93,11 @@ const userClient = (api: ApiServer) => {
   const once = (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(`${api.url}${path}`, {
-      method, ca, timeout: 30_000,
-      headers: { authorization: `Bearer ${api.token}`, accept: 'application/json', ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+      method, ca, timeout: 30_000, agent: false,
+      headers: {
+        authorization: `Bearer ${api.token}`, accept: 'application/json',
+        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+      },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -146,6 +151,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const problems: string[] = [];
   const started: { api?: ApiServer; ovs?: OvsEnv; proxy?: FaultProxy; tmp?: TempDir } = {};
   const processes: ControllerProcess[] = [];
+  let stopping = false;
   try {
     const [api, ovs] = await Promise.all([
       startApiServer(),
@@ -170,6 +176,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     started.proxy = proxy;
     const user = userClient(api);
 
+    // Like kubelet with restartPolicy Always: a controller or daemon that exits on its own (a
+    // controller that lost its Lease exits 1 by design) is started again, and counted.
+    const exits: string[] = [];
+    const supervise = (p: ControllerProcess, restart: () => ControllerProcess): ControllerProcess => {
+      void p.waitForExit(24 * 3_600_000).then((exit) => {
+        if (stopping || exit.signal === 'SIGKILL') return;
+        exits.push(`${p.name} exited code=${exit.code} signal=${exit.signal}`);
+        o.log(`${p.name} exited (code ${exit.code}); starting it again`);
+        restart();
+      }, () => undefined);
+      return p;
+    };
     let controller: ControllerProcess;
     const startCtl = (): ControllerProcess => {
       controller = startController({
@@ -178,7 +196,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           '--lease-duration', '4s', '--gc-interval', '10s', '--ovn-nb', ovs.db.nb ?? ''],
       });
       processes.push(controller);
-      return controller;
+      return supervise(controller, startCtl);
     };
     let daemon: ControllerProcess;
     const startDaemon = (): ControllerProcess => {
@@ -187,7 +205,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         args: ['--kubeconfig', proxy.kubeconfigPath, '--listen', '127.0.0.1:0', '--node-name', NODE, '--bind-socket', socket, '--wait-timeout', '20s'],
       });
       processes.push(daemon);
-      return daemon;
+      return supervise(daemon, startDaemon);
     };
     startCtl();
     startDaemon();
@@ -282,11 +300,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         if (random() >= o.deleteShare) continue;
         await sleep(Math.floor(random() * 500));
         await Promise.all(ATTACHMENTS.map(async (a) => {
-          stats.dels++;
-          const r = await cni('DEL', name, uid, containerId, a);
-          if (r.code !== 0) problems.push(`DEL ${name} ${a.ifName}: exit ${r.code}: ${r.stdout.trim()}`.slice(0, 400));
+          // DEL until it succeeds (code 11 while the daemon restarts: again, as kubelet does).
+          for (const deadline = Date.now() + 60_000; ;) {
+            stats.dels++;
+            const r = await cni('DEL', name, uid, containerId, a);
+            if (r.code === 0) break;
+            if ((r.result as { code?: number } | undefined)?.code !== 11 || Date.now() > deadline) {
+              problems.push(`DEL ${name} ${a.ifName}: exit ${r.code}: ${r.stdout.trim()}`.slice(0, 400));
+              break;
+            }
+            await sleep(200);
+          }
         }));
-        const gone = await user('DELETE', `/api/v1/namespaces/${NS}/pods/${name}`, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } });
+        const gone = await user('DELETE', `/api/v1/namespaces/${NS}/pods/${name}?gracePeriodSeconds=0`, { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0, preconditions: { uid } });
         if (gone.status !== 200) problems.push(`delete ${name}: ${gone.status} ${JSON.stringify(gone.json).slice(0, 300)}`);
         stats.deleted++;
         live.delete(name);
@@ -308,7 +334,6 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const items = (list.json as { items: { metadata: PodMeta }[] }).items.map((p) => p.metadata);
       return items.every((p) => PROVIDERS.every((pr) => p.annotations?.[`${pr}.kubernetes.io/allocated`] === 'true')) ? items : undefined;
     }, { timeoutMs: 180_000, intervalMs: 1_000 });
-    const convergeMs = Date.now() - convergeStart;
     if (pods.length !== live.size) problems.push(`${pods.length} pods exist, the run left ${live.size}`);
     for (const pod of pods) {
       const mine = live.get(pod.name);
@@ -321,8 +346,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         if (mine.answers.get(a.provider) !== annotated) problems.push(`pod ${pod.name} ${a.ifName}: ADD answered ${mine.answers.get(a.provider)}, the annotation says ${annotated}`);
       }
     }
-    // The controller has settled (every pod allocated); audit what it and the faults left.
-    const audit = await run([process.execPath, CLI_MAIN, 'audit', '--kubeconfig', api.kubeconfigPath, '--ovn-nb', ovs.db.nb ?? '', '--output', 'json'], { timeoutMs: 120_000 });
+    // Audit until it finds nothing: a claim whose pod went while a fault hid the deletion is
+    // released by the next sweep (--gc-interval 10s), so the last findings count after 90 s.
+    const auditArgv = [process.execPath, CLI_MAIN, 'audit', '--kubeconfig', api.kubeconfigPath, '--ovn-nb', ovs.db.nb ?? '', '--output', 'json'];
+    let audit = await run(auditArgv, { timeoutMs: 120_000 });
+    for (const deadline = Date.now() + 90_000; audit.code !== 0 && Date.now() < deadline; audit = await run(auditArgv, { timeoutMs: 120_000 })) await sleep(2_000);
+    const convergeMs = Date.now() - convergeStart;
     let findings: readonly unknown[] = [];
     try {
       findings = (JSON.parse(audit.stdout) as { findings: unknown[] }).findings;
@@ -333,9 +362,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     return {
       ...stats, ...counts, livePods: pods.length, faults: { ...proxy.counts },
       addLatencyMs: { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.at(-1) ?? 0 },
-      runMs, convergeMs, audit: { code: audit.code, findings, stderr: audit.stderr.trim().slice(0, 2_000) }, problems,
+      exits, runMs, convergeMs, audit: { code: audit.code, findings, stderr: audit.stderr.trim().slice(0, 2_000) }, problems,
     };
   } finally {
+    stopping = true;
     await Promise.all(processes.map((p) => p.stop()));
     await started.proxy?.stop();
     await started.api?.stop();

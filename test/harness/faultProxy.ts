@@ -97,6 +97,11 @@ export async function startFaultProxy(api: ApiServer, options: FaultProxyOptions
       }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
+      // The API server went away mid-answer (a watch when it is killed): so does the client's
+      // connection, as it would without a proxy between them.
+      answer.on('close', () => {
+        if (!answer.complete) res.socket?.destroy();
+      });
       if (cutAfterMs !== undefined) {
         const timer = setTimeout(() => {
           counts.watchCut++;
