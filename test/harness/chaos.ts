@@ -261,7 +261,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         stats.adds++;
         const t0 = Date.now();
         const r = await cni('ADD', name, uid, containerId, a);
-        if (Date.now() - t0 > 5_000) o.log(`slow ADD ${name} ${a.ifName}: ${Date.now() - t0} ms, exit ${r.code}: ${r.stdout.trim().slice(0, 200)}`);
+        if (process.env['CHAOS_VERBOSE'] === '1' && Date.now() - t0 > 5_000) o.log(`slow ADD ${name} ${a.ifName}: ${Date.now() - t0} ms, exit ${r.code}: ${r.stdout.trim().slice(0, 200)}`);
         const result = r.result as { ips?: { address: string }[]; code?: number; msg?: string } | undefined;
         if (r.code === 0) return result?.ips?.[0]?.address.split('/')[0];
         if (result?.code === 11 && Date.now() < deadline) {
@@ -282,8 +282,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const name = reuse ? freed.shift()! : `pod-${i}`;
         if (reuse) stats.sameName++;
         const begin = Date.now();
-        const created = await user('POST', `/api/v1/namespaces/${NS}/pods`, podDoc(name));
-        if (created.status !== 201) {
+        let created = await user('POST', `/api/v1/namespaces/${NS}/pods`, podDoc(name));
+        // A create retried across an API server restart may have landed the first time.
+        if (created.status === 409) created = await user('GET', `/api/v1/namespaces/${NS}/pods/${name}`);
+        if (created.status !== 201 && created.status !== 200) {
           problems.push(`create ${name}: ${created.status} ${JSON.stringify(created.json).slice(0, 300)}`);
           continue;
         }
