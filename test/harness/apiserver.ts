@@ -83,6 +83,10 @@ export interface ApiServer {
   kubectlOk(args: readonly string[], options?: KubectlOptions): Promise<string>;
   /** The last `lines` lines of the kube-apiserver log (or `etcd`'s, or the controller manager's). */
   logTail(lines?: number, which?: Component): string;
+  /** Stops kube-apiserver (SIGKILL with `kill`, else SIGTERM) and starts it again on the same
+   *  port with the same etcd and flags; resolves once /readyz says ok. Clients see refused
+   *  connections meanwhile, as from a crashed or upgraded API server. */
+  restartApiserver(options?: { readonly kill?: boolean }): Promise<void>;
   /** Stops the controller manager (if any), the apiserver, then etcd, then removes the temp
    *  dir; idempotent. */
   stop(): Promise<void>;
@@ -144,10 +148,11 @@ async function startEtcd(binary: string, dir: string, timeoutMs: number): Promis
 /** Starts kube-apiserver until /readyz says ok, retrying with a fresh port when one was taken. */
 async function startKubeApiserver(
   binary: string, dir: string, etcdUrl: string, token: string, extraArgs: readonly string[], serviceAccounts: boolean, timeoutMs: number,
+  fixedPort?: number,
 ): Promise<{ proc: Proc; url: string }> {
   const ca = readFileSync(`${dir}/apiserver.crt`, 'utf8');
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? await freePort();
     const url = `https://127.0.0.1:${port}`;
     const proc = launch('kube-apiserver', [binary, `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`,
@@ -171,7 +176,7 @@ async function startKubeApiserver(
       return { proc, url };
     } catch (e) {
       await terminate(proc, 5_000);
-      if (!(e instanceof StartFailure && e.portInUse && attempt < ATTEMPTS)) throw e;
+      if (!(e instanceof StartFailure && e.portInUse && attempt < ATTEMPTS && fixedPort === undefined)) throw e;
     }
   }
 }
@@ -292,7 +297,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
     await writeCredentials(dir, undefined, token);
     const etcd = await startEtcd(etcdBin, dir, timeoutMs);
     procs.push(etcd.proc);
-    const apiserver = await startKubeApiserver(apiserverBin, dir, etcd.url, token, options.extraArgs ?? [], options.serviceAccounts ?? false, timeoutMs);
+    let apiserver = await startKubeApiserver(apiserverBin, dir, etcd.url, token, options.extraArgs ?? [], options.serviceAccounts ?? false, timeoutMs);
     procs.push(apiserver.proc);
     const readyMs = Date.now() - begin;
     await writeCredentials(dir, apiserver.url, token);
@@ -320,6 +325,22 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       kubectl,
       kubectlOk,
       logTail: (lines = 30, which = 'kube-apiserver') => tail(logs[which], lines),
+      restartApiserver: async ({ kill = false } = {}) => {
+        const old = apiserver.proc;
+        if (kill) {
+          try {
+            process.kill(old.pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
+        const error = await terminate(old, 10_000);
+        if (error !== undefined) throw new Error(`restartApiserver: ${error}`);
+        procs.splice(procs.indexOf(old), 1);
+        const port = Number(new URL(apiserver.url).port);
+        apiserver = await startKubeApiserver(apiserverBin, dir, etcd.url, token, options.extraArgs ?? [], options.serviceAccounts ?? false, timeoutMs, port);
+        procs.splice(procs.indexOf(etcd.proc) + 1, 0, apiserver.proc);
+      },
       stop,
     };
   } catch (e) {

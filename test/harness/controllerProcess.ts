@@ -13,7 +13,7 @@
 //   and every line that arrives; it fails at once when the process exits, or at its deadline,
 //   with the tail of the log in the message.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runOk, sleep } from './exec.js';
 import { processAlive, processStartTime, track, untrack } from './reaper.js';
@@ -43,6 +43,8 @@ export interface ControllerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** A label for messages. */
   readonly name?: string;
+  /** The command to run; default `controller` (the daemon's log and life are alike). */
+  readonly command?: 'controller' | 'daemon';
 }
 
 export interface ControllerProcess {
@@ -118,7 +120,7 @@ export function startController(options: ControllerOptions): ControllerProcess {
   const env: Record<string, string | undefined> = { ...process.env };
   delete env['KUBE_OVN_IPAM_FAULT'];
   Object.assign(env, options.env ?? {});
-  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, 'controller', ...options.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, options.command ?? 'controller', ...options.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`startController: could not spawn ${CLI_MAIN}`);
   const name = options.name ?? `controller-${pid}`;
@@ -139,8 +141,14 @@ export function startController(options: ControllerOptions): ControllerProcess {
     for (const l of [...listeners]) l();
   };
 
+  // KOVT_PROCESS_LOG_DIR: each process's output also goes to <dir>/<name>.log as it comes (for
+  // a run that hangs, whose lines in memory are never printed).
+  const logDir = process.env['KOVT_PROCESS_LOG_DIR'];
+  if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
+  const logFile = logDir === undefined ? undefined : `${logDir}/${name}.log`;
   child.stdout!.setEncoding('utf8');
   child.stdout!.on('data', (chunk: string) => {
+    if (logFile !== undefined) appendFileSync(logFile, chunk);
     partial += chunk;
     const parts = partial.split('\n');
     partial = parts.pop() ?? '';
@@ -160,6 +168,7 @@ export function startController(options: ControllerOptions): ControllerProcess {
   });
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
+    if (logFile !== undefined) appendFileSync(logFile, chunk);
     stderr += chunk;
   });
   const exited = new Promise<Exit>((resolve) => {
