@@ -72,8 +72,8 @@ describe('every command: a bad flag is exit 2 and one line, no stack trace', () 
   const hint = (command: string) => `Run 'kube-ovn-ipam ${command} --help' for usage.\n`;
   it.each<[readonly string[], string]>([
     [['controller', '--nope'], `kube-ovn-ipam controller: unknown flag --nope\n${hint('controller')}`],
-    [['controller', '--gc-interval', 'soon'], 'kube-ovn-ipam controller: --gc-interval "soon": expected a duration such as 360s or 5m\n'],
-    [['controller', '--lease-duration', '0s'], 'kube-ovn-ipam controller: --lease-duration "0s": expected a duration of at least 3s\n'],
+    [['controller', '--gc-interval', 'soon'], 'kube-ovn-ipam controller: --gc-interval "soon": expected a duration such as 360s or 5m, at most 596h\n'],
+    [['controller', '--lease-duration', '0s'], 'kube-ovn-ipam controller: --lease-duration "0s": expected a duration from 3s to 596h\n'],
     [['controller', '--workers', 'many'], 'kube-ovn-ipam controller: --workers "many": expected a positive integer\n'],
     [['controller', '--log-level', 'loud'], 'kube-ovn-ipam controller: --log-level "loud": expected debug, info, warn or error\n'],
     [['webhook', '--nope'], `kube-ovn-ipam webhook: unknown flag --nope\n${hint('webhook')}`],

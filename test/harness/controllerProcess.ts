@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { runOk, sleep } from './exec.js';
 import { processAlive, processStartTime, track, untrack } from './reaper.js';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository, from test/harness or from its compiled copy in dist/test/harness (the bench). */
+const HERE = fileURLToPath(import.meta.url);
+export const REPO_ROOT = HERE.includes('/dist/test/') ? `${HERE.slice(0, HERE.lastIndexOf('/dist/test/'))}/` : fileURLToPath(new URL('../../', import.meta.url));
 export const CLI_MAIN = `${REPO_ROOT}dist/src/cli/main.js`;
 const BUILD_LOCK = `${REPO_ROOT}dist/.build-lock`;
 
