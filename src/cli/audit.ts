@@ -3,6 +3,8 @@
 // Wiring only:
 // - The cluster is read once (readCluster, what `plan --kubeconfig` reads) into a LiveSnapshot,
 //   the controller's own view, so an object the controller would ignore is ignored here too.
+// - With --node, the pods' netns the audit names (netnsReads) are read before the audit
+//   (adapters/node/podNetns.ts, the daemon's netlink chokepoint).
 // - Cluster and OVN repairs go through applyActions (the controller's apply path) with the
 //   controller's ports (clusterPorts.ts); a node's OVS repairs through applyNodeActions over
 //   makeOvs/makeVsctl (the daemon's DEL path and chokepoint).
@@ -18,8 +20,9 @@ import { WATCH_PATHS } from '../adapters/kube/watcher.js';
 import { makeIp, makeVsctl } from '../adapters/node/exec.js';
 import { makeNetlink } from '../adapters/node/netlink.js';
 import { listOurInterfaces, makeOvs } from '../adapters/node/ovs.js';
+import { readPodNetns } from '../adapters/node/podNetns.js';
 import type { AuditAction, AuditInput, AuditResult, NodeRepair, SeenNode } from '../domain/Audit.js';
-import { audit, auditJson } from '../domain/Audit.js';
+import { audit, auditJson, netnsReads } from '../domain/Audit.js';
 import type { NetworkSettings } from '../domain/PlanContext.js';
 import type { Action } from '../domain/Plan.js';
 import { dns1123SubdomainRule, isDns1123Subdomain } from '../domain/schema/names.js';
@@ -38,8 +41,9 @@ export const auditHelp = `Usage: ${PROGRAM} audit --kubeconfig FILE [--ovn-nb AD
           [--fix] [--output table|json] [--default-subnet NAME] [--non-primary-cni-mode]
 
 Reads IP objects, pod annotations and Subnet status (and OVN's logical switch ports with
---ovn-nb, and this host's OVS ports with --node) and reports, per finding, what is wrong and
-which object, with the plan that repairs it. Writes nothing unless --fix.
+--ovn-nb, and this host's OVS ports and the pods' netns behind them with --node) and reports,
+per finding, what is wrong and which object, with the plan that repairs it. Writes nothing
+unless --fix.
 
 Findings:
   AddressHeldTwice          two claims hold one address (or MAC) in a Subnet; the later one by the
@@ -57,13 +61,19 @@ Findings:
   ClaimWithoutPort          an allocated claim on an OVN Subnet with no logical switch port
   OvnDrift                  another OVN row of ours not as the claims and Subnets want it (a port's
                             addresses, a switch, the router or a router port)
+  NetnsMismatch             (--node) the interface in a pod's netns (the port's pod_netns) does
+                            not hold the claimed address or MAC; reported only: no repair short
+                            of recreating the pod
+  NetnsGone                 (--node) a port's pod_netns no longer exists (the pod's sandbox is
+                            gone, its port stayed); the port is deleted as the CNI DEL does
 
 Flags:
       --kubeconfig FILE     The cluster to audit (default: in-cluster, else $KUBECONFIG, else ~/.kube/config).
       --ovn-nb ADDRESS      OVN's northbound database, as the controller's flag: also audit the logical
                             switches, ports and router (default: OVN is not read).
                               ${PROGRAM} audit --kubeconfig ~/.kube/config --ovn-nb tcp:10.0.0.1:6641
-      --node NAME           Also audit this host's OVS ports of ours (ovs-vsctl), for node NAME.
+      --node NAME           Also audit this host's OVS ports of ours (ovs-vsctl), for node NAME,
+                            and the pods' interfaces in the netns those ports name (ip, nsenter).
       --ovs-db ADDRESS      With --node: the Open_vSwitch database, as the daemon's flag
                             (default unix:$OVS_RUNDIR/db.sock, else ovs-vsctl's default).
       --bridge NAME         With --node: the integration bridge, as the daemon's flag (default br-int).
@@ -166,7 +176,12 @@ export const runAudit = async (argv: readonly string[], io: CliIo): Promise<numb
       .then(([ports, switches, router]) => ({ seen: { ports, switches }, router }))
       .catch((err: unknown) => Promise.reject(new Error(`cannot read OVN's northbound database ${ovnNb}: ${describe(err)}`)));
     const seenNode: SeenNode | undefined = vsctl === undefined ? undefined : { name: node, bridge, interfaces: await listOurInterfaces(vsctl).catch((err: unknown) => Promise.reject(new Error(`cannot read the node's Open_vSwitch database: ${describe(err)}`))) };
-    input = { snapshot: live.snapshot, options: { ...network, now, ...(ovn === undefined ? {} : { ovn: true }) }, ovn: seenOvn, node: seenNode };
+    const read: AuditInput = { snapshot: live.snapshot, options: { ...network, now, ...(ovn === undefined ? {} : { ovn: true }) }, ovn: seenOvn, node: seenNode };
+    // The pods' netns behind the node's ports, where the audit says to read them.
+    input = seenNode === undefined ? read : {
+      ...read,
+      node: { ...seenNode, netns: await readPodNetns(makeNetlink(makeIp({ log })), netnsReads(read)).catch((err: unknown) => Promise.reject(new Error(`cannot read the pods' network namespaces: ${describe(err)}`))) },
+    };
   } catch (err) {
     return fail(describe(err));
   }

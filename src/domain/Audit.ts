@@ -14,8 +14,9 @@
 //   claim is `PortWithoutClaim`, a committed claim with no port `ClaimWithoutPort`, any other
 //   repair (a drifted port, a missing or drifted switch or router port) `OvnDrift`;
 // - with a node: an OVS interface of ours (`external_ids:vendor=kube-ovn`) whose iface-id names
-//   no claim, or whose pod is not a live pod of that node, is `PortWithoutClaim`; it is deleted
-//   as the daemon's DEL deletes (DeleteOvsPort, then the host end).
+//   no claim, or whose pod is not a live pod of that node, is `PortWithoutClaim`; one with a
+//   standing claim is compared with its pod's netns (`NetnsMismatch`, `NetnsGone`): the node's
+//   rules are NodeAudit.ts's.
 // Repairs: each finding's actions, the repair the controller itself plans where it has one.
 // AddressHeldTwice, which the controller only reports, is decided by the conflict rule the
 // rebuild applies (pod annotations first, then IP objects by creation time, then name): the
@@ -28,7 +29,6 @@ import * as E from 'fp-ts/lib/Either.js';
 import { formatMac, formatValue } from './Address.js';
 import type { PlanOptions } from './ClusterPlanner.js';
 import { planAll, resolvePod } from './ClusterPlanner.js';
-import type { NodeAction } from './cni/NodePlanner.js';
 import type { PlannerState } from './IncrementalPlanner.js';
 import { prepare, releaseOrphan, statusViewWith, subnetStatusWith } from './IncrementalPlanner.js';
 import type { Claim, IpamState } from './IpamState.js';
@@ -37,6 +37,8 @@ import type { SeenOvn } from './OvnPorts.js';
 import { ensureSwitchOf, OVN_VENDOR, ovnSubnets, portDeleteOf } from './OvnPorts.js';
 import type { SeenRouter } from './OvnRouter.js';
 import { planOvnAuditWithRouter } from './OvnRouter.js';
+import type { NetnsRead, NodeRepair, PortVerdict, SeenNode } from './NodeAudit.js';
+import { netnsReadsOf, nodeFound } from './NodeAudit.js';
 import type { Action } from './Plan.js';
 import { inCreationOrder, ipName, podKeyOf } from './PlanContext.js';
 import { addressText } from './Records.js';
@@ -47,7 +49,7 @@ import { unpublish } from './Unplug.js';
 import { isGone } from './Workloads.js';
 
 export const KINDS = [
-  'AddressHeldTwice', 'ClaimWithoutPod', 'PodAnnotatedWithoutClaim', 'ClaimAnnotationMismatch', 'StatusCountsDisagree', 'PortWithoutClaim', 'ClaimWithoutPort', 'OvnDrift',
+  'AddressHeldTwice', 'ClaimWithoutPod', 'PodAnnotatedWithoutClaim', 'ClaimAnnotationMismatch', 'StatusCountsDisagree', 'PortWithoutClaim', 'ClaimWithoutPort', 'OvnDrift', 'NetnsMismatch', 'NetnsGone',
 ] as const;
 export type FindingKind = (typeof KINDS)[number];
 
@@ -58,23 +60,8 @@ export interface Finding {
   readonly message: string;
 }
 
-/** The node actions a repair takes: the daemon's DEL of a port. */
-export type NodeRepair = Extract<NodeAction, { readonly type: 'DeleteOvsPort' | 'DeleteLink' }>;
+export type { NetnsRead, NodeRepair, SeenNetns, SeenNode, SeenOvsInterface } from './NodeAudit.js';
 export type AuditAction = Action | NodeRepair;
-
-/** An OVS interface as read from the node's Open_vSwitch database. */
-export interface SeenOvsInterface {
-  readonly name: string;
-  readonly externalIds: Readonly<Record<string, string>>;
-}
-
-export interface SeenNode {
-  readonly name: string;
-  /** The integration bridge (the daemon's `--bridge`). */
-  readonly bridge: string;
-  /** The interfaces of ours (`external_ids:vendor=kube-ovn`). */
-  readonly interfaces: readonly SeenOvsInterface[];
-}
 
 export interface AuditInput {
   readonly snapshot: Snapshot;
@@ -232,28 +219,29 @@ const ovnFindings = (input: AuditInput, ps: PlannerState, planned: readonly Acti
   });
 };
 
-/** The node's OVS interfaces of ours with no claim behind them, deleted as the daemon's DEL does. */
-const nodeFindings = (input: AuditInput, ps: PlannerState): Found[] => {
+/** Each OVS interface of ours on the node, in name order, with its verdict: no claim (why), or
+ *  the claim behind it and the pod's interface name (NodeAudit.ts takes it from there). */
+const portVerdicts = (input: AuditInput, ps: PlannerState): PortVerdict[] => {
   const node = input.node;
   if (node === undefined) return [];
-  const claimed = new Set([...ps.ipam.claims.values()].filter((c) => !c.key.podUid.startsWith('retained:')).map(claimIpName));
-  return [...node.interfaces].filter((i) => i.externalIds['vendor'] === OVN_VENDOR).sort((a, b) => (a.name < b.name ? -1 : 1)).flatMap((i): Found[] => {
-    const ifaceId = i.externalIds['iface-id'] ?? '';
-    const podKey = `${i.externalIds['pod_namespace'] ?? ''}/${i.externalIds['pod_name'] ?? ''}`;
+  // A pod's own claim over one that only shelters its address (both name its IP object).
+  const standing = [...ps.ipam.claims.values()].filter((c) => !c.key.podUid.startsWith('retained:')).sort((a, b) => Number(a.shelteredFrom === undefined) - Number(b.shelteredFrom === undefined));
+  const claims = new Map(standing.map((c) => [claimIpName(c), c]));
+  return [...node.interfaces].filter((i) => i.externalIds['vendor'] === OVN_VENDOR).sort((a, b) => (a.name < b.name ? -1 : 1)).map((iface): PortVerdict => {
+    const ifaceId = iface.externalIds['iface-id'] ?? '';
+    const podKey = `${iface.externalIds['pod_namespace'] ?? ''}/${iface.externalIds['pod_name'] ?? ''}`;
     const pod = input.snapshot.pods.get(podKey)?.object;
-    const why = !claimed.has(ifaceId) ? `its iface-id ${JSON.stringify(ifaceId)} names no claim (no live pod network's IP object or annotations)`
-      : pod === undefined || !live(pod) ? `its pod ${podKey} is gone`
-      : pod.spec.nodeName !== node.name ? `its pod ${podKey} runs on ${pod.spec.nodeName === undefined || pod.spec.nodeName === '' ? 'no node yet' : `node ${pod.spec.nodeName}`}, not ${node.name}`
-      : undefined;
-    if (why === undefined) return [];
-    const message = `OVS port ${i.name} on ${node.bridge} of node ${node.name}: ${why}`;
-    const actions: NodeRepair[] = [
-      { type: 'DeleteOvsPort', target: i.name, reason: `unplug it from ${node.bridge}: ${why}`, bridge: node.bridge },
-      { type: 'DeleteLink', target: i.name, reason: `remove its host end: ${why}`, link: { name: i.name } },
-    ];
-    return [{ finding: { kind: 'PortWithoutClaim', object: `OvsPort/${node.name}/${i.name}`, message }, actions }];
+    const claim = claims.get(ifaceId);
+    if (claim === undefined) return { iface, why: `its iface-id ${JSON.stringify(ifaceId)} names no claim (no live pod network's IP object or annotations)` };
+    if (pod === undefined || !live(pod)) return { iface, why: `its pod ${podKey} is gone` };
+    if (pod.spec.nodeName !== node.name) return { iface, why: `its pod ${podKey} runs on ${pod.spec.nodeName === undefined || pod.spec.nodeName === '' ? 'no node yet' : `node ${pod.spec.nodeName}`}, not ${node.name}` };
+    return { iface, claim, ifName: resolvePod(ps.ctx, pod).items.find((i) => i.live.ipName === ifaceId)?.net.interface };
   });
 };
+
+/** With a node: where its pods' interfaces are to be read (the caller reads them into
+ *  `node.netns` before `audit`). */
+export const netnsReads = (input: AuditInput): readonly NetnsRead[] => netnsReadsOf(portVerdicts(input, prepare(input.snapshot, input.options)));
 
 /** Where an action goes in the repair plan (see the header's order). */
 const rankOf = (a: AuditAction): number => {
@@ -276,7 +264,7 @@ export const audit = (input: AuditInput): AuditResult => {
   const ps = prepare(input.snapshot, input.options);
   const planned = planAll(input.snapshot, input.options).actions;
   const ovn = input.ovn === undefined ? [] : planOvnAuditWithRouter({ ...ps.ctx, snapshot: input.snapshot }, ps.ipam, input.ovn.seen, input.ovn.router);
-  const found = [...heldTwice(input, ps), ...claimFindings(input, ps, planned), ...statusFindings(input, ps), ...ovnFindings(input, ps, ovn), ...nodeFindings(input, ps)];
+  const found = [...heldTwice(input, ps), ...claimFindings(input, ps, planned), ...statusFindings(input, ps), ...ovnFindings(input, ps, ovn), ...(input.node === undefined ? [] : nodeFound(input.node, portVerdicts(input, ps)))];
   const findings = found.flatMap((f) => (f.finding === undefined ? [] : [f.finding])).sort(compareFindings);
   // Repairs in the findings' order; an accompanying one (no finding) after them all.
   const keyOf = (f: Found): number => (f.finding === undefined ? Number.MAX_SAFE_INTEGER : findings.indexOf(f.finding));

@@ -3,7 +3,8 @@
 // pods a, b, c, d (eth0 on ovn-default, net1 on the macvlan example's Subnet), one at a time so
 // their addresses are known, and is stopped. Then each kind of fault is made by hand (kubectl,
 // ovn-nbctl, ovs-vsctl), the BUILT command finds exactly it (exit 1, exact findings), `--fix`
-// repairs it, and a second audit finds nothing (exit 0). The tests run in order on one cluster:
+// repairs it, and a second audit finds nothing (exit 0); on the node, a pod's netns is a real
+// netns with a veth end in it. The tests run in order on one cluster:
 // each starts from the state the previous one's fix left.
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { run, waitFor } from '../harness/exec.js';
 import { controllerFor, quietLog } from '../harness/inProcess.js';
 import type { OvsEnv } from '../harness/ovs.js';
 import { startOvs } from '../harness/ovs.js';
+import { createNetns, createVethPair, deleteNetns, destroyAll, inNetnsOk, netnsPath } from '../harness/netns.js';
 import { describeAsRoot } from '../harness/root.js';
 
 const EXAMPLES = new URL('../../examples/macvlan-ipam/', import.meta.url);
@@ -94,7 +96,7 @@ describeAsRoot('cli-audit')('audit: each fault made by hand is found, --fix repa
 
   afterAll(async () => {
     await controller?.stop();
-    await Promise.all([api?.stop(), ovs?.stop()]);
+    await Promise.all([api?.stop(), ovs?.stop(), destroyAll()]);
   }, 60_000);
 
   it('the cluster the controller left: nothing found, exit 0', async () => {
@@ -174,6 +176,41 @@ describeAsRoot('cli-audit')('audit: each fault made by hand is found, --fix repa
       message: `OVS port ghostghost12_h on br-int of node ${NODE}: its iface-id "ghost.default" names no claim (no live pod network's IP object or annotations)`,
     }], ['DeleteOvsPort ghostghost12_h', 'DeleteLink ghostghost12_h'], node);
     expect((await ovs.vsctl('list-ports', 'br-int')).split('\n')).toEqual(['cccccccccccc_h']);
+  }, 90_000);
+
+  it('NetnsMismatch and NetnsGone on the node: pod c\'s port names its netns; another address there is reported, a deleted netns\'s port goes', async () => {
+    // Pod c's port (left by the test above) as the daemon plugs it now: its netns recorded, eth0 in it.
+    const ns = await createNetns();
+    const path = netnsPath(ns);
+    await ovs.vsctl('set', 'Interface', 'cccccccccccc_h', `external_ids:pod_netns="${path}"`);
+    await createVethPair({ name: 'cccccccccccc_h' }, { name: 'eth0', netns: ns });
+    const annotations = (await pod('c')).metadata.annotations ?? {};
+    const [mac, address] = [annotations['ovn.kubernetes.io/mac_address'], annotations['ovn.kubernetes.io/ip_address']];
+    await inNetnsOk(ns, ['ip', 'link', 'set', 'dev', 'eth0', 'address', mac!]);
+    await inNetnsOk(ns, ['ip', 'addr', 'add', `${address}/16`, 'dev', 'eth0']);
+    const node = ['--node', NODE, '--ovs-db', ovs.db.ovs];
+    expect(await audit(...node)).toEqual(clean);
+
+    await inNetnsOk(ns, ['ip', 'addr', 'flush', 'dev', 'eth0']);
+    await inNetnsOk(ns, ['ip', 'addr', 'add', '10.16.0.99/16', 'dev', 'eth0']);
+    const mismatch = await audit(...node);
+    expect({ code: mismatch.code, out: mismatch.out }).toEqual({
+      code: 1,
+      out: {
+        findings: [{
+          kind: 'NetnsMismatch', object: `OvsPort/${NODE}/cccccccccccc_h`,
+          message: `OVS port cccccccccccc_h on br-int of node ${NODE}: pod default/c eth0 claims ${address} (MAC ${mac}), but in its netns ${path} eth0 holds 10.16.0.99/16 (MAC ${mac}); `
+            + 'the pod must be recreated to get its claimed address; no repair is planned',
+        }],
+        actions: [],
+      },
+    });
+
+    await deleteNetns(ns);
+    const gone = `its pod default/c eth0's netns ${path} is gone (the pod's sandbox is gone, its port stayed)`;
+    await findsAndFixes([{ kind: 'NetnsGone', object: `OvsPort/${NODE}/cccccccccccc_h`, message: `OVS port cccccccccccc_h on br-int of node ${NODE}: ${gone}` }],
+      ['DeleteOvsPort cccccccccccc_h', 'DeleteLink cccccccccccc_h'], node);
+    expect(await ovs.vsctl('list-ports', 'br-int')).toBe('');
   }, 90_000);
 
   it('AddressHeldTwice: pod b\'s annotation and IP object both say a\'s address; b loses and is told', async () => {

@@ -153,7 +153,7 @@ describe('planOvnAdd', () => {
         { type: 'CreateVethPair', target: '0123456789ab_h', reason: 'the veth pair of default/samplepod eth0', host: hostEnd, peer: '0123456789ab_c', mtu: 1400 },
         {
           type: 'AddOvsPort', target: '0123456789ab_h', reason: 'plug default/samplepod eth0 into br-int as logical port samplepod.default', bridge: 'br-int',
-          externalIds: { 'iface-id': 'samplepod.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2' },
+          externalIds: { 'iface-id': 'samplepod.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2', pod_netns: NETNS },
         },
         { type: 'SetLink', target: '0123456789ab_h', reason: 'bring the host end up', link: hostEnd, changes: { up: true } },
         {
@@ -176,7 +176,7 @@ describe('planOvnAdd', () => {
     if (E.isLeft(plan)) throw new Error(plan.left.message);
     expect(plan.right.actions[1]).toEqual({
       type: 'AddOvsPort', target: '0123456789ab_h', reason: 'plug default/samplepod eth0 into br-int as logical port vm1.default', bridge: 'br-int',
-      externalIds: { 'iface-id': 'vm1.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2' },
+      externalIds: { 'iface-id': 'vm1.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2', pod_netns: NETNS },
     });
   });
 
@@ -196,7 +196,7 @@ describe('planOvnAdd', () => {
       ['CreateVethPair', '01234567_net1_h'], ['AddOvsPort', '01234567_net1_h'], ['SetLink', '01234567_net1_h'], ['SetLink', '01234567_net1_c'],
       ['ReplaceAddresses', 'net1'], ['AddRoute', 'net1'], ['AddRoute', 'net1'],
     ]);
-    expect(plan.right.actions[1]).toMatchObject({ externalIds: { 'iface-id': 'samplepod.default.attachnet.default.ovn', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '19.10.0.2' } });
+    expect(plan.right.actions[1]).toMatchObject({ externalIds: { 'iface-id': 'samplepod.default.attachnet.default.ovn', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '19.10.0.2', pod_netns: NETNS } });
     expect(plan.right.actions[3]).toMatchObject({ changes: { netns: NETNS, newName: 'net1', mac: '0a:00:00:00:00:07', mtu: 1300, up: true } });
     expect(plan.right.actions.slice(5)).toEqual([
       { type: 'AddRoute', target: 'net1', reason: 'a route of the NetworkAttachmentDefinition or the routes annotation', link: net1, route: { family: 4, dst: '19.10.0.0/16' } },
@@ -226,8 +226,17 @@ describe('planOvnAdd', () => {
     hostLink: true, port: true, ifacePorts: ['0123456789ab_h'],
     hostEnd: { ifindex: 7, peerIfindex: 2, mac: '6e:00:00:00:00:01', mtu: 1400, up: true, addresses: [] },
     podLink: { ifindex: 2, peerIfindex: 7, mac: '0a:58:0a:10:00:02', mtu: 1400, up: true, addresses: ['10.16.0.2/16'] },
-    portIds: { 'iface-id': 'samplepod.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2', 'ovn-installed': 'true' },
+    portIds: { 'iface-id': 'samplepod.default', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '10.16.0.2', pod_netns: NETNS, 'ovn-installed': 'true' },
   };
+
+  it('labels a finished plug\'s port with its netns in place (a port an earlier daemon plugged without pod_netns), not re-plugged', () => {
+    const { pod_netns: _netns, ...older } = plugged.portIds;
+    const plan = planOvnAdd(eth0Input({ host: { ...plugged, portIds: older } }), config);
+    expect(E.isRight(plan) && plan.right.actions.map((a) => [a.type, a.target, a.reason])).toEqual([
+      ['AddOvsPort', '0123456789ab_h', 'record default/samplepod eth0\'s netns on its port (external_ids:pod_netns)'],
+      ['AddRoute', 'eth0', 'eth0 is the default-route interface: default route via the gateway'],
+    ]);
+  });
 
   it('leaves a finished plug in place: only its routes are planned again', () => {
     const plan = planOvnAdd(eth0Input({ host: plugged }), config);
@@ -386,7 +395,7 @@ describe('source routing (seed 11: eth0 and net1 on one subnet)', () => {
         hostLink: true, port: true, ifacePorts: ['01234567_net1_h'], sourceRules: ['172.17.0.4'],
         hostEnd: { ifindex: 7, peerIfindex: 2, mac: '6e:00:00:00:00:01', mtu: 1400, up: true, addresses: [] },
         podLink: { ifindex: 2, peerIfindex: 7, mac: '0a:00:00:00:00:04', mtu: 1400, up: true, addresses: ['172.17.0.4/16'] },
-        portIds: { 'iface-id': 'samplepod.default.attachnet.default.ovn', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '172.17.0.4' },
+        portIds: { 'iface-id': 'samplepod.default.attachnet.default.ovn', vendor: 'kube-ovn', pod_name: 'samplepod', pod_namespace: 'default', ip: '172.17.0.4', pod_netns: NETNS },
       },
     }), config);
     expect(E.isRight(plan) && plan.right.actions).toEqual([

@@ -154,7 +154,7 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
     const { 'ovn-installed': installed, 'ovn-installed-ts': _ts, ...ours } = await externalIds(port);
     expect(await externalIds(`${cid('pod-a').slice(0, 12)}_h`)).toMatchObject({ 'iface-id': 'pod-a.default', ip: '10.16.0.2,fd00:10:16::2' });
     expect(installed).toBe('true');
-    expect(ours).toEqual({ 'iface-id': `pod-a.default.${ATTACHNET}`, ip: '19.10.0.2', pod_name: 'pod-a', pod_namespace: 'default', vendor: 'kube-ovn' });
+    expect(ours).toEqual({ 'iface-id': `pod-a.default.${ATTACHNET}`, ip: '19.10.0.2', pod_name: 'pod-a', pod_namespace: 'default', pod_netns: netnsPath(ns), vendor: 'kube-ovn' });
     expect(await ovs.vsctl('port-to-br', port)).toBe('br-int');
   }, 40_000);
 

@@ -4,7 +4,8 @@
 // allocated and written by the planner's own plan (planAll, applied).
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { AuditInput, SeenOvsInterface } from '../../src/domain/Audit.js';
+import type { AuditInput, SeenNetns, SeenOvsInterface } from '../../src/domain/Audit.js';
+import { netnsReads } from '../../src/domain/Audit.js';
 import { audit, auditJson } from '../../src/domain/Audit.js';
 import { planAll } from '../../src/domain/ClusterPlanner.js';
 import type { SeenPort, SeenSwitch } from '../../src/domain/OvnPorts.js';
@@ -57,10 +58,13 @@ const converged = (): Cluster => {
 const NODE_PORTS: readonly SeenOvsInterface[] = [
   { name: 'aaaaaaaaaaaa_h', externalIds: { 'iface-id': 'a.default', vendor: 'kube-ovn', pod_name: 'a', pod_namespace: 'default', ip: '10.16.0.2' } },
 ];
-const inputOf = (c: Cluster, nodePorts: readonly SeenOvsInterface[] = NODE_PORTS): AuditInput => ({
+const inputOf = (c: Cluster, nodePorts: readonly SeenOvsInterface[] = NODE_PORTS, netns?: ReadonlyMap<string, SeenNetns>): AuditInput => ({
   snapshot: c.snapshot, options: OVN, ovn: { seen: { ports: c.ports, switches: c.switches }, router: c.router },
-  node: { name: 'node1', bridge: 'br-int', interfaces: nodePorts },
+  node: { name: 'node1', bridge: 'br-int', interfaces: nodePorts, netns },
 });
+/** Pod a's port as the daemon plugs it now: with its netns. */
+const A_NETNS = '/var/run/netns/a';
+const WITH_NETNS: readonly SeenOvsInterface[] = NODE_PORTS.map((i) => ({ ...i, externalIds: { ...i.externalIds, pod_netns: A_NETNS } }));
 
 const withPod = (c: Cluster, key: string, change: (annotations: Record<string, string>) => Record<string, string>): Cluster => {
   const e = c.snapshot.pods.get(key)!;
@@ -99,6 +103,9 @@ const HELD = '10.16.0.2 in subnet ovn-default is held by IP object a.default (po
 const MISMATCH = 'pod annotations say 172.18.0.2 in macvlan but IP object a.default.macvlan.default says 172.18.0.50 in macvlan; keeping the annotations (what the pod uses) and correcting the IP object';
 /** Pod a's port addresses in the converged cluster (its MAC is generated from its UID). */
 const A_PORT = converged().ports.find((p) => p.name === 'a.default')!.addresses;
+const A_MAC = A_PORT.split(' ')[0]!;
+const A_GONE = `its pod default/a eth0's netns ${A_NETNS} is gone (the pod's sandbox is gone, its port stayed)`;
+const NO_REPAIR = 'the pod must be recreated to get its claimed address; no repair is planned';
 const NO_CLAIM = 'its iface-id "ghost.default" names no claim (no live pod network\'s IP object or annotations)';
 
 type Row = readonly [string, () => AuditInput, AuditResult['findings'], readonly { type: string; target: string; reason: string }[]];
@@ -170,6 +177,12 @@ describe('audit', () => {
       { type: 'DeleteOvsPort', target: 'bbbbbbbbbbbb_h', reason: `unplug it from br-int: ${NO_CLAIM}` },
       { type: 'DeleteLink', target: 'bbbbbbbbbbbb_h', reason: `remove its host end: ${NO_CLAIM}` },
     ]],
+    ['NetnsGone: pod a\'s port names a netns that no longer exists', () => inputOf(converged(), WITH_NETNS, new Map([['aaaaaaaaaaaa_h', { gone: true }]])), [
+      { kind: 'NetnsGone', object: 'OvsPort/node1/aaaaaaaaaaaa_h', message: `OVS port aaaaaaaaaaaa_h on br-int of node node1: ${A_GONE}` },
+    ], [
+      { type: 'DeleteOvsPort', target: 'aaaaaaaaaaaa_h', reason: `unplug it from br-int: ${A_GONE}` },
+      { type: 'DeleteLink', target: 'aaaaaaaaaaaa_h', reason: `remove its host end: ${A_GONE}` },
+    ]],
     ['ClaimWithoutPort: pod b\'s logical switch port deleted', () => {
       const c = converged();
       return inputOf({ ...c, ports: c.ports.filter((p) => p.name !== 'b.default') });
@@ -194,6 +207,34 @@ describe('audit', () => {
     const result = audit(input());
     expect(auditJson(result)).toEqual({ findings, actions });
     expect(auditJson(audit(repaired(input(), result)))).toEqual({ findings: [], actions: [] });
+  });
+
+  it('with a node: the netns reads are those of ports with a standing claim and pod_netns', () => {
+    const ghost: SeenOvsInterface = { name: 'bbbbbbbbbbbb_h', externalIds: { 'iface-id': 'ghost.default', vendor: 'kube-ovn', pod_name: 'ghost', pod_namespace: 'default', pod_netns: '/var/run/netns/g' } };
+    expect(netnsReads(inputOf(converged(), [...WITH_NETNS, ghost]))).toEqual([{ port: 'aaaaaaaaaaaa_h', netns: A_NETNS, ifName: 'eth0' }]);
+    expect(netnsReads(inputOf(converged()))).toEqual([]);
+  });
+
+  const netnsRows: readonly (readonly [string, SeenNetns | undefined, AuditResult['findings']])[] = [
+    ['a\'s interface holds its claim: no finding', { gone: false, link: { mac: A_MAC, addresses: ['10.16.0.2/24'] } }, []],
+    ['a\'s netns not read: no finding', undefined, []],
+    ['a\'s interface holds another address', { gone: false, link: { mac: A_MAC, addresses: ['10.16.0.99/24'] } }, [{
+      kind: 'NetnsMismatch', object: 'OvsPort/node1/aaaaaaaaaaaa_h',
+      message: `OVS port aaaaaaaaaaaa_h on br-int of node node1: pod default/a eth0 claims 10.16.0.2 (MAC ${A_MAC}), but in its netns ${A_NETNS} eth0 holds 10.16.0.99/24 (MAC ${A_MAC}); ${NO_REPAIR}`,
+    }]],
+    ['a\'s interface has another MAC', { gone: false, link: { mac: '0a:00:00:00:00:09', addresses: ['10.16.0.2/24'] } }, [{
+      kind: 'NetnsMismatch', object: 'OvsPort/node1/aaaaaaaaaaaa_h',
+      message: `OVS port aaaaaaaaaaaa_h on br-int of node node1: pod default/a eth0 claims 10.16.0.2 (MAC ${A_MAC}), but in its netns ${A_NETNS} eth0 holds 10.16.0.2/24 (MAC 0a:00:00:00:00:09); ${NO_REPAIR}`,
+    }]],
+    ['a\'s netns has no eth0', { gone: false, link: undefined }, [{
+      kind: 'NetnsMismatch', object: 'OvsPort/node1/aaaaaaaaaaaa_h',
+      message: `OVS port aaaaaaaaaaaa_h on br-int of node node1: pod default/a eth0 claims 10.16.0.2 (MAC ${A_MAC}), but its netns ${A_NETNS} has no interface eth0; ${NO_REPAIR}`,
+    }]],
+  ];
+
+  it.each(netnsRows)('NetnsMismatch: %s; no repair is planned', (_name, seen, findings) => {
+    const netns = new Map(seen === undefined ? [] : [['aaaaaaaaaaaa_h', seen] as const]);
+    expect(auditJson(audit(inputOf(converged(), WITH_NETNS, netns)))).toEqual({ findings, actions: [] });
   });
 
   it('what is legitimately kept is no finding: a StatefulSet\'s IP object, a reservation, a pod not yet allocated', () => {

@@ -222,7 +222,7 @@ describeAsRoot('e2e-ovn')('seed 06-11: OVN attachments through the real plugin, 
       const port = linkNamesOf(sample.containerId, i.ifName).host;
       const ids = Object.fromEntries((JSON.parse(await ovs.vsctl('--format=json', '--columns=external_ids', 'list', 'Interface', port)) as { data: [[['map', [string, string][]]]] }).data[0][0][1]);
       expect({ port, ...ids, 'ovn-installed-ts': undefined }).toEqual({
-        port, 'iface-id': portName('samplepod', i), ip, pod_name: 'samplepod', pod_namespace: 'default', vendor: 'kube-ovn', 'ovn-installed': 'true', 'ovn-installed-ts': undefined,
+        port, 'iface-id': portName('samplepod', i), ip, pod_name: 'samplepod', pod_namespace: 'default', pod_netns: netnsPath(sample.netns), vendor: 'kube-ovn', 'ovn-installed': 'true', 'ovn-installed-ts': undefined,
       });
     }
     expect((await ping(sample.netns, '172.18.0.3')).stdout).toContain('1 received');

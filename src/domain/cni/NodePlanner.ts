@@ -57,6 +57,9 @@ export interface ValidRequest {
   readonly deadlineMs?: number | undefined;
 }
 
+/** The OVS port's external_ids key for the pod's netns path (Kube-OVN's; audit --node reads it). */
+export const POD_NETNS = 'pod_netns';
+
 const containerIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 const invalidRequest = (message: string): NodeError => ({ code: 'InvalidRequest', message });
@@ -296,7 +299,7 @@ const ovnPlugOf = (input: OvnAddInput, config: NodeConfig, mac: string): OvnPlug
     hostEnd: { name: names.host, netns: config.hostNetns },
     podLink: { name: req.ifName, netns: req.netns },
     addresses: allocation.addresses.map((a) => `${a.ip}/${a.prefix}`),
-    externalIds: { 'iface-id': ifaceId, vendor: 'kube-ovn', pod_name: req.podName, pod_namespace: req.podNamespace, ip: allocation.addresses.map((a) => a.ip).join(',') },
+    externalIds: { 'iface-id': ifaceId, vendor: 'kube-ovn', pod_name: req.podName, pod_namespace: req.podNamespace, ip: allocation.addresses.map((a) => a.ip).join(','), [POD_NETNS]: req.netns },
     routes: [...gatewayRoutes, ...routes],
     gatewayRoutes: gatewayRoutes.length,
     source: sourceOf(input, [...gatewayRoutes, ...routes]),
@@ -373,21 +376,28 @@ export const planOvnAdd = (input: OvnAddInput, config: NodeConfig): E.Either<Nod
     protocol: protocolOf(ips), ips: responseIps(ips, input.defaultRoute), mac_address: p.mac, mtu: p.mtu, nicname: req.ifName, routes: toCniRoutes(p.routes),
   };
   const actions = isPlugged(host, p)
-    ? finishActions(p, host, config, req.netns)
+    ? [...relabelActions(p, host, config), ...finishActions(p, host, config, req.netns)]
     : [...clearActions(p, host, config), ...plugActions(p, input, config), ...finishActions(p, host, config, req.netns)];
   return E.right({ actions, response, skipped: p.skipped });
 };
 
+/** A finished plug whose port lacks (or has another) pod_netns, as a port an earlier daemon
+ *  plugged: the port is labelled again in place (add-port --may-exist sets the external_ids),
+ *  not re-plugged, so the pod's traffic is not cut for a label. */
+const relabelActions = (p: OvnPlug, host: HostState, config: NodeConfig): NodeAction[] =>
+  host.portIds?.[POD_NETNS] === p.externalIds[POD_NETNS] ? []
+    : [{ type: 'AddOvsPort', target: p.names.host, reason: `record ${p.what}'s netns on its port (external_ids:${POD_NETNS})`, bridge: config.bridge, externalIds: p.externalIds }];
+
 /** Is the interface plugged as the plan would plug it: the host end and the pod's link are
  *  one veth pair, both up, the pod's link has the MAC, MTU and addresses, and our port (the
- *  only one with our iface-id) carries the external_ids? */
+ *  only one with our iface-id) carries the external_ids (but pod_netns: see relabelActions)? */
 const isPlugged = (host: HostState, p: OvnPlug): boolean => {
   const { hostEnd, podLink, portIds } = host;
   if (hostEnd === undefined || podLink === undefined || portIds === undefined || !host.port) return false;
   const pair = podLink.peerIfindex === hostEnd.ifindex && hostEnd.peerIfindex === podLink.ifindex;
   const sameAddresses = podLink.addresses.length === p.addresses.length && p.addresses.every((a) => podLink.addresses.includes(a));
   return pair && hostEnd.up && podLink.up && podLink.mac === p.mac && podLink.mtu === p.mtu && sameAddresses &&
-    host.ifacePorts.every((port) => port === p.names.host) && Object.entries(p.externalIds).every(([k, v]) => portIds[k] === v);
+    host.ifacePorts.every((port) => port === p.names.host) && Object.entries(p.externalIds).every(([k, v]) => k === POD_NETNS || portIds[k] === v);
 };
 
 /** The ADD plan of an IPAM-only network: addresses and routes for the main plugin, and room
