@@ -72,6 +72,8 @@ export interface ControllerDeps {
 
 /** Replans in a row a pod gets at once, before it backs off. */
 const MAX_IMMEDIATE_REPLANS = 3;
+/** Tries to read an object afresh after a failed plan (200 ms doubling between them). */
+const REFRESH_ATTEMPTS = 5;
 
 const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'virtualmachines', 'virtualmachineinstances', 'ips', 'pods'];
 
@@ -97,6 +99,7 @@ export class Controller {
   /** The errors of each pod's last plan, so an unchanged failure is reported once. */
   private readonly lastErrors = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
   /** The planner's state, kept across reconciles; undefined when it must be prepared afresh. */
   private planner: PlannerState | undefined;
   /** What the planner state was prepared from, per object of the kinds it does not follow. */
@@ -140,6 +143,7 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.pods.stop();
     this.subnets.stop();
@@ -319,17 +323,35 @@ export class Controller {
     }
   }
 
-  /** Reads the objects a failed plan touched afresh, so the next plan starts from the truth. */
-  private async refresh(podKey: string, actions: readonly Action[]): Promise<void> {
+  /**
+   * After a failed plan: reads the objects it touched afresh (a few tries), so the next plan
+   * starts from the truth; what still could not be read is put back as it was before the plan
+   * (LiveSnapshot.revertIntended). Reading first matters: while the outcome of a write is
+   * unknown (its answer was lost), the intended IP object keeps its address held, so no other
+   * pod is given an address that may have been written for this one.
+   */
+  private async refreshThenRevert(podKey: string, actions: readonly Action[]): Promise<void> {
     const [ns, name] = [podKey.slice(0, podKey.indexOf('/')), podKey.slice(podKey.indexOf('/') + 1)];
-    try {
-      this.live.recordWrite('pods', podKey, (await this.deps.kube.getPod(ns, name)) ?? null);
-      for (const a of actions) {
-        if (a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'DeleteIP') this.live.recordWrite('ips', a.target, (await this.deps.kube.getIP(a.target)) ?? null);
+    const reads: (() => Promise<void>)[] = [
+      async () => this.live.recordWrite('pods', podKey, (await this.deps.kube.getPod(ns, name)) ?? null),
+      ...actions.flatMap((a) => (a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'DeleteIP'
+        ? [async () => this.live.recordWrite('ips', a.target, (await this.deps.kube.getIP(a.target)) ?? null)] : [])),
+    ];
+    for (const read of reads) {
+      for (let attempt = 1, delay = 200; ; attempt++, delay *= 2) {
+        try {
+          await read();
+          break;
+        } catch (err) {
+          if (attempt >= REFRESH_ATTEMPTS || this.stopping) {
+            this.deps.log.warn('could not refresh after a failed write', { pod: podKey, error: String(err) });
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
       }
-    } catch (err) {
-      this.deps.log.warn('could not refresh after a failed write', { pod: podKey, error: String(err) });
     }
+    this.live.revertIntended(actions);
   }
 
   private async reconcilePod(key: string): Promise<Outcome> {
@@ -373,15 +395,13 @@ export class Controller {
       result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
       if (result.kind !== 'applied') {
         this.planner = undefined;
-        this.live.revertIntended(actions);
-        await this.refresh(key, actions);
+        await this.refreshThenRevert(key, actions);
       }
     } catch (err) {
       // A throw (not a failed write): the intended writes in the snapshot may never have been
-      // made; put back what was there, read them afresh, then let the queue report and retry it.
+      // made; read them afresh (else put back what was there), then let the queue retry it.
       this.planner = undefined;
-      this.live.revertIntended(actions);
-      await this.refresh(key, actions);
+      await this.refreshThenRevert(key, actions);
       throw err;
     } finally {
       this.inFlight.delete(key);
@@ -466,12 +486,11 @@ export class Controller {
         this.live.applyIntended(actions);
         const result = await applyActions({ ...this.deps, live: this.live, fault: this.options.fault }, actions);
         if (result.kind === 'applied') this.subnets.add(ip.spec.subnet);
-        else this.live.revertIntended(actions); // the next sweep tries again
+        else await this.refreshThenRevert(`${ip.spec.namespace}/${ip.spec.podName}`, actions); // the next sweep tries again
         this.planner = undefined;
       } catch (err) {
         this.reportThrow('sweep', target, err, false);
-        this.live.revertIntended(actions);
-        await this.refresh(`${ip.spec.namespace}/${ip.spec.podName}`, actions);
+        await this.refreshThenRevert(`${ip.spec.namespace}/${ip.spec.podName}`, actions);
       } finally {
         release();
       }

@@ -7,7 +7,8 @@
 // - A RESET (re-list) replaces a kind wholesale, except for the controller's own writes newer
 //   than the list: a re-list that raced a write must not forget a claim.
 // - What a plan intends is held only until the server's word on that object arrives (an event,
-//   an answer, a re-list); when its write fails, `revertIntended` puts back what was there, so
+//   an answer, a re-list); when its write fails and a fresh read cannot say what the server
+//   holds, `revertIntended` puts back what was there, so
 //   a failed delete never hides an IP object that still exists (a leak the sweep cannot see)
 //   and a failed create never shows one that does not (annotations published without a claim),
 //   even when the API server cannot be read right after the failure.
