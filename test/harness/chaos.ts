@@ -218,22 +218,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const spread = (n: number, offset: number, what: () => Promise<void>): void => {
       for (let j = 0; j < n; j++) disruptions.push({ at: Math.floor(o.pods * ((j + offset) / (n + 1))), what });
     };
-    spread(o.controllerKills, 1, async () => {
-      process.kill(controller.pid, 'SIGKILL');
-      await controller.waitForExit(10_000);
-      counts.controllerKills++;
-      o.log(`controller SIGKILLed (${counts.controllerKills})`);
-      await sleep(Math.floor(random() * 1_500));
-      startCtl();
-    });
-    spread(o.daemonKills, 0.7, async () => {
-      process.kill(daemon.pid, 'SIGKILL');
-      await daemon.waitForExit(10_000);
-      counts.daemonKills++;
-      o.log(`daemon SIGKILLed (${counts.daemonKills})`);
-      await sleep(Math.floor(random() * 1_000));
-      startDaemon();
-    });
+    /** SIGKILLs the process `current()` names, counts it, and starts another after up to `pauseMs`. */
+    const killAndRestart = (what: 'controller' | 'daemon', current: () => ControllerProcess, start: () => ControllerProcess, pauseMs: number) => async () => {
+      const victim = current();
+      process.kill(victim.pid, 'SIGKILL');
+      await victim.waitForExit(10_000);
+      const n = ++counts[what === 'controller' ? 'controllerKills' : 'daemonKills'];
+      o.log(`${what} SIGKILLed (${n})`);
+      await sleep(Math.floor(random() * pauseMs));
+      start();
+    };
+    spread(o.controllerKills, 1, killAndRestart('controller', () => controller, startCtl, 1_500));
+    spread(o.daemonKills, 0.7, killAndRestart('daemon', () => daemon, startDaemon, 1_000));
     spread(o.apiRestarts, 0.5, async () => {
       o.log('kube-apiserver SIGKILLed');
       await api.restartApiserver({ kill: true });
