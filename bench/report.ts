@@ -1,5 +1,9 @@
 // Bench output: one JSON line per figure, with its unit, and beside it (when it has one) the
 // baseline measured in the same run and the ratio, so noisy shared machines still compare.
+// Every figure reported is also kept (with its samples, which the line leaves out) for the
+// HTML report written at the end of `npm run bench`.
+import { loadavg } from 'node:os';
+
 export interface Figure {
   readonly name: string;
   readonly value: number;
@@ -8,11 +12,29 @@ export interface Figure {
   readonly baselineName?: string;
   readonly ratio?: number;
   readonly target?: string;
+  /** Every sample the value summarises (e.g. each pod's latency in ms), for a distribution plot. */
+  readonly samples?: readonly number[];
+  /** The baseline's samples, plotted beside `samples`. */
+  readonly baselineSamples?: readonly number[];
+  /** A point of a scaling curve: figures with the same `series` are one curve, `x` its size
+   *  (e.g. pods), plotted on log axes. */
+  readonly scale?: { readonly series: string; readonly x: number };
 }
+
+/** A reported figure as kept for the HTML report: rounded, with the 1-minute load average when
+ *  it was reported (the machine may be shared). */
+export type Recorded = Figure & { readonly load1: number };
+
+const recorded: Recorded[] = [];
+
+/** Every figure reported so far in this process, in order. */
+export const recordedFigures = (): readonly Recorded[] => recorded;
 
 export const report = (figure: Figure): void => {
   const rounded = { ...figure, value: round(figure.value), ...(figure.baseline !== undefined ? { baseline: round(figure.baseline) } : {}), ...(figure.ratio !== undefined ? { ratio: round(figure.ratio) } : {}) };
-  process.stdout.write(JSON.stringify(rounded) + '\n');
+  recorded.push({ ...rounded, load1: round(loadavg()[0] ?? 0) });
+  const { samples: _s, baselineSamples: _b, ...line } = rounded;
+  process.stdout.write(JSON.stringify(line) + '\n');
 };
 
 /** The p-th percentile (nearest rank) of unsorted values; NaN for none. */
