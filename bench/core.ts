@@ -48,11 +48,13 @@ const mixedSubnets = (): Subnet[] =>
     return makeSubnet(`s64-${i}`, `${formatValue(6, prefix)}/64`, spreadExcludes(6, prefix, 1n << 64n, 1000));
   });
 
-/** (a) 100,000 allocations over 100 mixed subnets with 1,000 excluded ranges each; release of
- *  every other one; 50,000 reallocations; rebuild from the claims. */
-export const benchScale = (): void => {
+/** A count as figure names spell it: 100000 → `100k`, 2500 → `2500`. */
+const countName = (n: number): string => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
+
+/** (a) 100,000 allocations (`n`: fewer in `--quick`) over 100 mixed subnets with 1,000 excluded
+ *  ranges each; release of every other one; n/2 reallocations; rebuild from the claims. */
+export const benchScale = (n = 100_000): void => {
   const subnets = mixedSubnets();
-  const n = 100_000;
   const alloc = measure((sample) => {
     let state = emptyState(subnets);
     for (let i = 0; i < n; i++) {
@@ -61,8 +63,8 @@ export const benchScale = (): void => {
     }
     return state;
   });
-  report({ name: 'core.allocate.100k_mixed_subnets', value: alloc.ms, unit: 'ms' });
-  report({ name: 'core.allocate.100k_mixed_subnets.peak_heap', value: alloc.peakMiB, unit: 'MiB' });
+  report({ name: `core.allocate.${countName(n)}_mixed_subnets`, value: alloc.ms, unit: 'ms' });
+  report({ name: `core.allocate.${countName(n)}_mixed_subnets.peak_heap`, value: alloc.peakMiB, unit: 'MiB' });
 
   const rel = measure((sample) => {
     let state = alloc.result;
@@ -72,8 +74,8 @@ export const benchScale = (): void => {
     }
     return state;
   });
-  report({ name: 'core.release.50k', value: rel.ms, unit: 'ms' });
-  report({ name: 'core.release.50k.peak_heap', value: rel.peakMiB, unit: 'MiB' });
+  report({ name: `core.release.${countName(n / 2)}`, value: rel.ms, unit: 'ms' });
+  report({ name: `core.release.${countName(n / 2)}.peak_heap`, value: rel.peakMiB, unit: 'MiB' });
 
   const realloc = measure((sample) => {
     let state = rel.result;
@@ -83,8 +85,8 @@ export const benchScale = (): void => {
     }
     return state;
   });
-  report({ name: 'core.reallocate.50k', value: realloc.ms, unit: 'ms' });
-  report({ name: 'core.reallocate.50k.peak_heap', value: realloc.peakMiB, unit: 'MiB' });
+  report({ name: `core.reallocate.${countName(n / 2)}`, value: realloc.ms, unit: 'ms' });
+  report({ name: `core.reallocate.${countName(n / 2)}.peak_heap`, value: realloc.peakMiB, unit: 'MiB' });
 
   const claims = [...realloc.result.claims.values()];
   const rebuilt = measure(() => rebuild(subnets, claims));
@@ -104,10 +106,9 @@ const naiveAllocate = (used: Set<string>, first: number): string => {
   }
 };
 
-/** (b) 100,000 allocations in 100 IPv4 /16s without excludes: the core against the naive baseline. */
-export const benchAgainstNaive = (): void => {
+/** (b) 100,000 allocations (`n`) in 100 IPv4 /16s without excludes: the core against the naive baseline. */
+export const benchAgainstNaive = (n = 100_000): void => {
   const subnets = Array.from({ length: 100 }, (_, i) => makeSubnet(`n-${i}`, `10.${i}.0.0/16`));
-  const n = 100_000;
   const requests = Array.from({ length: n }, (_, i) => request(subnets[i % 100]!.name, i));
   // The batch path: one draft for all (how the planner and the rebuild allocate).
   const batch = measure(() => {
@@ -126,8 +127,8 @@ export const benchAgainstNaive = (): void => {
     for (let i = 0; i < n; i++) naiveAllocate(sets[i % 100]!, 0x0a000000 + (i % 100) * 65536 + 2);
     return sets;
   });
-  report({ name: 'core.allocate_batch.100k_in_100x/16', value: batch.ms, unit: 'ms', baseline: naive.ms, baselineName: 'naive Set<string> scan', ratio: naive.ms / batch.ms, target: 'ratio >= 20' });
-  report({ name: 'core.allocate_one_by_one.100k_in_100x/16', value: single.ms, unit: 'ms', baseline: naive.ms, baselineName: 'naive Set<string> scan', ratio: naive.ms / single.ms });
+  report({ name: `core.allocate_batch.${countName(n)}_in_100x/16`, value: batch.ms, unit: 'ms', baseline: naive.ms, baselineName: 'naive Set<string> scan', ratio: naive.ms / batch.ms, target: 'ratio >= 20' });
+  report({ name: `core.allocate_one_by_one.${countName(n)}_in_100x/16`, value: single.ms, unit: 'ms', baseline: naive.ms, baselineName: 'naive Set<string> scan', ratio: naive.ms / single.ms });
 };
 
 const BATCH = 5_000;
@@ -139,21 +140,21 @@ const growthCase = (held: number) => {
   return { state, more: Array.from({ length: BATCH }, (_, i) => request('grow', held + i)) };
 };
 
-/** Cost per allocation of BATCH allocations into a subnet holding 1,000 and 100,000 claims,
- *  through the batch path (`allocateAll`) or one at a time (`allocate`): best of 9 rounds, the
- *  two sizes alternating so the machine's noise falls on both alike. */
-export const benchGrowth = (): void => {
+/** Cost per allocation of BATCH allocations into a subnet holding 1,000 and 100,000 claims
+ *  (`held`), through the batch path (`allocateAll`) or one at a time (`allocate`): best of 9
+ *  rounds, the two sizes alternating so the machine's noise falls on both alike. */
+export const benchGrowth = (held = 100_000, rounds = 9): void => {
   const small = growthCase(1_000);
-  const large = growthCase(100_000);
+  const large = growthCase(held);
   for (const batch of [true, false]) {
     const run = (c: ReturnType<typeof growthCase>) => measure(() => (batch ? allocateAll(c.state, c.more).state : c.more.reduce(mustAllocate, c.state))).ms / BATCH;
     let [bestSmall, bestLarge] = [Infinity, Infinity];
-    for (let round = 0; round < 9; round++) {
+    for (let round = 0; round < rounds; round++) {
       bestSmall = Math.min(bestSmall, run(small));
       bestLarge = Math.min(bestLarge, run(large));
     }
     report({
-      name: `core.per_allocation_${batch ? 'batch' : 'one_by_one'}.at_100k_claims`, value: bestLarge * 1000, unit: 'us',
+      name: `core.per_allocation_${batch ? 'batch' : 'one_by_one'}.at_${countName(held)}_claims`, value: bestLarge * 1000, unit: 'us',
       baseline: bestSmall * 1000, baselineName: 'per allocation at 1,000 claims', ratio: bestLarge / bestSmall, ...(batch ? { target: 'ratio <= 1.5' } : {}),
     });
   }
