@@ -50,7 +50,7 @@ const count = (text: string, part: string): number => text.split(part).length - 
 describe('renderReport', () => {
   it('is one self-contained page: no script, no external reference', () => {
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
-    expect(html).not.toMatch(/<script|<link|src=|@import|url\(/i);
+    expect(html).not.toMatch(/<script|<link|src=|@import|url\((?!#)/i);
     expect(html.match(/href="([^"]*)"/g)?.every((h) => h.startsWith('href="#'))).toBe(true);
     expect(count(html, '<svg')).toBe(2);
     expect(count(html, '</svg>')).toBe(2);
