@@ -8,7 +8,7 @@
 // stdout line's value), so the page and the JSON lines can be compared; inline CSS and SVG
 // only (svg.ts): no scripts, no external assets, no network.
 import { percentile, type Recorded } from './report.js';
-import { escapeXml as esc, formatTick, plot, type Curve } from './svg.js';
+import { escapeXml as esc, extent, formatTick, plot, type Curve } from './svg.js';
 
 /** Facts about the run and the machine, gathered by the runner. */
 export interface Machine {
@@ -182,7 +182,8 @@ const distribution = (f: Recorded, i: number): string => {
   const sets = [['ours', f.samples ?? []], ['baseline', f.baselineSamples ?? []]] as const;
   const finite = sets.map(([label, v]) => [label, v.filter(Number.isFinite)] as const).filter(([, v]) => v.length > 0);
   const all = finite.flatMap(([, v]) => v);
-  const log = all.length > 0 && Math.min(...all) > 0 && Math.max(...all) / Math.min(...all) >= 20;
+  const [min, max] = extent(all);
+  const log = min > 0 && max / min >= 20;
   const curves: Curve[] = finite.map(([label, v]) => ({ label, style: label, points: ecdf(v), step: true }));
   const svg = plot({
     title: `${f.name}: distribution`, curves,

@@ -1,7 +1,7 @@
 // Bench output: one JSON line per figure, with its unit, and beside it (when it has one) the
 // baseline measured in the same run and the ratio, so noisy shared machines still compare.
 // Every figure reported is also kept (with its samples, which the line leaves out) for the
-// HTML report written at the end of `npm run bench`.
+// HTML report written at the end of `npm run bench` (runner.ts writes it, html.ts renders it).
 import { loadavg } from 'node:os';
 
 export interface Figure {

@@ -59,6 +59,11 @@ export const formatTick = (v: number): string => {
   return short(v);
 };
 
+/** The least and greatest of `values` ([Infinity, -Infinity] for none), without spreading them
+ *  into arguments (a latency figure may carry 100,000 samples). */
+export const extent = (values: readonly number[]): [number, number] =>
+  values.reduce<[number, number]>(([lo, hi], v) => [Math.min(lo, v), Math.max(hi, v)], [Infinity, -Infinity]);
+
 interface Axis {
   readonly min: number;
   readonly max: number;
@@ -105,7 +110,7 @@ const logAxis = (min: number, max: number): Axis => {
 const axisOf = (spec: AxisSpec, values: readonly number[]): Axis => {
   if (spec.fixed !== undefined) return { ...spec.fixed, log: spec.log };
   if (values.length === 0) return spec.log ? logAxis(1, 10) : linearAxis(0, 1);
-  const [min, max] = [Math.min(...values), Math.max(...values)];
+  const [min, max] = extent(values);
   return spec.log ? logAxis(min, max) : linearAxis(min, max);
 };
 

@@ -134,6 +134,16 @@ describe('renderReport', () => {
   });
 });
 
+describe('a figure with 200,000 samples', () => {
+  it('is drawn from 1,001 quantiles per curve, its percentiles from every sample', () => {
+    const samples = Array.from({ length: 200_000 }, (_, i) => (i % 1000) + 1);
+    const page = renderReport([{ name: 'big', value: 500, unit: 'ms', samples, baselineSamples: samples, load1: 0 }], machine);
+    const d = page.slice(page.indexOf('id="dist-0"'));
+    expect(count(d, ' H')).toBe(2 * 1000);
+    expect(d).toContain('<tr><th>ours</th><td class="num">200000</td><td class="num">1</td><td class="num">500</td><td class="num">900</td><td class="num">990</td><td class="num">1000</td></tr>');
+  });
+});
+
 describe('targetStatus', () => {
   const f = (target: string, value: number, ratio?: number): Recorded => ({ name: 'f', value, unit: 'ms', target, load1: 0, ...(ratio !== undefined ? { ratio } : {}) });
   it.each([
