@@ -3,9 +3,10 @@
 // runs in a fresh process (poolsWorker.ts; peak RSS is its own), in RUNS blocks whose order of
 // pool sizes alternates; each figure is the median over the blocks.
 // - plan (planAll over a StatefulSet of simulated pods), both forms: the ip_pool list in the
-//   template, and an IPPool it names. A pod's cost is the marginal one, (T(200 replicas) -
-//   T(1 replica)) / 199: reading the pool once is in both and cancels. The whole plan at 200
-//   replicas is reported too (reading included), and the peak RSS growth at 200 vs 50 replicas.
+//   template, and an IPPool it names. A pod's cost: each simulated pod's own steps of planAll
+//   (resolvePod and planPodIn, timed one by one after the pool was read once; poolsWorker.ts).
+//   The first, whole plan at 200 replicas is reported too (reading the pool included), and its
+//   peak RSS growth at 200 vs 50 replicas.
 // - controller (the incremental planner: prepare, then holdPod + planPodWith per pod), per-pod
 //   samples. A list is measured up to 10,000 addresses: a pod's annotations may not pass
 //   256 KiB (the API server's limit; ~17,000 IPv4 addresses), so a live pod never has more.
@@ -58,10 +59,19 @@ const measureAll = (cases: readonly (readonly [Form, Path, number, number])[]): 
 
 const sizes = [...new Set([SMALL, 10_000, BIG])].sort((a, b) => a - b);
 
+/** One figure per pool size: the median of every pod's time, beside the smallest pool's. */
+const perPod = (form: Form, path: Path, pools: readonly number[], samples: (pool: number) => number[]): void => {
+  for (const pool of pools) {
+    const p50 = median(samples(pool));
+    const vs = pool === SMALL ? {} : { baseline: median(samples(SMALL)), baselineName: `per pod with a ${SMALL}-entry pool`, ratio: p50 / median(samples(SMALL)), target: 'ratio <= 2', baselineSamples: samples(SMALL) };
+    report({ name: `pools.${path}.${form}.pod_ms_p50.${pool}_entries`, value: p50, unit: 'ms', samples: samples(pool), ...vs, scale: { series: `pools.${path}.${form}.pod_ms_p50`, x: pool } });
+  }
+};
+
 export const benchPools = (): void => {
   const cases: (readonly [Form, Path, number, number])[] = [];
   for (const form of ['list', 'ippool'] as const) {
-    for (const pool of sizes) cases.push([form, 'plan', pool, 1], [form, 'plan', pool, REPLICAS]);
+    for (const pool of sizes) cases.push([form, 'plan', pool, REPLICAS]);
     cases.push([form, 'plan', BIG, FEW]);
     for (const pool of sizes) if (form === 'ippool' || pool <= LIST_LIVE_MAX) cases.push([form, 'controller', pool, REPLICAS]);
   }
@@ -69,11 +79,7 @@ export const benchPools = (): void => {
   const runs = (form: Form, path: Path, pool: number, replicas: number): Measured[] => all.get([form, path, pool, replicas].join(' '))!;
   const total = (form: Form, pool: number, replicas: number): number => median(runs(form, 'plan', pool, replicas).map((m) => m.ms));
   for (const form of ['list', 'ippool'] as const) {
-    const podMs = (pool: number): number => (total(form, pool, REPLICAS) - total(form, pool, 1)) / (REPLICAS - 1);
-    for (const pool of sizes) {
-      const vs = pool === SMALL ? {} : { baseline: podMs(SMALL), baselineName: `a pod's cost with a ${SMALL}-entry pool`, ratio: podMs(pool) / podMs(SMALL), target: 'ratio <= 2' };
-      report({ name: `pools.plan.${form}.pod_ms.${pool}_entries`, value: podMs(pool), unit: 'ms', ...vs, scale: { series: `pools.plan.${form}.pod_ms`, x: pool } });
-    }
+    perPod(form, 'plan', sizes, (pool) => runs(form, 'plan', pool, REPLICAS).flatMap((m) => m.podMs));
     for (const pool of sizes) {
       const vs = pool === SMALL ? {} : { baseline: total(form, SMALL, REPLICAS), baselineName: `planAll, ${SMALL}-entry pool, ${REPLICAS} replicas`, ratio: total(form, pool, REPLICAS) / total(form, SMALL, REPLICAS), target: 'ratio <= 2' };
       report({ name: `pools.plan.${form}.${REPLICAS}_replicas_ms.${pool}_entries`, value: total(form, pool, REPLICAS), unit: 'ms', ...vs, scale: { series: `pools.plan.${form}.${REPLICAS}_replicas_ms`, x: pool } });
@@ -81,12 +87,7 @@ export const benchPools = (): void => {
     const rss = (replicas: number): number => median(runs(form, 'plan', BIG, replicas).map((m) => m.peakRssMiB));
     report({ name: `pools.plan.${form}.${BIG}_entries.peak_rss_growth.${REPLICAS}_replicas`, value: rss(REPLICAS), unit: 'MiB', baseline: rss(FEW), baselineName: `${FEW} replicas`, ratio: rss(REPLICAS) / Math.max(rss(FEW), 1e-9), target: 'ratio <= 1.25' });
     const live = sizes.filter((pool) => form === 'ippool' || pool <= LIST_LIVE_MAX);
-    const samples = (pool: number): number[] => runs(form, 'controller', pool, REPLICAS).flatMap((m) => m.podMs);
-    for (const pool of live) {
-      const p50 = median(samples(pool));
-      const vs = pool === SMALL ? {} : { baseline: median(samples(SMALL)), baselineName: `per pod with a ${SMALL}-entry pool`, ratio: p50 / median(samples(SMALL)), target: 'ratio <= 2', baselineSamples: samples(SMALL) };
-      report({ name: `pools.controller.${form}.pod_ms_p50.${pool}_entries`, value: p50, unit: 'ms', samples: samples(pool), ...vs, scale: { series: `pools.controller.${form}.pod_ms_p50`, x: pool } });
-    }
+    perPod(form, 'controller', live, (pool) => runs(form, 'controller', pool, REPLICAS).flatMap((m) => m.podMs));
     const biggest = live[live.length - 1]!;
     const prepare = (pool: number): number => median(runs(form, 'controller', pool, REPLICAS).map((m) => m.prepareMs));
     report({ name: `pools.controller.${form}.prepare_ms.${biggest}_entries`, value: prepare(biggest), unit: 'ms', baseline: prepare(SMALL), baselineName: `with a ${SMALL}-entry pool (the start-up rebuild reads the pool once)`, ratio: prepare(biggest) / prepare(SMALL) });
