@@ -75,3 +75,17 @@ describe('a workload with a long ip_pool list', () => {
     expect(planPodWith(state, withSeven, 'default/dynamic', OPTIONS).plan.allocations.map((x) => `${x.ipAddress} ${x.source}`)).toEqual(['10.16.0.102 dynamic']);
   });
 });
+
+describe('an IPPool read once per object', () => {
+  const pool = (ips: readonly string[]) => objects('pool.yaml', { apiVersion: 'kubeovn.io/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { subnet: 'ovn-default', ips } });
+  const statusReasons = (plan: ReturnType<typeof planAll>) => plan.actions.flatMap((x) => (x.type === 'UpdateIPPoolStatus' ? [x.reason] : []));
+
+  it('planning the same snapshot twice gives the same plan: its first bad entry, and the ranges of the others kept from dynamic allocation', () => {
+    const snapshot = snapshotOf(objects('s.yaml', subnetObject('ovn-default', '10.16.0.0/16')), pool(['10.16.0.2..10.16.0.3', '10.16.0.x', '10.16.0.y']), pod('dynamic', {}));
+    const plans = [planAll(snapshot, OPTIONS), planAll(snapshot, OPTIONS)];
+    for (const plan of plans) {
+      expect(statusReasons(plan)).toEqual(['mark it not ready: ippool p: spec.ips[1]: "10.16.0.x" is not an IP address']);
+      expect(plan.allocations.map((x) => x.ipAddress)).toEqual(['10.16.0.4']);
+    }
+  });
+});
