@@ -110,10 +110,22 @@ const findDynamic = (s: SubnetDraft, f: FamilyDraft, now: number, cooldownMs: nu
   return E.left(allocationError('NoAvailableAddress', `subnet ${s.subnet.name} has no free ${familyName(family)} address${resting}`));
 };
 
+/** `ranges ∩ usable`, computed once per (IPPool's ranges, subnet's usable addresses): both are
+ *  immutable values built once per plan context, so every pod of a pool after the first costs
+ *  no walk over the pool's ranges (issue #15). Keyed weakly: a dropped context frees its entries. */
+const allowedCache = new WeakMap<RS.RangeSet, WeakMap<RS.RangeSet, RS.RangeSet>>();
+const allowedIn = (ranges: RS.RangeSet, usable: RS.RangeSet): RS.RangeSet => {
+  let byUsable = allowedCache.get(ranges);
+  if (byUsable === undefined) allowedCache.set(ranges, (byUsable = new WeakMap()));
+  let allowed = byUsable.get(usable);
+  if (allowed === undefined) byUsable.set(usable, (allowed = RS.intersect(ranges, usable)));
+  return allowed;
+};
+
 /** The lowest free address inside `ranges` (an IPPool), never-used before released. */
 const findInRanges = (s: SubnetDraft, f: FamilyDraft, ranges: RS.RangeSet): Result<Pick> => {
   const { family } = f.pool;
-  const allowed = RS.intersect(ranges, f.pool.usable);
+  const allowed = allowedIn(ranges, f.pool.usable);
   let fallback: bigint | undefined;
   for (let c = RS.first(allowed); c !== undefined; c = RS.firstAtOrAfter(allowed, c + 1n)) {
     if (f.used.has(c) || f.held.has(c)) continue;
@@ -185,6 +197,15 @@ const staticsOf = (s: SubnetDraft, req: AllocationRequest, addresses: readonly A
 const entryAddresses = (entry: PoolEntry): readonly Address[] => [entry.v4, entry.v6].filter((a): a is Address => a !== undefined);
 const entryText = (entry: PoolEntry): string => entryAddresses(entry).map((a) => formatValue(a.family, a.value)).join(',');
 
+/** Does a claim other than `id` hold one of the entry's addresses? */
+const takenByOther = (s: SubnetDraft, entry: PoolEntry, id: string): boolean => {
+  for (const a of [entry.v4, entry.v6]) {
+    const holder = a === undefined ? undefined : familyDraft(s, a.family)?.used.get(a.value);
+    if (holder !== undefined && holder !== id) return true;
+  }
+  return false;
+};
+
 const decideFromPool = (d: Draft, s: SubnetDraft, wanted: readonly Family[], req: AllocationRequest, id: string, pool: readonly PoolEntry[]): Result<Pick[]> => {
   const tryEntry = (entry: PoolEntry): Result<Pick[]> => {
     const statics = staticsOf(s, req, entryAddresses(entry));
@@ -195,12 +216,18 @@ const decideFromPool = (d: Draft, s: SubnetDraft, wanted: readonly Family[], req
     if (entry === undefined) return E.left(allocationError('NoAvailableAddress', `ip_pool has ${pool.length} entries, none for StatefulSet ordinal ${req.ordinal}`));
     return tryEntry(entry);
   }
-  const reasons: string[] = [];
-  for (const entry of pool) {
-    const attempt = tryEntry(entry);
+  // An entry one of whose addresses another claim holds always fails (in staticsOf or
+  // checkStatic): those are skipped without building their reasons, so a pod of a big workload
+  // does not format every earlier pod's address. The reasons are built only when none is free.
+  for (let i = 0; i < pool.length; i++) {
+    if (takenByOther(s, pool[i]!, id)) continue;
+    const attempt = tryEntry(pool[i]!);
     if (E.isRight(attempt)) return attempt;
-    reasons.push(attempt.left.message);
   }
+  const reasons = pool.map((entry) => {
+    const attempt = tryEntry(entry);
+    return E.isLeft(attempt) ? attempt.left.message : '';
+  });
   const separator = pool.some((e) => e.v4 !== undefined && e.v6 !== undefined) ? ';' : ',';
   return E.left(allocationError('NoAvailableAddress', `no entry of ip_pool ${pool.map(entryText).join(separator)} is free: ${reasons.join('; ')}`));
 };

@@ -15,7 +15,11 @@ import { VM_ANNOTATION } from './VirtualMachines.js';
 export const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
 
 const utf8 = new TextEncoder();
-const bytes = (text: string): number => utf8.encode(text).length;
+// eslint-disable-next-line no-control-regex
+const ascii = /^[\x00-\x7f]*$/;
+/** UTF-8 bytes of `text`: its length when it is ASCII (a test some 20 times cheaper than
+ *  encoding, which counted for half a pod's plan with a 10,000-address ip_pool list). */
+const bytes = (text: string): number => (ascii.test(text) ? text.length : utf8.encode(text).length);
 
 /** The annotations' size as the API server counts it, after `patch` (null removes a key). */
 export const annotationBytes = (annotations: Readonly<Record<string, string>>, patch: Readonly<Record<string, string | null>> = {}): number => {

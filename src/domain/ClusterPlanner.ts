@@ -17,7 +17,7 @@
 // Errors are data: one bad pod, network or Subnet never stops the others.
 import * as E from 'fp-ts/lib/Either.js';
 import type { AllocationRequest } from './Allocator.js';
-import { allocateIn, holdIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
+import { allocateIn, releaseIn, reserveForPoolsIn } from './Allocator.js';
 import { ANNOTATIONS_LIMIT_BYTES, annotationBytes, mayOutgrow, oversizeMessage } from './AnnotationSize.js';
 import { Draft, familyDraft } from './Draft.js';
 import type { LiveNetwork, Loaded } from './ExistingClaims.js';
@@ -51,6 +51,7 @@ import { isGone, simulatedPods, statefulSetOf } from './Workloads.js';
 import type { ReadyPool } from './IPPools.js';
 import { declaredRanges } from './IPPools.js';
 import { planPoolStatuses } from './IPPoolStatus.js';
+import { holdItemsIn } from './PoolHolds.js';
 
 export interface PlanOptions extends NetworkSettings {
   /** The clock, as data (milliseconds since the epoch). */
@@ -129,13 +130,6 @@ export const resolvePod = (ctx: PlanContext, pod: Pod, simulated?: string): PodI
   });
   return { pod, ...(simulated !== undefined ? { simulated } : {}), items, problems };
 };
-
-/** Addresses a request names (static, or listed in ip_pool): held back from dynamic allocation. */
-/** @internal (IncrementalPlanner) */
-export const holdsOf = (request: PodNetworkRequest) => [
-  ...(request.ipAddresses ?? []),
-  ...(request.ipPool?.kind === 'addresses' ? request.ipPool.entries.flatMap((e) => [e.v4, e.v6].filter((a) => a !== undefined)) : []),
-];
 
 const poolRangesOf = (ctx: PlanContext, request: PodNetworkRequest): AllocationRequest['poolRanges'] => {
   if (request.ipPool?.kind !== 'pool') return undefined;
@@ -364,9 +358,7 @@ export const planSnapshot = (snapshot: Snapshot, options: PlanOptions, scope: Pl
   restoreMemories(ctx, d);
   rememberReleases(d, options.released ?? []);
   reservePoolsIn(ctx, d);
-  for (const r of [...resolved, ...simulated]) {
-    for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
-  }
+  holdItemsIn(d, [...resolved, ...simulated]);
   const out = new PlanBuilder();
   const inScope = (p: PodItems) => scope.kind === 'all' || podKeyOf(p.pod) === scope.key;
   for (const note of loaded.notes) {

@@ -64,15 +64,36 @@ export const poolsInPrecedence = (snapshot: Snapshot): Entry<IPPool>[] =>
     return na < nb ? -1 : na > nb ? 1 : 0;
   });
 
-/** The pool's entries parsed by family, or the first entry that does not parse. */
-const parseRanges = (pool: IPPool): E.Either<string, PoolRanges> => {
+interface ParsedPool {
+  /** The ranges of every entry that parses. */
+  readonly ranges: PoolRanges;
+  /** The first entry that does not parse, as a message. */
+  readonly error?: string;
+}
+
+/** Each IPPool object parsed once: judging, reserving and the controller's every re-prepare
+ *  read the same immutable object (a 100,000-entry pool was parsed twice per plan). */
+const parsedPools = new WeakMap<IPPool, ParsedPool>();
+
+const parsePool = (pool: IPPool): ParsedPool => {
+  const known = parsedPools.get(pool);
+  if (known !== undefined) return known;
   const byFamily: Record<Family, RS.Range[]> = { 4: [], 6: [] };
+  let error: string | undefined;
   for (const [i, text] of pool.spec.ips.entries()) {
     const parsed = RS.parseEntry(text);
-    if (E.isLeft(parsed)) return E.left(`ippool ${pool.metadata.name}: spec.ips[${i}]: ${parsed.left}`);
-    byFamily[parsed.right.family].push(...parsed.right.set);
+    if (E.isRight(parsed)) byFamily[parsed.right.family].push(...parsed.right.set);
+    else error ??= `ippool ${pool.metadata.name}: spec.ips[${i}]: ${parsed.left}`;
   }
-  return E.right({ v4: RS.fromRanges(byFamily[4]), v6: RS.fromRanges(byFamily[6]) });
+  const out = { ranges: { v4: RS.fromRanges(byFamily[4]), v6: RS.fromRanges(byFamily[6]) }, ...(error === undefined ? {} : { error }) };
+  parsedPools.set(pool, out);
+  return out;
+};
+
+/** The pool's entries parsed by family, or the first entry that does not parse. */
+const parseRanges = (pool: IPPool): E.Either<string, PoolRanges> => {
+  const parsed = parsePool(pool);
+  return parsed.error === undefined ? E.right(parsed.ranges) : E.left(parsed.error);
 };
 
 /** Ranges of the pool outside its Subnet, per family, as a message; undefined when none. */
@@ -89,14 +110,7 @@ const outside = (name: string, subnet: Subnet, ranges: PoolRanges): string | und
 };
 
 /** The ranges of every entry that parses (what dynamic allocation must leave alone). */
-export const declaredRanges = (pool: IPPool): PoolRanges => {
-  const byFamily: Record<Family, RS.Range[]> = { 4: [], 6: [] };
-  for (const text of pool.spec.ips) {
-    const parsed = RS.parseEntry(text);
-    if (E.isRight(parsed)) byFamily[parsed.right.family].push(...parsed.right.set);
-  }
-  return { v4: RS.fromRanges(byFamily[4]), v6: RS.fromRanges(byFamily[6]) };
-};
+export const declaredRanges = (pool: IPPool): PoolRanges => parsePool(pool).ranges;
 
 /** Judges every IPPool (see the file's rules). */
 export const judgePools = (snapshot: Snapshot, subnets: ReadonlyMap<string, E.Either<SubnetInvalid, Subnet>>): PoolVerdicts => {

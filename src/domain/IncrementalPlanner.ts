@@ -5,10 +5,12 @@
 // next state. The caller prepares afresh whenever the world changed in a way the state did not
 // follow (Subnets, NADs, IPPools, Namespaces, StatefulSets, a re-list, a failed write).
 import * as E from 'fp-ts/lib/Either.js';
-import { holdIn, releaseIn } from './Allocator.js';
+import { releaseIn } from './Allocator.js';
 import type { PlanOptions, PodItems } from './ClusterPlanner.js';
-import { givenUpOf, holdsOf, PlanBuilder, planPodIn, planSubnetStatusOf, rememberReleases, reservePoolsIn, resolvePod, restoreMemories } from './ClusterPlanner.js';
+import { givenUpOf, PlanBuilder, planPodIn, planSubnetStatusOf, rememberReleases, reservePoolsIn, resolvePod, restoreMemories } from './ClusterPlanner.js';
 import { memoryOf } from './AllocatorMemory.js';
+import type { HeldPools } from './PoolHolds.js';
+import { holdItemsIn } from './PoolHolds.js';
 import { Draft } from './Draft.js';
 import type { Loaded } from './ExistingClaims.js';
 import { loadExisting, retainedBy } from './ExistingClaims.js';
@@ -36,6 +38,9 @@ export interface PlannerState {
   readonly loaded: Loaded;
   /** Subnets whose allocator memory (status.allocator) was unreadable and ignored, with why. */
   readonly unreadable?: readonly { readonly subnet: string; readonly message: string }[];
+  /** The long ip_pool lists `ipam` already holds, by subnet (PoolHolds.ts): a pod of a
+   *  workload seen before costs no walk over its pool. */
+  readonly heldPools?: HeldPools;
 }
 
 const live = (pod: Pod): boolean => pod.spec.hostNetwork !== true && !isGone(pod);
@@ -53,10 +58,8 @@ export const prepare = (snapshot: Snapshot, options: PlanOptions): PlannerState 
   const unreadable = restoreMemories(ctx, d);
   rememberReleases(d, options.released ?? []);
   reservePoolsIn(ctx, d);
-  for (const r of resolved) {
-    for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
-  }
-  return { ctx, ipam: d.commit(), loaded, unreadable };
+  const heldPools = holdItemsIn(d, resolved).held;
+  return { ctx, ipam: d.commit(), loaded, unreadable, heldPools };
 };
 
 /** IP objects no live pod owns, found by the last prepare: what the sweep may delete. */
@@ -73,11 +76,10 @@ export const releaseOrphan = (ps: PlannerState, snapshot: Snapshot, name: string
 /** Holds the addresses a newly seen pod names (static or ip_pool) back from dynamic allocation. */
 export const holdPod = (ps: PlannerState, snapshot: Snapshot, pod: Pod): PlannerState => {
   const r = resolvePod({ ...ps.ctx, snapshot }, pod);
-  const wanted = r.items.flatMap((item) => (E.isRight(item.resolved) ? [[item.resolved.right.subnet.name, holdsOf(item.resolved.right.request)] as const] : []));
-  if (wanted.every(([, addresses]) => addresses.length === 0)) return ps;
   const d = new Draft(ps.ipam);
-  for (const [subnet, addresses] of wanted) holdIn(d, subnet, addresses);
-  return { ...ps, ipam: d.commit() };
+  const { held, wrote } = holdItemsIn(d, [r], ps.heldPools);
+  // Nothing to hold, or only a pool this state holds already: the same state goes on.
+  return wrote ? { ...ps, ipam: d.commit(), heldPools: held } : ps;
 };
 
 /** Plans one live pod against the state; the returned state holds its claims. */

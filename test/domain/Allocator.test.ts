@@ -125,8 +125,31 @@ describe('ip_pool lists', () => {
       ['172.17.0.201 - static', 'AddressConflict: 172.17.0.201 is already held by default/s in subnet macvlan (172.17.0.0/16)']],
     ['dual entries', [request('a', 'dual', { ...noMac, pool: [{ v4: addr('10.20.0.50'), v6: addr('fd00:20::50') }, { v4: addr('10.20.0.51'), v6: addr('fd00:20::51') }] })], ['10.20.0.50,fd00:20::50 - pool']],
     ['static wins over pool', [request('a', 'macvlan', { pool, ipAddresses: [addr('172.17.0.99')] })], ['172.17.0.99 - static']],
+    ['a dual entry half taken (its IPv6 address) is skipped', [
+      request('s', 'dual', { ...noMac, ipAddresses: [addr('fd00:20::50')], family: 6 }),
+      request('a', 'dual', { ...noMac, pool: [{ v4: addr('10.20.0.50'), v6: addr('fd00:20::50') }, { v4: addr('10.20.0.51'), v6: addr('fd00:20::51') }] }),
+    ], ['fd00:20::50 - static', '10.20.0.51,fd00:20::51 - pool']],
+    ['an entry whose address is not in the subnet is skipped, and named when none is free', [
+      request('a', 'macvlan', { pool: [{ v4: addr('10.99.0.1') }, { v4: addr('172.17.0.200') }] }),
+      request('b', 'macvlan', { pool: [{ v4: addr('10.99.0.1') }, { v4: addr('172.17.0.200') }] }),
+    ], ['172.17.0.200 - pool',
+      'NoAvailableAddress: no entry of ip_pool 10.99.0.1,172.17.0.200 is free: 10.99.0.1 is outside subnet macvlan (172.17.0.0/16); 172.17.0.200 is already held by default/a in subnet macvlan (172.17.0.0/16)']],
   ])('%s', (_name, requests, expected) => {
     expect(run(requests)[0]).toEqual(expected);
+  });
+
+  it('a released entry before free ones is taken first (first free in pool order)', () => {
+    const [, s1] = run(['a', 'b', 'c'].map((u) => request(u, 'macvlan', { pool })));
+    const s2 = release(s1, claimIdOf({ podUid: 'b', provider: 'ovn' }), 10);
+    expect(run(['d', 'e'].map((u) => request(u, 'macvlan', { pool, now: 20 })), s2)[0]).toEqual([
+      '172.17.0.201 - pool',
+      'NoAvailableAddress: no entry of ip_pool 172.17.0.200,172.17.0.201,172.17.0.202 is free: 172.17.0.200 is already held by default/a in subnet macvlan (172.17.0.0/16); 172.17.0.201 is already held by default/d in subnet macvlan (172.17.0.0/16); 172.17.0.202 is already held by default/c in subnet macvlan (172.17.0.0/16)',
+    ]);
+  });
+
+  it('a claim re-made for a new MAC takes its own entry again (its own address does not count as taken)', () => {
+    const [, s1] = run(['a', 'b'].map((u) => request(u, 'macvlan', { pool })));
+    expect(run([request('a', 'macvlan', { pool, mac: 0x0a0000000001n })], s1)[0]).toEqual(['172.17.0.200 0a:00:00:00:00:01 pool']);
   });
 
   it('an IPPool range: lowest free inside it', () => {

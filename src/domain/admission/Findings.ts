@@ -17,8 +17,8 @@
 // name (Prepared.knownByName) takes checkPod's way.
 import * as E from 'fp-ts/lib/Either.js';
 import type { PlanOptions } from '../ClusterPlanner.js';
-import { holdsOf, PlanBuilder, planPod, planPodIn, resolvePod } from '../ClusterPlanner.js';
-import { holdIn } from '../Allocator.js';
+import { holdItemsIn } from '../PoolHolds.js';
+import { PlanBuilder, planPod, planPodIn, resolvePod } from '../ClusterPlanner.js';
 import { Draft } from '../Draft.js';
 import type { PodNetwork } from '../Networks.js';
 import { DEFAULT_NETWORK_ANNOTATION, podNetworks } from '../Networks.js';
@@ -174,7 +174,7 @@ export const checkPodWith = (state: AdmissionState, snapshot: Snapshot, pod: Pod
   const r = resolvePod(ctx, pod);
   if (knownByName(state, snapshot, r)) return checkPod(snapshot, pod, options);
   const d = new Draft(state.planner.ipam);
-  for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
+  holdItemsIn(d, [r], state.planner.heldPools);
   const out = new PlanBuilder();
   planPodIn(ctx, d, r, state.planner.loaded, out, options.now);
   return findingsOf(snapshot, pod, out.errors);

@@ -8,10 +8,10 @@
 // planSimulatedWith does the same from a prepared state (Prepared.ts: the rebuild and the
 // waiting pods derived once), in a Draft over it: O(simulated and waiting pods × log n).
 import * as E from 'fp-ts/lib/Either.js';
-import { holdIn } from '../Allocator.js';
 import type { PlanOptions } from '../ClusterPlanner.js';
 import type { PodItems } from '../ClusterPlanner.js';
-import { holdsOf, PlanBuilder, planPodIn, resolvePod } from '../ClusterPlanner.js';
+import { holdItemsIn } from '../PoolHolds.js';
+import { PlanBuilder, planPodIn, resolvePod } from '../ClusterPlanner.js';
 import { Draft } from '../Draft.js';
 import type { PlannerState } from '../IncrementalPlanner.js';
 import { prepare } from '../IncrementalPlanner.js';
@@ -59,9 +59,7 @@ export const planSimulatedWith = (state: AdmissionState, snapshot: Snapshot, sim
 const planAfter = (ps: PlannerState, waiting: readonly PodItems[], sims: readonly SimulatedPod[], options: PlanOptions): readonly SimulatedErrors[] => {
   const d = new Draft(ps.ipam);
   const simulated = sims.map((s) => resolvePod(ps.ctx, s.pod, s.workload));
-  for (const r of simulated) {
-    for (const item of r.items) if (E.isRight(item.resolved)) holdIn(d, item.resolved.right.subnet.name, holdsOf(item.resolved.right.request));
-  }
+  holdItemsIn(d, simulated, ps.heldPools);
   const scratch = new PlanBuilder();
   for (const r of waiting) planPodIn(ps.ctx, d, r, ps.loaded, scratch, options.now);
   return simulated.map((r, i) => {

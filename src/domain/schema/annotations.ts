@@ -15,6 +15,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { formatAddress, parseAddress, parseMac, type Address, type Family } from '../Address.js';
 import { formatProblems, quote } from './decode.js';
+import { boundedMemo } from './memo.js';
 import { parseJson } from './json.js';
 import { annotationKey, AnnotationName, invalidAnnotation, perInterfaceKey, type InvalidAnnotation } from './keys.js';
 import { dns1123SubdomainRule, isDns1123Subdomain } from './names.js';
@@ -66,8 +67,12 @@ export const parseIpAddresses = (value: string): E.Either<string, readonly Addre
   return E.right([...addresses].sort((a, b) => a.family - b.family));
 };
 
-const toEntry = (addresses: readonly Address[]): PoolEntry =>
-  Object.fromEntries(addresses.map((a) => [a.family === 4 ? 'v4' : 'v6', a])) as PoolEntry;
+const toEntry = (addresses: readonly Address[]): PoolEntry => {
+  // A plain loop, not Object.fromEntries: a pool of 100,000 entries builds 100,000 of these.
+  const entry: { v4?: Address; v6?: Address } = {};
+  for (const a of addresses) entry[a.family === 4 ? 'v4' : 'v6'] = a;
+  return entry;
+};
 
 const looksLikeAddress = (token: string): boolean => /^[0-9.]+$/.test(token) || /[:/]/.test(token);
 
@@ -115,6 +120,10 @@ export const parseIpPool = (value: string): E.Either<string, IpPoolRequest> => {
   return parseCommaPool(parts);
 };
 
+/** parseIpPool of a list every replica of a workload repeats, parsed once (memo.ts): a list of
+ *  at least 1,024 characters (some 70 addresses), at most 64 lists and 64 MiB of text kept. */
+const parseSharedIpPool = boundedMemo(parseIpPool, { minLength: 1024, maxValues: 64, maxChars: 64 * 2 ** 20 });
+
 export const parseIpFamily = (value: string): E.Either<string, Family> =>
   value === 'ipv4' ? E.right(4) : value === 'ipv6' ? E.right(6) : E.left(`${quote(value)} is not an IP family (expected "ipv4" or "ipv6")`);
 
@@ -152,7 +161,7 @@ export const parsePodNetworkRequest = (
   };
   const ipAddresses = read(keyFor(AnnotationName.ipAddress), parseIpAddresses);
   const mac = read(keyFor(AnnotationName.macAddress), parseMac);
-  const ipPool = read(annotationKey(target.provider, AnnotationName.ipPool), parseIpPool);
+  const ipPool = read(annotationKey(target.provider, AnnotationName.ipPool), parseSharedIpPool);
   const logicalSwitch = read(annotationKey(target.provider, AnnotationName.logicalSwitch), parseLogicalSwitch);
   const routes = read(annotationKey(target.provider, AnnotationName.routes), parseRoutesAnnotation);
   const ipFamily = read(annotationKey(target.provider, AnnotationName.ipFamily), parseIpFamily);
