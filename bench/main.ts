@@ -37,6 +37,7 @@ const SECTIONS: readonly Section[] = [
     },
   },
   { name: 'planner', run: async () => (await import('./planner.js')).benchPlanner() },
+  { name: 'pools', run: async () => (await import('./pools.js')).benchPools() },
   { name: 'controller', run: async () => (await import('./controller.js')).benchController() },
   { name: 'cni', run: async () => (await import('./cni.js')).benchCni() },
   { name: 'ovn', run: async () => (await import('./ovn.js')).benchOvn() },

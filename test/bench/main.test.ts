@@ -41,7 +41,7 @@ describe('node dist/bench/main.js', () => {
     const path = join(dir.path, 'never.html');
     const r = await run([process.execPath, MAIN, '--only', 'core,pols', '--report', path], { timeoutMs: 60_000 });
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
-    expect(r.stderr.split('\n')[0]).toBe('bench: unknown section "pols"; the sections are core, planner, controller, cni, ovn, cluster');
+    expect(r.stderr.split('\n')[0]).toBe('bench: unknown section "pols"; the sections are core, planner, pools, controller, cni, ovn, cluster');
     expect(existsSync(path)).toBe(false);
   }, 60_000);
 });
