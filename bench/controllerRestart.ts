@@ -24,7 +24,7 @@ import { startController, type ControllerProcess } from '../test/harness/control
 import {
   cpuOf, cpuSeconds, cpuSince, describeLists, describeServerTimes, median, note, now, rssOf, serverTimes, sleep, timedRest, watchPod, type Timed,
 } from './controllerProbe.js';
-import { allocatedOn, createNetworks, createPod, MACVLAN, OVN_DEFAULT, podBody, podNames, withApiServer } from './controllerWorkload.js';
+import { allocatedOn, createNetworks, listAll, createPod, MACVLAN, OVN_DEFAULT, podBody, podNames, withApiServer } from './controllerWorkload.js';
 import { seedThroughEtcd } from './etcdSeed.js';
 import { childProfileArgs, summariseChildProfile } from './profile.js';
 import { gc, report } from './report.js';
@@ -35,31 +35,18 @@ const WAIT_LIMIT_MS = 300_000;
 const NS = 'bench';
 const NETS = [OVN_DEFAULT, MACVLAN];
 
-/** The LIST of every page of `path`: how many items, and their size as JSON. */
-const listSized = async (rest: Request, path: string): Promise<{ readonly items: number; readonly bytes: number }> => {
-  let items = 0;
-  let bytes = 0;
-  let cont: string | undefined;
-  do {
-    const page = (await rest('GET', path, { query: { limit: 500, continue: cont } })) as { items?: unknown[]; metadata?: { continue?: string } };
-    items += page.items?.length ?? 0;
-    for (const o of page.items ?? []) bytes += JSON.stringify(o).length;
-    cont = page.metadata?.continue === '' ? undefined : page.metadata?.continue;
-  } while (cont !== undefined);
-  return { items, bytes };
-};
-
-/** The floor: one bare paged LIST of the pods and IP objects, both at once; its time and the
- *  listed objects' size. Throws unless it lists `pods` pods with two IP objects each. */
-const bareList = async (api: ApiServer, rest: Request, pods: number): Promise<{ readonly ms: number; readonly bytes: number }> => {
+/** The floor: one bare paged LIST of the pods and IP objects, both at once; its time and (when
+ *  `sized`, not for a timed one) the listed objects' size. Throws unless it lists `pods` pods
+ *  with two IP objects each. */
+const bareList = async (api: ApiServer, rest: Request, pods: number, sized = false): Promise<{ readonly ms: number; readonly bytes: number }> => {
   const lists: Timed[] = [];
   const timed = timedRest(rest, lists);
   const cpu = cpuOf(api);
   const started = now();
-  const [p, i] = await Promise.all([listSized(timed, WATCH_PATHS.pods), listSized(timed, WATCH_PATHS.ips)]);
+  const [p, i] = await Promise.all([listAll(timed, WATCH_PATHS.pods, sized), listAll(timed, WATCH_PATHS.ips, sized)]);
   const ms = now() - started;
   if (p.items !== pods || i.items !== 2 * pods) throw new Error(`listed ${p.items} pods and ${i.items} IP objects, expected ${pods} and ${2 * pods}`);
-  note(`bare LIST: ${ms.toFixed(0)} ms (${((p.bytes + i.bytes) / 2 ** 20).toFixed(0)} MiB of JSON); ${cpuSince(api, cpu, ms)}; ${describeLists(lists, started)}`);
+  note(`bare LIST: ${ms.toFixed(0)} ms${sized ? ` (${((p.bytes + i.bytes) / 2 ** 20).toFixed(0)} MiB of JSON)` : ''}; ${cpuSince(api, cpu, ms)}; ${describeLists(lists, started)}`);
   return { ms, bytes: p.bytes + i.bytes };
 };
 
@@ -137,14 +124,11 @@ export const benchRestart = (counts: readonly number[]): Promise<void> => withAp
     pods += count - seeded;
     seeded = count;
     note(`seeded ${count} allocated pods in all (${2 * count} IP objects) in ${(now() - t).toFixed(0)} ms`);
-    await bareList(api, rest, pods); // warm-up
+    const { bytes } = await bareList(api, rest, pods, true); // warm-up
     const [floors, restarts, peaks]: [number[], number[], number[]] = [[], [], []];
-    let bytes = 0;
     for (let round = 0; round < ROUNDS; round++) {
       gc();
-      const floor = await bareList(api, rest, pods);
-      floors.push(floor.ms);
-      bytes = floor.bytes;
+      floors.push((await bareList(api, rest, pods)).ms);
       const r = await restartOnce(api, kc, rest, pods, `newcomer-${count}-${round}`, `restart-${count}-${round}`);
       pods++;
       restarts.push(r.allocatedMs);

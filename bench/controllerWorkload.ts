@@ -152,16 +152,19 @@ export const ipObjectOf = (net: Network, namespace: string, pod: string, uid: st
 export const createIpObject = (rest: Request, ip: IpObject): Promise<unknown> =>
   rest('POST', IPS, { body: { apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: ip.name, labels: ip.labels, finalizers: [IP_FINALIZER] }, spec: ip.spec } });
 
-/** Every page of a LIST (`limit` per page); resolves with the number of items. */
-export const listAll = async (rest: Request, path: string, limit = 500): Promise<number> => {
-  let count = 0;
+/** Every page of a LIST of `path` (500 per page): how many items, and (when `sized`) their size
+ *  as JSON, which costs this process time (so not in a timed LIST). */
+export const listAll = async (rest: Request, path: string, sized = false): Promise<{ readonly items: number; readonly bytes: number }> => {
+  let items = 0;
+  let bytes = 0;
   let cont: string | undefined;
   do {
-    const page = (await rest('GET', path, { query: { limit, continue: cont } })) as { items?: unknown[]; metadata?: { continue?: string } };
-    count += page.items?.length ?? 0;
+    const page = (await rest('GET', path, { query: { limit: 500, continue: cont } })) as { items?: unknown[]; metadata?: { continue?: string } };
+    items += page.items?.length ?? 0;
+    if (sized) for (const o of page.items ?? []) bytes += JSON.stringify(o).length;
     cont = page.metadata?.continue === '' ? undefined : page.metadata?.continue;
   } while (cont !== undefined);
-  return count;
+  return { items, bytes };
 };
 
 /** Starts an API server with the project's CRDs, runs `body`, and stops the server whatever
