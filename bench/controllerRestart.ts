@@ -3,7 +3,7 @@
 // built CLI process (`node dist/src/cli/main.js controller`, one new pod created at that moment)
 // to the new pod's annotations written, seen by an independent watch; floor: one bare paged LIST
 // (limit 500) of those pods and IP objects, both at once, by this process. Three rounds per size,
-// floor and restart alternating; medians are reported. The controller's peak RSS (VmHWM) is read
+// floor and restart alternating (two beyond 10,000 pods); medians are reported. The controller's peak RSS (VmHWM) is read
 // once its pods queue has confirmed every pod, beside the size of what it listed (the objects'
 // JSON as served).
 // Rules:
@@ -16,6 +16,7 @@
 //   request counts); the seeded pods only need confirming.
 // - BENCH_CPU_PROFILE=<dir> profiles each controller process (node's --cpu-prof, summarised
 //   when it exits).
+import { pathToFileURL } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Request } from '../src/adapters/kube/rest.js';
 import { WATCH_PATHS } from '../src/adapters/kube/watcher.js';
@@ -29,9 +30,12 @@ import { seedThroughEtcd } from './etcdSeed.js';
 import { childProfileArgs, summariseChildProfile } from './profile.js';
 import { gc, report } from './report.js';
 
-const ROUNDS = 3;
+/** Rounds per size: three, two beyond 10,000 pods (a round at 50,000 takes minutes). */
+const roundsAt = (pods: number): number => (pods > 10_000 ? 2 : 3);
 const WORKERS = 3;
-const WAIT_LIMIT_MS = 300_000;
+/** How long a restart may take: 2 minutes, 15 ms a pod beyond 8,000 (a loaded machine's API
+ *  server served 50,000 pods and 100,000 IP objects in 3 to 4.5 minutes). */
+const waitLimitMs = (pods: number): number => Math.max(120_000, 15 * pods);
 const NS = 'bench';
 const NETS = [OVN_DEFAULT, MACVLAN];
 
@@ -60,12 +64,12 @@ const metric = async (listen: string, name: string, labels: string): Promise<num
 
 /** Resolves once the pods queue has started `reconciles` keys and holds none. */
 const waitIdle = async (proc: ControllerProcess, listen: string, reconciles: number): Promise<void> => {
-  const deadline = now() + WAIT_LIMIT_MS;
+  const deadline = now() + waitLimitMs(reconciles);
   for (;;) {
     if (proc.exit !== undefined) throw new Error(`the controller exited: ${proc.tail()}`);
     const started = await metric(listen, 'kube_ovn_ipam_queue_wait_seconds_count', 'queue="pods"');
     if (started >= reconciles && (await metric(listen, 'kube_ovn_ipam_queue_depth', 'queue="pods"')) === 0) return;
-    if (now() > deadline) throw new Error(`pods queue not idle after ${WAIT_LIMIT_MS} ms (${started} of ${reconciles} reconciles)`);
+    if (now() > deadline) throw new Error(`pods queue not idle after ${waitLimitMs(reconciles)} ms (${started} of ${reconciles} reconciles)`);
     await sleep(250);
   }
 };
@@ -74,7 +78,7 @@ interface Round { readonly allocatedMs: number; readonly peakMiB: number }
 
 /** One restart: start the controller process and create `newcomer` at once. */
 const restartOnce = async (api: ApiServer, kc: KubeConfig, rest: Request, pods: number, newcomer: string, label: string): Promise<Round> => {
-  const watch = await watchPod(kc, NS, newcomer, (pod) => allocatedOn(pod, NETS), WAIT_LIMIT_MS);
+  const watch = await watchPod(kc, NS, newcomer, (pod) => allocatedOn(pod, NETS), waitLimitMs(pods));
   const server = await serverTimes(api);
   gc();
   const cpu = cpuOf(api);
@@ -85,7 +89,7 @@ const restartOnce = async (api: ApiServer, kc: KubeConfig, rest: Request, pods: 
   });
   try {
     await createPod(rest, podBody(NS, newcomer, [MACVLAN]));
-    await Promise.race([watch.seen, proc.waitForExit(WAIT_LIMIT_MS).then(() => Promise.reject(new Error(`the controller exited: ${proc.tail()}`)))]);
+    await Promise.race([watch.seen, proc.waitForExit(waitLimitMs(pods)).then(() => Promise.reject(new Error(`the controller exited: ${proc.tail()}`)))]);
     const allocatedMs = now() - started;
     const listen = await proc.listen();
     await waitIdle(proc, listen, pods + 1);
@@ -126,7 +130,7 @@ export const benchRestart = (counts: readonly number[]): Promise<void> => withAp
     note(`seeded ${count} allocated pods in all (${2 * count} IP objects) in ${(now() - t).toFixed(0)} ms`);
     const { bytes } = await bareList(api, rest, pods, true); // warm-up
     const [floors, restarts, peaks]: [number[], number[], number[]] = [[], [], []];
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < roundsAt(count); round++) {
       gc();
       floors.push((await bareList(api, rest, pods)).ms);
       const r = await restartOnce(api, kc, rest, pods, `newcomer-${count}-${round}`, `restart-${count}-${round}`);
@@ -138,7 +142,7 @@ export const benchRestart = (counts: readonly number[]): Promise<void> => withAp
     note(`restart rounds at ${count}: controller ${restarts.map((x) => x.toFixed(0)).join(', ')} ms; bare LIST ${floors.map((x) => x.toFixed(0)).join(', ')} ms; peak RSS ${peaks.map((x) => x.toFixed(0)).join(', ')} MiB`);
     report({
       name: `controller.restart.${count}_pods.new_pod_allocated`, value, unit: 'ms', baseline: floor, ratio: value / floor, target: 'ratio <= 2', scale: { series: 'controller.restart', x: count },
-      baselineName: `bare paged LIST (limit 500) of the pods and IP objects, both at once (medians of ${ROUNDS} alternating rounds; the controller as a CLI process)`,
+      baselineName: `bare paged LIST (limit 500) of the pods and IP objects, both at once (medians of ${roundsAt(count)} alternating rounds; the controller as a CLI process)`,
     });
     const peak = Math.max(...peaks);
     const listed = bytes / 2 ** 20;
@@ -148,3 +152,9 @@ export const benchRestart = (counts: readonly number[]): Promise<void> => withAp
     });
   }
 });
+
+// `node dist/bench/controllerRestart.js [pods…]` runs this alone (default 10000 50000).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const counts = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  await benchRestart(counts.length > 0 ? counts : [10_000, 50_000]);
+}
