@@ -21,7 +21,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Request } from '../src/adapters/kube/rest.js';
 import { WATCH_PATHS } from '../src/adapters/kube/watcher.js';
 import type { ApiServer } from '../test/harness/apiserver.js';
-import { startController, type ControllerProcess } from '../test/harness/controllerProcess.js';
+import { startController, type ControllerProcess, type LogLine } from '../test/harness/controllerProcess.js';
 import {
   cpuOf, cpuSeconds, cpuSince, describeLists, describeServerTimes, median, note, now, rssOf, serverTimes, sleep, timedRest, watchPod, type Timed,
 } from './controllerProbe.js';
@@ -96,14 +96,17 @@ const restartOnce = async (api: ApiServer, kc: KubeConfig, rest: Request, pods: 
     const idleMs = now() - started;
     const rss = rssOf(proc.pid);
     const own = cpuSeconds(proc.pid);
+    // pino's own time of a line (the controller's clock), not when this process read it: a
+    // controller busy for seconds writes its lines late.
+    const timeOf = (l: LogLine): number => (typeof l.fields['time'] === 'number' ? l.fields['time'] : l.at);
     const at = (msg: string): string => {
       const line = proc.lines.find((l) => l.msg.startsWith(msg));
-      return line === undefined ? '?' : `${(line.at - wallStarted).toFixed(0)} ms`;
+      return line === undefined ? '?' : `${(timeOf(line) - wallStarted).toFixed(0)} ms`;
     };
     const rebuilt = proc.lines.find((l) => l.msg.startsWith('planner state rebuilt'))?.fields['ms'];
     note(`restart ${label}: caches synced at ${at('caches synced')}, planner state rebuilt at ${at('planner state rebuilt')} (${String(rebuilt)} ms), ${newcomer} allocated at ${allocatedMs.toFixed(0)} ms, `
       + `every pod confirmed at ${idleMs.toFixed(0)} ms; controller RSS peak ${rss.peakMiB.toFixed(0)} MiB, now ${rss.nowMiB.toFixed(0)} MiB, CPU ${(own * 1000).toFixed(0)} ms; ${cpuSince(api, cpu, idleMs)}`);
-    note(`  log: ${proc.lines.slice(0, 8).map((l) => `${(l.at - wallStarted).toFixed(0)} ms ${l.msg}`).join('; ')}`);
+    note(`  log: ${proc.lines.slice(0, 8).map((l) => `${(timeOf(l) - wallStarted).toFixed(0)} ms ${l.msg}`).join('; ')}`);
     const writes = describeServerTimes(server, await serverTimes(api));
     note(`  server writes: ${writes}`);
     if (!writes.includes('POST ips 2x') || !writes.includes('PATCH pods 1x')) note('WARNING: expected 2 IP creates and 1 pod patch (the new pod\'s only)');
