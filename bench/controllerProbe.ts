@@ -116,13 +116,23 @@ export const loopDelay = (): { stop(): string } => {
 
 type Cpu = { readonly node: number; readonly apiserver: number; readonly etcd: number };
 
+/** CPU seconds (user + system) a process has used so far (/proc, 100 ticks a second). */
+export const cpuSeconds = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/** A process's peak and current resident set (VmHWM, VmRSS of /proc/<pid>/status), in MiB. */
+export const rssOf = (pid: number): { readonly peakMiB: number; readonly nowMiB: number } => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peakMiB: kib('VmHWM') / 1024, nowMiB: kib('VmRSS') / 1024 };
+};
+
 /** CPU seconds used so far by this process, kube-apiserver and etcd (/proc, 100 ticks a second). */
 export const cpuOf = (api: ApiServer): Cpu => {
-  const ticks = (pid: number): number => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  };
+  const ticks = cpuSeconds;
   const own = process.cpuUsage();
   return { node: (own.user + own.system) / 1e6, apiserver: ticks(api.pids.kubeApiserver), etcd: ticks(api.pids.etcd) };
 };

@@ -12,8 +12,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { Request } from '../src/adapters/kube/rest.js';
-import type { ApiServer } from '../test/harness/apiserver.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../src/adapters/kube/config.js';
+import { makeRest, type Request } from '../src/adapters/kube/rest.js';
+import { startApiServer, type ApiServer } from '../test/harness/apiserver.js';
 import { IP_FINALIZER } from '../src/adapters/kube/kube.js';
 import { formatValue } from '../src/domain/Address.js';
 import type { IpObject } from '../src/domain/Plan.js';
@@ -150,14 +152,43 @@ export const ipObjectOf = (net: Network, namespace: string, pod: string, uid: st
 export const createIpObject = (rest: Request, ip: IpObject): Promise<unknown> =>
   rest('POST', IPS, { body: { apiVersion: 'kubeovn.io/v1', kind: 'IP', metadata: { name: ip.name, labels: ip.labels, finalizers: [IP_FINALIZER] }, spec: ip.spec } });
 
-/** Every page of a LIST (`limit` per page); resolves with the number of items. */
-export const listAll = async (rest: Request, path: string, limit = 500): Promise<number> => {
-  let count = 0;
+/** Every page of a LIST of `path` (500 per page): how many items, and (when `sized`) their size
+ *  as JSON, which costs this process time (so not in a timed LIST). */
+export const listAll = async (rest: Request, path: string, sized = false): Promise<{ readonly items: number; readonly bytes: number }> => {
+  let items = 0;
+  let bytes = 0;
   let cont: string | undefined;
   do {
-    const page = (await rest('GET', path, { query: { limit, continue: cont } })) as { items?: unknown[]; metadata?: { continue?: string } };
-    count += page.items?.length ?? 0;
+    const page = (await rest('GET', path, { query: { limit: 500, continue: cont } })) as { items?: unknown[]; metadata?: { continue?: string } };
+    items += page.items?.length ?? 0;
+    if (sized) for (const o of page.items ?? []) bytes += JSON.stringify(o).length;
     cont = page.metadata?.continue === '' ? undefined : page.metadata?.continue;
   } while (cont !== undefined);
-  return count;
+  return { items, bytes };
 };
+
+/** Starts an API server with the project's CRDs, runs `body`, and stops the server whatever
+ *  happens. The harness's own CRD step looks for config/crd beside its source, which from
+ *  dist/test/harness is dist/config/crd: so the CRDs are applied here, from the repository. */
+export const withApiServer = async (body: (api: ApiServer, kc: KubeConfig, rest: Request) => Promise<void>): Promise<void> => {
+  const api = await startApiServer({ crds: false });
+  try {
+    await applyCrds(api);
+    const kc = loadKubeConfig(api.kubeconfigPath);
+    await body(api, kc, makeRest(kc));
+  } finally {
+    await api.stop();
+  }
+};
+
+/** Does the pod carry `allocated: "true"` for every one of `nets`? */
+export const allocatedOn = (pod: unknown, nets: readonly Network[]): boolean => {
+  const a = (pod as { metadata?: { annotations?: Record<string, string> } } | undefined)?.metadata?.annotations ?? {};
+  return nets.every((n) => a[`${n.provider}.kubernetes.io/allocated`] === 'true');
+};
+
+/** `pod-00000`, `pod-00001`, … from `from`. */
+export const podNames = (count: number, from = 0): string[] => Array.from({ length: count }, (_, i) => `pod-${String(from + i).padStart(5, '0')}`);
+
+/** The annotations the controller writes on a pod of `nets` that holds their i-th addresses. */
+export const annotationsOf = (nets: readonly Network[], i: number): Record<string, string> => Object.assign({}, ...nets.map((n) => allocatedAnnotations(n, i))) as Record<string, string>;

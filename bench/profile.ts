@@ -2,9 +2,10 @@
 // where the controller's time goes: set BENCH_CPU_PROFILE=<dir> and each profiled window is
 // written as `<dir>/<name>.cpuprofile` (open it in Chrome DevTools) and summarised on stderr:
 // self time by area (the controller's planning, decoding, REST and watch, JSON, GC, idle) and
-// the hottest functions. Without the variable, profiling costs nothing.
+// the hottest functions. Without the variable, profiling costs nothing. A child process (the
+// controller as a CLI process) is profiled by node's own --cpu-prof, written when it exits.
 import { Session } from 'node:inspector/promises';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface CallFrame { readonly functionName: string; readonly url: string; readonly lineNumber: number }
@@ -35,6 +36,21 @@ export const startProfile = async (name: string): Promise<Profiler> => {
       process.stderr.write(summarise(name, profile));
     },
   };
+};
+
+/** Node's flags for another process that should write its profile as `name` when it exits,
+ *  when profiling is on; none when off. */
+export const childProfileArgs = (name: string): readonly string[] =>
+  DIR === undefined || DIR === '' ? [] : ['--cpu-prof', '--cpu-prof-interval', '200', `--cpu-prof-dir=${DIR}`, `--cpu-prof-name=${name}.cpuprofile`];
+
+/** Summarises, on stderr, the profile such a process wrote when it exited (a no-op when off). */
+export const summariseChildProfile = (name: string): void => {
+  if (DIR === undefined || DIR === '') return;
+  try {
+    process.stderr.write(summarise(name, JSON.parse(readFileSync(join(DIR, `${name}.cpuprofile`), 'utf8')) as Profile));
+  } catch (err) {
+    process.stderr.write(`cpu profile ${name}: not read: ${String(err)}\n`);
+  }
 };
 
 /** Which part of the process a frame belongs to. */

@@ -45,7 +45,10 @@ const safely = (f: () => void): void => {
 
 export class WorkQueue {
   private readonly waiting = new Map<string, number>();
-  private readonly order: string[] = [];
+  /** Keys in the order they were added, from `head` on: a head index, not `shift()`, which
+   *  copies the whole array each time once it is large (50,000 keys at a restart). */
+  private order: string[] = [];
+  private head = 0;
   private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly keys = new Map<string, KeyState>();
@@ -98,12 +101,15 @@ export class WorkQueue {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.waiting.clear();
-    this.order.length = 0;
+    this.order = [];
+    this.head = 0;
   }
 
   private pump(): void {
-    while (!this.stopped && this.running < this.options.workers && this.order.length > 0) {
-      const key = this.order.shift()!;
+    while (!this.stopped && this.running < this.options.workers && this.head < this.order.length) {
+      const key = this.order[this.head++]!;
+      if (this.head === this.order.length) [this.order, this.head] = [[], 0];
+      else if (this.head >= 1024 && this.head * 2 >= this.order.length) [this.order, this.head] = [this.order.slice(this.head), 0];
       const since = this.waiting.get(key);
       if (since === undefined) continue;
       this.waiting.delete(key);

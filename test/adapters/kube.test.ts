@@ -324,7 +324,7 @@ const summary = (e: WatchEvent): string => (e.type === 'RESET' ? `RESET ${e.obje
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('Watcher', () => {
-  it('lists existing objects (every page) into one RESET, giving built-in items their apiVersion and kind', async () => {
+  it('lists existing objects (every page) into one RESET, giving built-in items their apiVersion and kind, without managedFields', async () => {
     for (const name of ['page-1', 'page-2', 'page-3']) await createPod(name);
     const w = collect('pods', makeWatcher(kc, { pageSize: 2 }));
     const reset = await w.until('RESET', () => w.events.find((e) => e.type === 'RESET'));
@@ -334,6 +334,7 @@ describe('Watcher', () => {
     expect(names).toEqual(expect.arrayContaining(['page-1', 'page-2', 'page-3', 'readable', 'evented']));
     expect(new Set(names).size).toBe(names.length);
     for (const o of reset.objects) expect([(o as Json)['apiVersion'], (o as Json)['kind']]).toEqual(['v1', 'Pod']);
+    for (const o of reset.objects) expect(Object.keys((o as Json).metadata)).not.toContain('managedFields');
     expect(w.errors).toEqual([]);
   });
 
@@ -360,6 +361,7 @@ describe('Watcher', () => {
     expect(obj['kind']).toBe('Subnet');
     expect(obj.metadata['labels']).toEqual({ color: 'blue' });
     expect(typeof obj.metadata['creationTimestamp']).toBe('string');
+    expect(Object.keys(obj.metadata)).not.toContain('managedFields');
     expect(obj['spec']).toEqual({ cidrBlock: '10.31.0.0/24', provider: 'ovn' });
     expect(w.errors).toEqual([]);
   });

@@ -47,6 +47,8 @@ export interface ControllerOptions {
   readonly name?: string;
   /** The command to run; default `controller` (the daemon's log and life are alike). */
   readonly command?: 'controller' | 'daemon';
+  /** Node's own flags, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ControllerProcess {
@@ -122,7 +124,7 @@ export function startController(options: ControllerOptions): ControllerProcess {
   const env: Record<string, string | undefined> = { ...process.env };
   delete env['KUBE_OVN_IPAM_FAULT'];
   Object.assign(env, options.env ?? {});
-  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, options.command ?? 'controller', ...options.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_MAIN, options.command ?? 'controller', ...options.args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`startController: could not spawn ${CLI_MAIN}`);
   const name = options.name ?? `controller-${pid}`;
