@@ -37,7 +37,10 @@ abstract class Reader<K, V> implements ReadonlySortedMap<K, V> {
   }
   has(key: K): boolean {
     // sorted-btree's own `has` walks a range with a callback: a plain lookup costs a fraction.
-    return this.tree.get(key, ABSENT as V) !== ABSENT;
+    const value = this.tree.get(key, ABSENT as V);
+    if (value !== undefined) return value !== ABSENT;
+    // Its `get` answers undefined, not the default, for a key above the last one; or the value is undefined.
+    return this.tree.getPairOrNextHigher(key) !== undefined && this.tree.has(key);
   }
   atOrAfter(key: K): readonly [K, V] | undefined {
     return this.tree.getPairOrNextHigher(key);
