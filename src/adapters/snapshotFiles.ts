@@ -11,10 +11,13 @@
 // - Origins name the file as given on the command line, joined with its path inside a folder.
 // - The first problem stops the read: a syntax error names file, document, line and column; a
 //   path that cannot be read names the path. Nothing is thrown.
+// - Streamed: a file's documents are composed one at a time and each is handed on as soon as it
+//   is read (`forEachSnapshotDocument`), so a file of 100,000 pods never holds more than one
+//   document's YAML syntax tree; the caller keeps only what it decodes.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser } from 'yaml';
 import type { RawDocument } from '../domain/Snapshot.js';
 
 export interface InputError {
@@ -33,15 +36,25 @@ export const readSnapshotDocuments = async (
   stdin?: () => Promise<string>,
 ): Promise<E.Either<InputError, RawDocument[]>> => {
   const documents: RawDocument[] = [];
+  const read = await forEachSnapshotDocument(paths, stdin, (doc) => documents.push(doc));
+  return E.map(() => documents)(read);
+};
+
+/** Hands every path's non-empty documents to `onDocument`, in order, one at a time (see the
+ *  file's rules); the first problem stops the read and is the answer. */
+export const forEachSnapshotDocument = async (
+  paths: readonly string[],
+  stdin: (() => Promise<string>) | undefined,
+  onDocument: (doc: RawDocument) => void,
+): Promise<E.Either<InputError, void>> => {
   let stdinText: Promise<E.Either<InputError, string>> | undefined;
   for (const path of paths) {
     if (path === '-') {
       stdinText ??= readStdin(stdin);
       const text = await stdinText;
       if (E.isLeft(text)) return text;
-      const parsed = parseDocuments('-', text.right);
+      const parsed = eachDocument('-', text.right, onDocument);
       if (E.isLeft(parsed)) return parsed;
-      append(documents, parsed.right);
       continue;
     }
     const files = await listFiles(path);
@@ -49,21 +62,33 @@ export const readSnapshotDocuments = async (
     for (const file of files.right) {
       const text = await readText(file);
       if (E.isLeft(text)) return text;
-      const parsed = parseDocuments(file, text.right);
+      const parsed = eachDocument(file, text.right, onDocument);
       if (E.isLeft(parsed)) return parsed;
-      append(documents, parsed.right);
     }
   }
-  return E.right(documents);
+  return E.right(undefined);
 };
 
 /** Parses one file's text into its non-empty documents, or the first syntax error. */
 export const parseDocuments = (file: string, text: string): E.Either<InputError, RawDocument[]> => {
   const documents: RawDocument[] = [];
-  for (const [index, doc] of parseAllDocuments(text).entries()) {
+  return E.map(() => documents)(eachDocument(file, text, (doc) => documents.push(doc)));
+};
+
+/**
+ * Composes `text` document by document (what yaml's parseAllDocuments does, without keeping
+ * every document's syntax tree) and hands each non-empty one on as plain data; stops at the
+ * first document with a syntax error or one that cannot become data.
+ */
+const eachDocument = (file: string, text: string, onDocument: (doc: RawDocument) => void): E.Either<InputError, void> => {
+  const lines = new LineCounter();
+  const documents = new Composer().compose(new Parser(lines.addNewLine).parse(text));
+  let index = 0;
+  for (const doc of documents) {
     const error = doc.errors[0];
     if (error !== undefined) {
-      const at = error.linePos?.[0];
+      // What parseAllDocuments' prettyErrors would add: the line and column of the error.
+      const at = error.pos[0] === -1 ? undefined : lines.linePos(error.pos[0]);
       const where = at === undefined ? '' : `line ${at.line}, column ${at.col}: `;
       return E.left({ file, document: index, message: where + firstLine(error.message) });
     }
@@ -74,9 +99,10 @@ export const parseDocuments = (file: string, text: string): E.Either<InputError,
     } catch (e) {
       return E.left({ file, document: index, message: e instanceof Error ? e.message : String(e) });
     }
-    if (value !== null && value !== undefined) documents.push({ origin: { file, document: index }, value });
+    if (value !== null && value !== undefined) onDocument({ origin: { file, document: index }, value });
+    index++;
   }
-  return E.right(documents);
+  return E.right(undefined);
 };
 
 /** yaml's message without its own ` at line L, column C:` suffix and source excerpt. */

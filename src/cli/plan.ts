@@ -6,22 +6,24 @@
 //   Every decoding problem is reported (file, document, object and field), not just the first.
 // - Deterministic: no clock is read. `--now` defaults to the epoch, so the same input gives the
 //   same bytes; it only matters for the cooldown of released addresses.
+// - Linear at any size: files alone are decoded document by document as they are read, and the
+//   output is written in pieces (render.ts), so 100,000 pods are never held twice.
 import * as E from 'fp-ts/lib/Either.js';
 import type { InputError } from '../adapters/snapshotFiles.js';
-import { readSnapshotDocuments } from '../adapters/snapshotFiles.js';
+import { forEachSnapshotDocument, readSnapshotDocuments } from '../adapters/snapshotFiles.js';
 import { parseMemory } from '../domain/AllocatorMemory.js';
 import { planAll } from '../domain/ClusterPlanner.js';
 import type { PlanOptions } from '../domain/ClusterPlanner.js';
 import type { Plan } from '../domain/Plan.js';
-import { buildSnapshot, formatProblem } from '../domain/Snapshot.js';
+import { SnapshotBuilder, buildSnapshot, formatProblem } from '../domain/Snapshot.js';
 import type { FlagSpecs } from './args.js';
 import { parseFlags, parseSeconds, parseTimestamp } from './args.js';
 import { readCluster } from '../adapters/clusterSnapshot.js';
 import { readKubeConfig } from '../adapters/kube/config.js';
-import type { Origin, RawDocument } from '../domain/Snapshot.js';
+import type { BuiltSnapshot, Origin, RawDocument } from '../domain/Snapshot.js';
 import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
-import { renderJson, renderTable } from './render.js';
+import { renderJsonChunks, renderTableChunks } from './render.js';
 import { dns1123SubdomainRule, isDns1123Subdomain } from '../domain/schema/names.js';
 
 export const planHelp = `Usage: ${PROGRAM} plan --snapshot PATH... [--output table|json] [--now TIME] [--cooldown SECONDS] [--ovn]
@@ -89,12 +91,13 @@ const flags: FlagSpecs = {
   'help': { type: 'boolean', short: 'h' },
 };
 
-const renderers: Readonly<Record<string, (plan: Plan) => string>> = { table: renderTable, json: renderJson };
+const renderers: Readonly<Record<string, (plan: Plan) => Iterable<string>>> = { table: renderTableChunks, json: renderJsonChunks };
 
 export interface PlanCommand {
   readonly help: boolean;
   readonly snapshots: readonly string[];
-  readonly render: (plan: Plan) => string;
+  /** The output, in pieces to write one after the other. */
+  readonly render: (plan: Plan) => Iterable<string>;
   readonly options: PlanOptions;
   readonly kubeconfig: string | undefined;
 }
@@ -106,7 +109,7 @@ export const parsePlanArgs = (argv: readonly string[]): E.Either<string, PlanCom
   const snapshots: string[] = [];
   let help = false;
   let kubeconfig: string | undefined;
-  let render = renderTable;
+  let render = renderTableChunks;
   let now = 0;
   let cooldownMs: number | undefined;
   let ovn = false;
@@ -165,24 +168,9 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
   }
   if (command.kubeconfig === undefined && command.snapshots.length === 0) return usage('no input: give --snapshot PATH (a file, a folder, or - for standard input) or --kubeconfig FILE');
 
-  let fromCluster: readonly RawDocument[] = [];
-  if (command.kubeconfig !== undefined) {
-    const kc = readKubeConfig(command.kubeconfig);
-    if (E.isLeft(kc)) return fail(kc.left);
-    try {
-      fromCluster = await readCluster(kc.right);
-    } catch (err) {
-      return fail(`${command.kubeconfig}: cannot read the cluster: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-  let fromFiles: readonly RawDocument[] = [];
-  if (command.snapshots.length > 0) {
-    const documents = await readSnapshotDocuments(command.snapshots, io.readStdin);
-    if (E.isLeft(documents)) return fail(formatInputError(documents.left));
-    fromFiles = documents.right;
-  }
-  const docs = overlayDocuments(fromCluster, fromFiles);
-  const { snapshot, problems, duplicates } = buildSnapshot(docs);
+  const built = command.kubeconfig === undefined ? await fromFiles(command.snapshots, io) : await overCluster(command.kubeconfig, command.snapshots, io);
+  if (E.isLeft(built)) return fail(built.left);
+  const { snapshot, problems, duplicates } = built.right;
   if (problems.length > 0) {
     for (const problem of problems) io.stderr(`${PROGRAM} plan: ${formatProblem(problem)}\n`);
     return EXIT_USAGE;
@@ -196,8 +184,32 @@ export const runPlan = async (argv: readonly string[], io: CliIo): Promise<numbe
     const memory = parseMemory(e.object.status?.allocator);
     if (E.isLeft(memory)) io.stderr(`${PROGRAM} plan: warning: Subnet ${name}: ${memory.left}; ignored (released addresses and never-used-first are not known)\n`);
   }
-  io.stdout(command.render(planAll(snapshot, command.options)));
+  for (const chunk of command.render(planAll(snapshot, command.options))) io.stdout(chunk);
   return EXIT_OK;
+};
+
+/** The files' snapshot, each document decoded as it is read (no list of every raw document);
+ *  or why it cannot be read. */
+const fromFiles = async (paths: readonly string[], io: CliIo): Promise<E.Either<string, BuiltSnapshot>> => {
+  const builder = new SnapshotBuilder();
+  const read = await forEachSnapshotDocument(paths, io.readStdin, (doc) => builder.add(doc));
+  return E.isLeft(read) ? E.left(formatInputError(read.left)) : E.right(builder.result());
+};
+
+/** The cluster's objects with the files' (if any) laid over them (overlayDocuments), as a
+ *  snapshot; or why either cannot be read. */
+const overCluster = async (kubeconfig: string, paths: readonly string[], io: CliIo): Promise<E.Either<string, BuiltSnapshot>> => {
+  const kc = readKubeConfig(kubeconfig);
+  if (E.isLeft(kc)) return kc;
+  let cluster: readonly RawDocument[];
+  try {
+    cluster = await readCluster(kc.right);
+  } catch (err) {
+    return E.left(`${kubeconfig}: cannot read the cluster: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const files = paths.length === 0 ? E.right([]) : await readSnapshotDocuments(paths, io.readStdin);
+  if (E.isLeft(files)) return E.left(formatInputError(files.left));
+  return E.right(buildSnapshot(overlayDocuments(cluster, files.right)));
 };
 
 /** The cluster's objects with the files' laid over them, as `kubectl apply` of those files would

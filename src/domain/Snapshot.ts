@@ -99,16 +99,12 @@ const nameOf = (value: unknown): string => {
   return typeof ns === 'string' ? `${ns}/${n}` : n;
 };
 
-/** Expands `kind: List` / `*List` documents into their items. */
-const expandLists = (docs: readonly RawDocument[]): RawDocument[] =>
-  docs.flatMap((doc) => {
-    const kind = field(doc.value, 'kind');
-    const items = field(doc.value, 'items');
-    if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
-      return items.map((value: unknown) => ({ origin: doc.origin, value }));
-    }
-    return [doc];
-  });
+/** A document's objects: the items of a `kind: List` / `*List` document, else the document. */
+const itemsOf = (doc: RawDocument): readonly unknown[] => {
+  const kind = field(doc.value, 'kind');
+  const items = field(doc.value, 'items');
+  return typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items) ? items : [doc.value];
+};
 
 export type SnapshotKind = keyof Snapshot;
 
@@ -155,29 +151,52 @@ export interface Duplicate {
   readonly kept: Origin;
 }
 
+export interface BuiltSnapshot {
+  readonly snapshot: Snapshot;
+  readonly problems: readonly InputProblem[];
+  readonly duplicates: readonly Duplicate[];
+}
+
 /** Decodes and indexes documents; problems (and duplicates) are returned beside the snapshot,
  *  never thrown. */
-export const buildSnapshot = (docs: readonly RawDocument[]): { readonly snapshot: Snapshot; readonly problems: readonly InputProblem[]; readonly duplicates: readonly Duplicate[] } => {
-  const maps: Record<Kind, Map<string, Entry<unknown>>> = {
+export const buildSnapshot = (docs: readonly RawDocument[]): BuiltSnapshot => {
+  const builder = new SnapshotBuilder();
+  for (const doc of docs) builder.add(doc);
+  return builder.result();
+};
+
+/** buildSnapshot one document at a time, for a reader that streams them: each document is
+ *  decoded as it comes, so the caller need not hold them all (a snapshot may hold 100,000
+ *  pods). Adding documents and then taking `result()` equals buildSnapshot of them all. */
+export class SnapshotBuilder {
+  private readonly maps: Record<Kind, Map<string, Entry<unknown>>> = {
     pods: new Map(), namespaces: new Map(), subnets: new Map(), ips: new Map(), ippools: new Map(),
     nads: new Map(), deployments: new Map(), replicasets: new Map(), statefulsets: new Map(),
     virtualmachines: new Map(), virtualmachineinstances: new Map(),
   };
-  const problems: InputProblem[] = [];
-  const duplicates: Duplicate[] = [];
-  expandLists(docs).forEach((doc, order) => {
-    const d = decodeRaw(doc.value, doc.origin, order);
-    if (d === undefined) return;
-    if (!d.ok) {
-      problems.push(d.problem);
-      return;
+  private readonly problems: InputProblem[] = [];
+  private readonly duplicates: Duplicate[] = [];
+  /** Objects seen so far (a list's items each count): the next object's `order`. */
+  private order = 0;
+
+  add(doc: RawDocument): void {
+    for (const value of itemsOf(doc)) {
+      const d = decodeRaw(value, doc.origin, this.order++);
+      if (d === undefined) continue;
+      if (!d.ok) {
+        this.problems.push(d.problem);
+        continue;
+      }
+      const earlier = this.maps[d.kind].get(d.key);
+      if (earlier !== undefined) this.duplicates.push({ kind: String(field(value, 'kind')), key: d.key, dropped: earlier.origin, kept: d.entry.origin });
+      this.maps[d.kind].set(d.key, d.entry);
     }
-    const earlier = maps[d.kind].get(d.key);
-    if (earlier !== undefined) duplicates.push({ kind: String(field(doc.value, 'kind')), key: d.key, dropped: earlier.origin, kept: d.entry.origin });
-    maps[d.kind].set(d.key, d.entry);
-  });
-  return { snapshot: maps as unknown as Snapshot, problems, duplicates };
-};
+  }
+
+  result(): BuiltSnapshot {
+    return { snapshot: this.maps as unknown as Snapshot, problems: this.problems, duplicates: this.duplicates };
+  }
+}
 
 const withNamespace = (value: unknown, namespace: string): unknown => {
   const v = value as { metadata: Record<string, unknown> };

@@ -13,6 +13,9 @@ type BTree<K, V> = InstanceType<typeof BTreeClass<K, V>>;
 // Node size: smaller nodes copy less per change; 32 measured best for this update-heavy use.
 const NODE_SIZE = 32;
 
+/** A value no map holds: what `get` answers for a missing key in `has`. */
+const ABSENT: unique symbol = Symbol('absent');
+
 export interface ReadonlySortedMap<K, V> {
   readonly size: number;
   get(key: K): V | undefined;
@@ -33,7 +36,11 @@ abstract class Reader<K, V> implements ReadonlySortedMap<K, V> {
     return this.tree.get(key);
   }
   has(key: K): boolean {
-    return this.tree.has(key);
+    // sorted-btree's own `has` walks a range with a callback: a plain lookup costs a fraction.
+    const value = this.tree.get(key, ABSENT as V);
+    if (value !== undefined) return value !== ABSENT;
+    // Its `get` answers undefined, not the default, for a key above the last one; or the value is undefined.
+    return this.tree.getPairOrNextHigher(key) !== undefined && this.tree.has(key);
   }
   atOrAfter(key: K): readonly [K, V] | undefined {
     return this.tree.getPairOrNextHigher(key);

@@ -1,7 +1,8 @@
 // The two renderings of a plan, on a hand-built Plan value: exact text, byte for byte.
 import { describe, expect, it } from '@jest/globals';
 import type { Action, AllocationView, IpObject, Plan, PlanError } from '../../src/domain/Plan.js';
-import { actionSummary, renderJson, renderTable } from '../../src/cli/render.js';
+import { actionSummary, renderJson, renderJsonChunks, renderTable, renderTableChunks } from '../../src/cli/render.js';
+import { planJson } from '../../src/domain/Plan.js';
 
 const ipObject = (name: string, pod: string, subnet: string, address: string): IpObject => ({
   name,
@@ -146,5 +147,24 @@ describe('renderJson', () => {
 
   it('prints an empty plan as three empty lists', () => {
     expect(renderJson({ allocations: [], actions: [], errors: [] })).toBe('{\n  "allocations": [],\n  "actions": [],\n  "errors": []\n}\n');
+  });
+
+  it('is written in pieces of at least 64 KiB, together JSON.stringify of the plan, for a plan of thousands of pods', () => {
+    const many: Plan = {
+      allocations: Array.from({ length: 3000 }, (_, i) => ({ ...samplepod, pod: `default/p-${i}`, ...(i % 7 === 0 ? { simulated: true as const } : {}) })),
+      actions: Array.from({ length: 3000 }, (_, i) => createIP(`p-${i}`, `p-${i}`, 'ovn-default', `10.16.${i >> 8}.${i & 255}`)),
+      errors: [conflict],
+    };
+    for (const plan of [many, { ...many, errors: [] }, { ...many, allocations: [] }]) {
+      const chunks = [...renderJsonChunks(plan)];
+      expect(chunks.join('')).toBe(`${JSON.stringify(planJson(plan), null, 2)}\n`);
+      expect(chunks.slice(0, -1).every((c) => c.length >= 1 << 16)).toBe(true);
+    }
+    const table = [...renderTableChunks(many)];
+    expect(table.length > 1 && table.slice(0, -1).every((c) => c.length >= 1 << 16)).toBe(true);
+    expect(table.join('').split('\n').slice(0, 2)).toEqual([
+      'POD               INTERFACE   PROVIDER   SUBNET        ADDRESS     MAC                 SOURCE',
+      'default/p-0*      eth0        ovn        ovn-default   10.16.0.2   00:00:00:53:6b:01   dynamic',
+    ]);
   });
 });
