@@ -74,6 +74,8 @@ export interface ControllerDeps {
 const MAX_IMMEDIATE_REPLANS = 3;
 /** Tries to read an object afresh after a failed plan (200 ms doubling between them). */
 const REFRESH_ATTEMPTS = 5;
+/** When a pod's plan finds the Lease not renewed (nothing written), it is planned again after this. */
+const FENCED_RETRY_MS = 1000;
 
 const watchedKinds: readonly WatchedKind[] = ['namespaces', 'subnets', 'ippools', 'nads', 'statefulsets', 'replicasets', 'virtualmachines', 'virtualmachineinstances', 'ips', 'pods'];
 
@@ -361,7 +363,13 @@ export class Controller {
     const alive = entry !== undefined && entry.object.spec.hostNetwork !== true && !isGone(entry.object);
     const last = entry?.object ?? this.lastSeen.get(key);
     if (!alive && last === undefined) return { kind: 'done' };
-    const planned = alive ? planPodWith(this.plannerState(), snap, key, this.planOptions()) : releasePodWith(this.plannerState(), snap, last!, this.planOptions());
+    const before = this.plannerState();
+    const planned = alive ? planPodWith(before, snap, key, this.planOptions()) : releasePodWith(before, snap, last!, this.planOptions());
+    // The fence is looked at once the plan is made: a long start-up rebuild (prepare, tens of
+    // seconds at 50,000 pods on a busy machine) can outlast the Lease's renewal. Nothing is
+    // written then, so the state before the plan stays right and is kept (dropping it would
+    // mean a second rebuild), and the pod comes back once the Lease is renewed.
+    if (planned.plan.actions.some((a) => a.type !== 'EmitEvent' && a.type !== 'UpdateSubnetStatus') && !this.deps.canWrite()) return { kind: 'after', ms: FENCED_RETRY_MS };
     this.planner = planned.state;
     const plan = planned.plan;
     // An unchanged failure is reported (logged, counted, an Event) once, not at every re-plan.
