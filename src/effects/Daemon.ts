@@ -125,6 +125,7 @@ export class Daemon {
     const allocated = await this.waitUntil(key, () => this.allocated(req), deadline);
     if (allocated === undefined) return E.left(this.notAllocated(req, waitMs));
     const { pod, provider } = allocated;
+    this.deps.log.debug('allocation seen', { pod: key, ifName: req.ifName, provider });
     const allocation = readAllocation(pod.annotations, provider);
     if (E.isLeft(allocation)) return E.left({ code: 'InvalidAllocation', message: allocation.left });
     const annotationRoutes = parseRoutesAnnotation(pod.annotations, provider);
