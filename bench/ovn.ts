@@ -36,6 +36,7 @@
 // Every pod stays until the end (the OVN switch ports accumulate). Then every interface of ours
 // is DELeted (net1 before eth0, as Multus does), the namespaces removed, and the cluster
 // stopped, also when a run fails. Diagnostics go to stderr; stdout has only report lines.
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { linkNamesOf } from '../src/domain/cni/NodePlanner.js';
@@ -86,9 +87,23 @@ const request = (pod: Pod, iface: Iface): CniRequest => ({
   if_name: iface.ifName, provider: iface.provider, routes: [], deadline_ms: DEADLINE_MS,
 });
 
-const answered = async (pod: Pod, iface: Iface, answer: Promise<DaemonAnswer>): Promise<number> => {
+const answered = async (pod: Pod, iface: Iface, answer: Promise<DaemonAnswer>, cluster: OvnCluster): Promise<number> => {
   const a = await answer;
-  if (a.status !== 200) throw new Error(`ADD ${iface.ifName} (${iface.provider}) of ${pod.name} answered ${a.status}: ${a.body}`);
+  if (a.status !== 200) {
+    // What OVS and OVN hold of the interface, for the failure's cause.
+    const port = linkNamesOf(pod.containerId, iface.ifName).host;
+    const lsp = iface.provider === 'ovn' ? `${pod.name}.${NAMESPACE}` : `${pod.name}.${NAMESPACE}.${iface.provider}`;
+    const seen = await Promise.all([
+      cluster.ovs.vsctl('--columns=name,ofport,external_ids,error', 'find', 'Interface', `name=${port}`),
+      cluster.ovs.sbctl('--columns=logical_port,chassis,up', 'find', 'Port_Binding', `logical_port=${lsp}`),
+    ].map((p) => p.catch((e: unknown) => String(e))));
+    note(`ADD ${iface.ifName} of ${pod.name} failed; OVS: ${seen[0] ?? ''}; SB: ${seen[1] ?? ''}`);
+    for (const log of ['ovs-vswitchd.log', 'ovn-controller.log']) {
+      const lines = readFileSync(`${cluster.ovs.runDir}/${log}`, 'utf8').split('\n').filter((l) => l.includes(port) || l.includes(lsp));
+      note(`${log}: ${lines.slice(-8).join('\n')}`);
+    }
+    throw new Error(`ADD ${iface.ifName} (${iface.provider}) of ${pod.name} answered ${a.status}: ${a.body}`);
+  }
   return a.at;
 };
 
@@ -124,10 +139,10 @@ const pluginRun = (label: string, prefix: string, networks: string, ifaces: read
       // Never leave the ADD's promise unobserved, even when the create failed.
       firstAnswer.catch(() => undefined);
     }
-    const times = [await answered(pod, first, firstAnswer) - created];
+    const times = [await answered(pod, first, firstAnswer, ctx.cluster) - created];
     stamps.set(`${first.ifName}: answered`, performance.timeOrigin + created + (times[0] ?? NaN));
     for (const iface of rest) {
-      times.push(await answered(pod, iface, postAdd(ctx.cluster.socket, request(pod, iface))) - created);
+      times.push(await answered(pod, iface, postAdd(ctx.cluster.socket, request(pod, iface)), ctx.cluster) - created);
       stamps.set(`${iface.ifName}: answered`, performance.timeOrigin + created + (times[times.length - 1] ?? NaN));
     }
     return times;
@@ -201,7 +216,7 @@ const unplug = async (cluster: OvnCluster, plugged: readonly Plugged[]): Promise
   note(`DEL of ${plugged.length} pods' interfaces in ${((performance.now() - started) / 1000).toFixed(1)} s${failed > 0 ? `; ${failed} failed` : ''}`);
 };
 
-const PER_IFACE = ['daemon sees allocation', 'host read', 'veth pair made', 'OVS port added', 'link moved, MAC/MTU, up', 'addresses, routes', 'ovn-installed', 'answered'];
+const PER_IFACE = ['daemon sees allocation', 'host read', 'veth pair made, moved, up', 'OVS port added', 'addresses, routes', 'ovn-installed', 'answered'];
 /** Our steps in time order (ovnTrace.ts names them). */
 const OUR_STEPS = ['create', 'controller sees pod', 'IP objects written', 'LSP transaction starts', 'LSPs written', 'annotation patched', ...['eth0', 'net1'].flatMap((f) => PER_IFACE.map((s) => `${f}: ${s}`))];
 const FLOOR_STEPS = ['create', 'pod created', 'LSPs written', ...['eth0', 'net1'].flatMap((f) => [`${f}: veth pair made, moved, up`, `${f}: OVS port added`, `${f}: addresses, routes`, `${f}: ovn-installed`]), 'answered'];

@@ -92,9 +92,11 @@ export const traceLog = (path: string): Log & { close(): Promise<void> } => {
 export const readTrace = async (path: string): Promise<TraceLine[]> =>
   (await readFile(path, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as TraceLine);
 
-/** The daemon's stamps of one interface ADD: the host end's name says which (linkNamesOf). */
+/** The step an action's `apply` line ends (it is logged as the action's step starts); the
+ *  host end's name says which interface (linkNamesOf). */
 const DAEMON_STEP_OF_ACTION: Readonly<Record<string, string>> = {
-  CreateVethPair: 'host read', AddOvsPort: 'veth pair made', SetLink: 'OVS port added', ReplaceAddresses: 'link moved, MAC/MTU, up', WaitOvnInstalled: 'addresses, routes',
+  // applyNode.ts: the veth pair and the links of the host namespace in one step, then the port.
+  CreateVethPair: 'host read', AddOvsPort: 'veth pair made, moved, up', ReplaceAddresses: 'OVS port added', WaitOvnInstalled: 'addresses, routes',
 };
 
 /** Stamps the daemon's trace lines into `stamps`, per pod, each step prefixed by the interface
@@ -107,7 +109,9 @@ export const stampDaemon = (lines: readonly TraceLine[], stamps: Stamps, podOfPo
       stamp(stamps, pod, `${String(l.fields['ifName'])}: daemon sees allocation`, l.t, true);
     } else if (l.msg === 'apply' || l.msg === 'plugged') {
       const step = l.msg === 'plugged' ? 'ovn-installed' : DAEMON_STEP_OF_ACTION[String(l.fields['type'])];
-      const owner = podOfPort(String(l.msg === 'plugged' ? l.fields['port'] : l.fields['target']));
+      // ReplaceAddresses targets the pod's link (`eth0`); its reason names the pod and interface.
+      const named = l.fields['type'] === 'ReplaceAddresses' ? /of [^/\s]+\/(\S+) (\S+)$/.exec(String(l.fields['reason'])) : null;
+      const owner = named !== null ? { pod: named[1] ?? '', ifName: named[2] ?? '' } : podOfPort(String(l.msg === 'plugged' ? l.fields['port'] : l.fields['target']));
       if (step !== undefined && owner !== undefined) stamp(stamps, owner.pod, `${owner.ifName}: ${step}`, l.t, true);
     }
   }

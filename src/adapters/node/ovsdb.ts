@@ -48,6 +48,9 @@ export const failureOf = (results: readonly Row[]): string | undefined => {
 
 interface Pending { resolve(result: unknown): void; reject(err: Error): void; readonly method: string }
 
+/** Runs on an answer as it is read, before any later message of the same read is handled. */
+type OnAnswer = (result: unknown) => void;
+
 /** Splits a stream of back-to-back JSON texts; `push` returns the complete ones. */
 const splitter = (): { push(chunk: Buffer): string[] } => {
   const decoder = new StringDecoder('utf8');
@@ -159,7 +162,7 @@ export function makeOvsdbClient(db: string, database: string, monitor: MonitorSp
     return s;
   };
 
-  const call = (method: string, params: readonly unknown[], timeoutMs: number): Promise<unknown> =>
+  const call = (method: string, params: readonly unknown[], timeoutMs: number, onAnswer?: OnAnswer): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       const timer = setTimeout(() => {
@@ -171,7 +174,13 @@ export function makeOvsdbClient(db: string, database: string, monitor: MonitorSp
         clearTimeout(timer);
         f(v);
       };
-      pending.set(id, { method, resolve: settle(resolve), reject: settle(reject) });
+      pending.set(id, {
+        method, reject: settle(reject),
+        resolve: settle((result: unknown) => {
+          onAnswer?.(result);
+          resolve(result);
+        }),
+      });
       try {
         open().write(JSON.stringify({ id, method, params }));
       } catch (err) {
@@ -186,9 +195,12 @@ export function makeOvsdbClient(db: string, database: string, monitor: MonitorSp
   const ensureMonitor = (timeoutMs: number): Promise<void> => {
     monitored ??= (async () => {
       const requests = Object.fromEntries(Object.entries(monitor).map(([t, columns]) => [t, { columns }]));
-      const initial = await call('monitor', [database, null, requests], timeoutMs);
-      for (const held of tables.values()) held.clear();
-      applyUpdates(initial as Record<string, Record<string, { new?: Row }>>);
+      // The initial rows are taken as the answer is read: an update the server sent right
+      // after it (maybe in the same read) is newer and must land on top, not under them.
+      await call('monitor', [database, null, requests], timeoutMs, (initial) => {
+        for (const held of tables.values()) held.clear();
+        applyUpdates(initial as Record<string, Record<string, { new?: Row }>>);
+      });
     })().catch((err: unknown) => {
       monitored = undefined;
       throw err;
