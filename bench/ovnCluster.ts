@@ -4,9 +4,12 @@
 // the real Ovn port (it writes the logical switches and ports: part of what is measured), and
 // the node daemon in a process of its own (daemonProcess.ts: as in production, where it is its
 // own pod, so its process starts do not stall the controller's event loop or the other way
-// round) on a temp socket, waiting for ovn-installed as production does. Networks: the seed's ovn-default (provider ovn, 10.16.0.0/16), attachnet (provider
-// attachnet.default.ovn, seed 06's NAD, the Subnet of examples/ovn-attachments/00) and the
-// seed's IPAM-only macvlan NAD and Subnet (examples/macvlan-ipam/01, 02).
+// round) on a temp socket, waiting for ovn-installed as production does. Networks: the seed's
+// ovn-default (provider ovn, 10.16.0.0/16), attachnet (provider attachnet.default.ovn, seed
+// 06's NAD, the Subnet of examples/ovn-attachments/00) and the seed's IPAM-only macvlan NAD
+// and Subnet (examples/macvlan-ipam/01, 02).
+// For the per-step breakdown (ovnTrace.ts) the controller's ports are stamped (`stamps`) and
+// the daemon writes its debug log as timed JSON lines, read back when it stops (`daemonTrace`).
 //
 // Rules: every pod is on node NODE (the daemon watches only its node's pods); `stop()` stops
 // what was started in reverse order, logs (stderr) and swallows each failure so the rest still
