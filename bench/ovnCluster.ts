@@ -4,9 +4,12 @@
 // the real Ovn port (it writes the logical switches and ports: part of what is measured), and
 // the node daemon in a process of its own (daemonProcess.ts: as in production, where it is its
 // own pod, so its process starts do not stall the controller's event loop or the other way
-// round) on a temp socket, waiting for ovn-installed as production does. Networks: the seed's ovn-default (provider ovn, 10.16.0.0/16), attachnet (provider
-// attachnet.default.ovn, seed 06's NAD, the Subnet of examples/ovn-attachments/00) and the
-// seed's IPAM-only macvlan NAD and Subnet (examples/macvlan-ipam/01, 02).
+// round) on a temp socket, waiting for ovn-installed as production does. Networks: the seed's
+// ovn-default (provider ovn, 10.16.0.0/16), attachnet (provider attachnet.default.ovn, seed
+// 06's NAD, the Subnet of examples/ovn-attachments/00) and the seed's IPAM-only macvlan NAD
+// and Subnet (examples/macvlan-ipam/01, 02).
+// For the per-step breakdown (ovnTrace.ts) the controller's ports are stamped (`stamps`) and
+// the daemon writes its debug log as timed JSON lines, read back when it stops (`daemonTrace`).
 //
 // Rules: every pod is on node NODE (the daemon watches only its node's pods); `stop()` stops
 // what was started in reverse order, logs (stderr) and swallows each failure so the rest still
@@ -15,17 +18,22 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { loadKubeConfig } from '../src/adapters/kube/config.js';
+import { makeKube } from '../src/adapters/kube/kube.js';
 import { makeRest, type Request } from '../src/adapters/kube/rest.js';
+import { makeWatcher } from '../src/adapters/kube/watcher.js';
+import { makeMetrics } from '../src/adapters/metrics.js';
 import { makeOvn } from '../src/adapters/ovn.js';
 import type { NodeDaemonConfig } from '../src/cli/daemon.js';
 import type { CniRequest } from '../src/domain/cni/Protocol.js';
 import { startApiServer, type ApiServer } from '../test/harness/apiserver.js';
-import { controllerFor, daemonConfigFor, quietLog } from '../test/harness/inProcess.js';
+import { Controller } from '../src/effects/Controller.js';
+import { daemonConfigFor, quietLog } from '../test/harness/inProcess.js';
 import { startOvs, type OvsEnv } from '../test/harness/ovs.js';
 import { processStartTime, track, untrack } from '../test/harness/reaper.js';
 import { makeTempDir } from '../test/harness/tmp.js';
 import { spawn } from 'node:child_process';
 import { postDaemon, type DaemonAnswer } from './cniCluster.js';
+import { readTrace, tracedControllerPorts, type Stamps, type TraceLine } from './ovnTrace.js';
 
 const REPO = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url));
 const EXAMPLES = `${REPO}examples/`;
@@ -41,6 +49,10 @@ export interface OvnCluster {
   readonly ovs: OvsEnv;
   readonly rest: Request;
   readonly socket: string;
+  /** The controller's stamps per pod (ovnTrace.ts), as they come. */
+  readonly stamps: Stamps;
+  /** The daemon's trace lines (ovnTrace.ts), read when it stops: empty before `stop()`. */
+  daemonTrace(): readonly TraceLine[];
   stop(): Promise<void>;
 }
 
@@ -67,7 +79,13 @@ export const startOvnCluster = async (): Promise<OvnCluster> => {
     const kc = loadKubeConfig(api.value.kubeconfigPath);
     const rest = makeRest(kc);
     const log = quietLog();
-    const controller = controllerFor(kc, { workers: 3 }, log, makeOvn({ db: ovs.value.db.nb ?? '', log }));
+    const stamps: Stamps = new Map();
+    // As the harness's controllerFor (3 workers, no sweep, no cooldown), its ports stamped.
+    const ports = tracedControllerPorts({ kube: makeKube(kc), watcher: makeWatcher(kc), ovn: makeOvn({ db: ovs.value.db.nb ?? '', log }) }, stamps);
+    const controller = new Controller(
+      { ...ports, clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log, metrics: makeMetrics(), canWrite: () => true },
+      { workers: 3, gcIntervalMs: 0, cooldownMs: 0 },
+    );
     controller.start();
     stops.push(() => controller.stop());
     const subnets = [...examples('macvlan-ipam/00-subnet-ovn-default.yaml'), ...examples('ovn-attachments/00-subnets.yaml', ['attachnet']), ...examples('macvlan-ipam/02-subnet-macvlan.yaml')];
@@ -79,11 +97,16 @@ export const startOvnCluster = async (): Promise<OvnCluster> => {
     const tmp = makeTempDir('bench-ovn');
     stops.push(async () => tmp.remove());
     const socket = `${tmp.path}/kube-ovn-daemon.sock`;
+    const tracePath = `${tmp.path}/daemon-trace.jsonl`;
     const daemon = await startDaemonProcess({
       ...daemonConfigFor(api.value, ovs.value, NODE), socket, ovnInstalledTimeoutMs: OVN_INSTALLED_TIMEOUT_MS, defaultDeadlineMs: 60_000,
+    }, tracePath);
+    let trace: readonly TraceLine[] = [];
+    stops.push(async () => {
+      await daemon.stop();
+      trace = await readTrace(tracePath);
     });
-    stops.push(() => daemon.stop());
-    return { api: api.value, ovs: ovs.value, rest, socket, stop };
+    return { api: api.value, ovs: ovs.value, rest, socket, stamps, daemonTrace: () => trace, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -92,9 +115,9 @@ export const startOvnCluster = async (): Promise<OvnCluster> => {
 
 /** Starts daemonProcess.ts with `config`; resolves once it serves its socket. The process is
  *  registered with the harness's reaper, so a killed bench leaves no daemon behind. */
-const startDaemonProcess = async (config: NodeDaemonConfig): Promise<{ stop(): Promise<void> }> => {
+const startDaemonProcess = async (config: NodeDaemonConfig, tracePath: string): Promise<{ stop(): Promise<void> }> => {
   const script = fileURLToPath(new URL('./daemonProcess.js', import.meta.url));
-  const child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, JSON.stringify(config), tracePath], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${script}`);
   const id = track({ kind: 'process', pid, startTime: processStartTime(pid), name: 'bench daemon' });

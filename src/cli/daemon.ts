@@ -1,4 +1,4 @@
-// `kube-ovn-ipam daemon`: wires the real adapters (ip, ovs-vsctl, the API server, pino) into
+// `kube-ovn-ipam daemon`: wires the real adapters (ip, the Open_vSwitch database, the API server, pino) into
 // the node daemon and serves the CNI plugin on a unix socket until SIGTERM/SIGINT.
 // startNodeDaemon is the wiring on its own, so tests run exactly what the command runs.
 // With `listen` it also serves /healthz, /readyz (the socket is bound and pods and Subnets have
@@ -14,10 +14,11 @@ import { makeLog } from '../adapters/log.js';
 import { makeDaemonMetrics, withRequestMetrics } from '../adapters/daemonMetrics.js';
 import { serveDaemon } from '../adapters/daemonServer.js';
 import { serveHealth } from '../adapters/http.js';
-import { makeIp, makeVsctl, ovsDbOf } from '../adapters/node/exec.js';
+import { makeIp, ovsDbOf } from '../adapters/node/exec.js';
 import { makeNodeKube } from '../adapters/node/kube.js';
 import { makeNetlink } from '../adapters/node/netlink.js';
-import { makeOvs } from '../adapters/node/ovs.js';
+import { makeOvsdbClient } from '../adapters/node/ovsdb.js';
+import { makeOvsdbOvs, OVS_MONITOR } from '../adapters/node/ovsdbOvs.js';
 import { Daemon } from '../effects/Daemon.js';
 import type { Log } from '../effects/ports.js';
 import { MAX_TIMER_MS, parseDuration } from './controller.js';
@@ -27,6 +28,8 @@ import type { CliIo } from './io.js';
 import { EXIT_OK, EXIT_USAGE, PROGRAM } from './io.js';
 
 export const DEFAULT_SOCKET = '/run/openvswitch/kube-ovn-daemon.sock';
+/** The Open_vSwitch database when neither --ovs-db nor $OVS_RUNDIR names one (ovs-vsctl's default). */
+export const DEFAULT_OVS_DB = 'unix:/var/run/openvswitch/db.sock';
 /** Kube-OVN's daemon metrics port. */
 export const DEFAULT_DAEMON_LISTEN = '0.0.0.0:10665';
 
@@ -45,7 +48,7 @@ Flags:
   --bind-socket PATH       the socket (default ${DEFAULT_SOCKET})
   --mtu N                  MTU of OVN interfaces whose Subnet sets none (default 1400)
   --ovs-db ADDRESS         Open_vSwitch database, e.g. unix:/run/openvswitch/db.sock
-                           (default unix:$OVS_RUNDIR/db.sock, else ovs-vsctl's default)
+                           (default unix:$OVS_RUNDIR/db.sock, else unix:/var/run/openvswitch/db.sock)
   --bridge NAME            the integration bridge (default br-int)
   --ovn-installed-timeout DURATION
                            wait this long for ovn-controller to bind a new port
@@ -90,10 +93,12 @@ export async function startNodeDaemon(config: NodeDaemonConfig, log: Log): Promi
   const request = makeRest(kc);
   const node = config.nodeName === undefined || config.nodeName === '' ? undefined : config.nodeName;
   const watcher = makeWatcher(kc, { request, ...(node === undefined ? {} : { queries: { pods: { fieldSelector: `spec.nodeName=${node}` } } }) });
+  // One kept connection to the Open_vSwitch database (ovsdbOvs.ts), not an ovs-vsctl per call.
+  const ovsdb = makeOvsdbClient(ovsDbOf(config.ovsDb) ?? DEFAULT_OVS_DB, 'Open_vSwitch', OVS_MONITOR);
   const daemon = new Daemon(
     {
       netlink: makeNetlink(makeIp({ log })),
-      ovs: makeOvs(makeVsctl({ log, db: config.ovsDb })),
+      ovs: makeOvsdbOvs(ovsdb, { log }),
       kube: makeNodeKube(request),
       watcher,
       clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
@@ -130,13 +135,14 @@ export async function startNodeDaemon(config: NodeDaemonConfig, log: Log): Promi
     server = await serveDaemon(config.socket, metrics === undefined ? daemon : withRequestMetrics(daemon, metrics), log);
   } catch (err) {
     await Promise.all([daemon.stop(), closeHealth()]);
+    ovsdb.close();
     throw err;
   }
   bound = true;
   const address = health?.address();
   const listen = typeof address === 'object' && address !== null ? `${address.address}:${address.port}` : undefined;
   log.info('daemon started', {
-    node: node ?? '(every pod)', socket: config.socket, ovsDb: ovsDbOf(config.ovsDb) ?? '(ovs-vsctl default)', bridge: config.bridge, mtu: config.mtu,
+    node: node ?? '(every pod)', socket: config.socket, ovsDb: ovsDbOf(config.ovsDb) ?? DEFAULT_OVS_DB, bridge: config.bridge, mtu: config.mtu,
     ...(listen === undefined ? {} : { listen }),
   });
   const srv = server;
@@ -148,6 +154,7 @@ export async function startNodeDaemon(config: NodeDaemonConfig, log: Log): Promi
       const closing = srv.close();
       await daemon.stop();
       await Promise.all([closing, closeHealth()]);
+      ovsdb.close();
     },
   };
 }

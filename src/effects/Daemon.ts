@@ -11,7 +11,7 @@
 //   names the pod's UID, a pod of that name with another UID is not the one asked for.
 // - A provider no Subnet serves (other than `ovn`) is refused at once (400, code 7).
 // - OVN networks: observe the host (the host end, our port and any other port with our
-//   iface-id, the pod's link), plan (NodePlanner), apply in order. If any action fails,
+//   iface-id, the pod's link when there is a host end), plan (NodePlanner), apply in order. If any action fails,
 //   the DEL plan of the same interface runs (compensation, STYLE rule 5) before the error
 //   is answered, so a failed ADD leaves no veth and no OVS port behind.
 // - After a successful ADD the IP object gets this node (spec.nodeName and the node-name
@@ -125,6 +125,7 @@ export class Daemon {
     const allocated = await this.waitUntil(key, () => this.allocated(req), deadline);
     if (allocated === undefined) return E.left(this.notAllocated(req, waitMs));
     const { pod, provider } = allocated;
+    this.deps.log.debug('allocation seen', { pod: key, ifName: req.ifName, provider });
     const allocation = readAllocation(pod.annotations, provider);
     if (E.isLeft(allocation)) return E.left({ code: 'InvalidAllocation', message: allocation.left });
     const annotationRoutes = parseRoutesAnnotation(pod.annotations, provider);
@@ -181,11 +182,13 @@ export class Daemon {
     const names = linkNamesOf(req.containerId, req.ifName);
     const ifaceId = ifaceIdOf(input.portOwner ?? req.podName, req.podNamespace, input.provider);
     try {
-      const [hostEnd, port, interfaces, podLink, sourceRules] = await Promise.all([
-        this.deps.netlink.readLink({ name: names.host, netns: this.options.hostNetns }),
+      // The pod's link matters only to a finished plug, which has its host end: without one
+      // (every fresh ADD) the plan plugs afresh whatever the pod holds, so it is not read.
+      const [[hostEnd, podLink], port, interfaces, sourceRules] = await Promise.all([
+        this.deps.netlink.readLink({ name: names.host, netns: this.options.hostNetns })
+          .then(async (end) => [end, end === undefined ? undefined : await this.deps.netlink.readLink({ name: req.ifName, netns: req.netns })] as const),
         this.deps.ovs.portExists(names.host),
         this.deps.ovs.findPortsByIfaceId(ifaceId),
-        this.deps.netlink.readLink({ name: req.ifName, netns: req.netns }),
         req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)),
       ]);
       const host = {

@@ -1,7 +1,11 @@
 // Applying a node plan (NodePlanner's actions) through the Netlink and Ovs ports, in order; the
 // first failure stops it, as an ActionFailed naming the action, its reason and the cause.
 // Consecutive link writes in one namespace (a veth pair, link changes, addresses, routes) go
-// to Netlink as one `write`, so they cost one process, not one each.
+// to Netlink as one `write`, so they cost one process, not one each. An AddOvsPort right after
+// link writes is applied after the link writes of that same namespace that follow it (the veth
+// pair, then the host end up and the container end moved: one process, not two): OVS takes a
+// port whose link exists (the writes before it made it), and none of those writes depends on
+// the port. Everything else keeps the plan's order.
 import type { NodeAction } from '../domain/cni/NodePlanner.js';
 import type { LinkWrite, Netlink, Ovs } from './nodePorts.js';
 import { LinkWriteFailed } from './nodePorts.js';
@@ -37,12 +41,29 @@ type Step = { readonly kind: 'links'; readonly netns: string | undefined; readon
 
 const stepsOf = (actions: readonly NodeAction[]): Step[] => {
   const steps: Step[] = [];
+  // An AddOvsPort held back behind the link writes of the namespace before it (see above).
+  let held: OtherAction | undefined;
+  const release = (): void => {
+    if (held !== undefined) steps.push({ kind: 'one', actions: [held] });
+    held = undefined;
+  };
   for (const action of actions) {
     const last = steps[steps.length - 1];
-    if (!isLinkAction(action)) steps.push({ kind: 'one', actions: [action] });
-    else if (last?.kind === 'links' && last.netns === netnsOf(action)) last.actions.push(action);
-    else steps.push({ kind: 'links', netns: netnsOf(action), actions: [action] });
+    if (!isLinkAction(action)) {
+      if (action.type === 'AddOvsPort' && held === undefined && last?.kind === 'links') {
+        held = action;
+        continue;
+      }
+      release();
+      steps.push({ kind: 'one', actions: [action] });
+    } else if (last?.kind === 'links' && last.netns === netnsOf(action)) {
+      last.actions.push(action);
+    } else {
+      release();
+      steps.push({ kind: 'links', netns: netnsOf(action), actions: [action] });
+    }
   }
+  release();
   return steps;
 };
 
