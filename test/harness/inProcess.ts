@@ -80,7 +80,13 @@ export const stopNodeCluster = async (parts: {
  *  applied in order, once its caches are synced. */
 export const startNodeCluster = async (manifests: readonly string[]): Promise<{ readonly api: ApiServer; readonly ovs: OvsEnv; readonly controller: Controller }> => {
   await runOk(['bash', `${REPO_ROOT}scripts/build-cni.sh`], { timeoutMs: 300_000 });
-  const [api, ovs] = await Promise.all([startApiServer(), startOvs()]);
+  // Whichever of the two started is stopped when the other failed: the caller gets nothing to stop.
+  const [apiStarted, ovsStarted] = await Promise.allSettled([startApiServer(), startOvs()]);
+  if (apiStarted.status === 'rejected' || ovsStarted.status === 'rejected') {
+    await Promise.all([apiStarted.status === 'fulfilled' ? apiStarted.value.stop() : undefined, ovsStarted.status === 'fulfilled' ? ovsStarted.value.stop() : undefined]);
+    throw apiStarted.status === 'rejected' ? apiStarted.reason : (ovsStarted as PromiseRejectedResult).reason;
+  }
+  const [api, ovs] = [apiStarted.value, ovsStarted.value];
   const controller = controllerFor(loadKubeConfig(api.kubeconfigPath));
   controller.start();
   for (const input of manifests) await api.kubectlOk(['apply', '-f', '-'], { input });
