@@ -24,6 +24,7 @@ import type { AllocationError } from './Errors.js';
 import { allocationError } from './Errors.js';
 import type { Claim, ClaimKey, IpamState, PodRef, Source } from './IpamState.js';
 import { addressOf, claimIdOf } from './IpamState.js';
+import type { HeldBlock } from './HeldBlock.js';
 import { generateMac } from './Mac.js';
 import * as RS from './RangeSet.js';
 import { poolsOf } from './Subnet.js';
@@ -94,17 +95,20 @@ const checkStatic = (d: Draft, s: SubnetDraft, f: FamilyDraft, value: bigint, id
   return E.right({ family: pool.family, value, fromReleased: f.released.has(value), advancesMark: false });
 };
 
+/** Named by a static request or an ip_pool list (one by one, or in a long list's block). */
+const isHeld = (f: FamilyDraft, value: bigint): boolean => f.held.has(value) || f.heldBlocks.some((b) => b.has(value));
+
 /** The lowest never-used address at or after the mark, else the lowest rested released one. */
 const findDynamic = (s: SubnetDraft, f: FamilyDraft, now: number, cooldownMs: number): Result<Pick> => {
   const { family } = f.pool;
   const usable = f.dynamic;
   let candidate = RS.firstAtOrAfter(usable, f.mark);
-  while (candidate !== undefined && (f.used.has(candidate) || f.released.has(candidate) || f.held.has(candidate))) {
+  while (candidate !== undefined && (f.used.has(candidate) || f.released.has(candidate) || isHeld(f, candidate))) {
     candidate = RS.firstAtOrAfter(usable, candidate + 1n);
   }
   if (candidate !== undefined) return E.right({ family, value: candidate, fromReleased: false, advancesMark: true });
   for (const [value, releasedAt] of f.released.entries()) {
-    if (now - releasedAt >= cooldownMs && !f.held.has(value) && RS.contains(usable, value)) return E.right({ family, value, fromReleased: true, advancesMark: false });
+    if (now - releasedAt >= cooldownMs && !isHeld(f, value) && RS.contains(usable, value)) return E.right({ family, value, fromReleased: true, advancesMark: false });
   }
   const resting = f.released.size > 0 ? ` (${f.released.size} released address(es) still cooling down)` : '';
   return E.left(allocationError('NoAvailableAddress', `subnet ${s.subnet.name} has no free ${familyName(family)} address${resting}`));
@@ -128,7 +132,7 @@ const findInRanges = (s: SubnetDraft, f: FamilyDraft, ranges: RS.RangeSet): Resu
   const allowed = allowedIn(ranges, f.pool.usable);
   let fallback: bigint | undefined;
   for (let c = RS.first(allowed); c !== undefined; c = RS.firstAtOrAfter(allowed, c + 1n)) {
-    if (f.used.has(c) || f.held.has(c)) continue;
+    if (f.used.has(c) || isHeld(f, c)) continue;
     if (!f.released.has(c)) return E.right({ family, value: c, fromReleased: false, advancesMark: false });
     fallback ??= c;
   }
@@ -350,6 +354,17 @@ export const holdIn = (d: Draft, subnet: string, addresses: readonly Address[]):
   for (const a of addresses) {
     const f = familyDraft(s, a.family);
     if (f !== undefined && RS.contains(f.pool.usable, a.value)) f.held.set(a.value, true);
+  }
+};
+
+/** Holds a long ip_pool list's blocks (HeldBlock.ts) in a subnet, each once: what holdIn of
+ *  their addresses would hold, by reference. */
+export const holdBlocksIn = (d: Draft, subnet: string, blocks: readonly HeldBlock[]): void => {
+  const s = d.subnet(subnet);
+  if (s === undefined) return;
+  for (const b of blocks) {
+    const f = familyDraft(s, b.family);
+    if (f !== undefined && b.size > 0 && !f.heldBlocks.includes(b)) f.heldBlocks = [...f.heldBlocks, b];
   }
 };
 

@@ -3,6 +3,7 @@
 // IpamState. The state it was opened from is never affected. The allocator runs every change
 // through a draft, so one allocation and a plan of 100,000 cost the same per allocation.
 import type { Family } from './Address.js';
+import type { HeldBlock } from './HeldBlock.js';
 import type { Claim, ClaimId, FamilyState, IpamState, SubnetState } from './IpamState.js';
 import type { RangeSet } from './RangeSet.js';
 import type { SortedMapDraft } from './SortedMap.js';
@@ -13,6 +14,7 @@ export interface FamilyDraft {
   readonly used: SortedMapDraft<bigint, ClaimId>;
   readonly released: SortedMapDraft<bigint, number>;
   readonly held: SortedMapDraft<bigint, true>;
+  heldBlocks: readonly HeldBlock[];
   dynamic: RangeSet;
   mark: bigint;
 }
@@ -25,10 +27,10 @@ export interface SubnetDraft {
 }
 
 const openFamily = (f: FamilyState | undefined): FamilyDraft | undefined =>
-  f && { pool: f.pool, used: f.used.edit(), released: f.released.edit(), held: f.held.edit(), dynamic: f.dynamic, mark: f.mark };
+  f && { pool: f.pool, used: f.used.edit(), released: f.released.edit(), held: f.held.edit(), heldBlocks: f.heldBlocks, dynamic: f.dynamic, mark: f.mark };
 
 const sealFamily = (f: FamilyDraft | undefined): FamilyState | undefined =>
-  f && { pool: f.pool, used: f.used.done(), released: f.released.done(), held: f.held.done(), dynamic: f.dynamic, mark: f.mark };
+  f && { pool: f.pool, used: f.used.done(), released: f.released.done(), held: f.held.done(), heldBlocks: f.heldBlocks, dynamic: f.dynamic, mark: f.mark };
 
 export const familyDraft = (s: SubnetDraft, family: Family): FamilyDraft | undefined => (family === 4 ? s.v4 : s.v6);
 

@@ -12,6 +12,7 @@
 // interface when the same network is attached twice), never the pod name.
 import type { Family } from './Address.js';
 import { compareBigint } from './Address.js';
+import type { HeldBlock } from './HeldBlock.js';
 import { SortedMap } from './SortedMap.js';
 import type { FamilyPool, Subnet } from './Subnet.js';
 import * as RS from './RangeSet.js';
@@ -57,6 +58,8 @@ export interface FamilyState {
   /** Addresses dynamic allocation must skip: named by a static request or an ip_pool that has
    *  not claimed them yet. A static request may still take them. */
   readonly held: SortedMap<bigint, true>;
+  /** Held too: the long ip_pool lists' addresses, a block per list (HeldBlock.ts, PoolHolds.ts). */
+  readonly heldBlocks: readonly HeldBlock[];
   /** What dynamic allocation may hand out: the usable pool minus the IPPools' ranges (those
    *  are only for pods that name their IPPool). */
   readonly dynamic: RS.RangeSet;
@@ -88,6 +91,7 @@ const emptyFamily = (pool: FamilyPool): FamilyState => ({
   used: SortedMap.empty(compareBigint),
   released: SortedMap.empty(compareBigint),
   held: SortedMap.empty(compareBigint),
+  heldBlocks: [],
   dynamic: pool.usable,
   mark: RS.first(pool.usable) ?? pool.cidr.end + 1n,
 });

@@ -5,6 +5,8 @@
 // - What is held is exactly what holding every request's addresses one by one would hold
 //   (Allocator.ts holdIn is idempotent and never undone): skipping a pool already held in the
 //   same subnet of the same state changes nothing but the time.
+// - A long list is held as one sorted block per family (HeldBlock.ts), built once per list and
+//   shared by every state that holds it; a short one, address by address.
 // - A pool list counts as "already held" by identity: the parsed list equal annotation text
 //   shares (schema/memo.ts). Lists shorter than SHARED_POOL_ENTRIES are held each time (cheap),
 //   so the registry grows with the distinct long lists, never with the pods.
@@ -12,8 +14,10 @@
 //   when a list is added, the old one untouched.
 import * as E from 'fp-ts/lib/Either.js';
 import type { Address } from './Address.js';
-import { holdIn } from './Allocator.js';
+import { holdBlocksIn, holdIn } from './Allocator.js';
 import type { Draft } from './Draft.js';
+import type { HeldBlock } from './HeldBlock.js';
+import { heldBlock, heldBlockV4 } from './HeldBlock.js';
 import type { PoolEntry, PodNetworkRequest } from './schema/annotations.js';
 
 /** Subnet → the long pool lists whose addresses the state already holds there. */
@@ -33,6 +37,24 @@ const entryAddresses = (entries: readonly PoolEntry[]): Address[] => {
   return out;
 };
 
+/** A long list's blocks, one per family it names: built once per list (by identity). */
+const blocksOfList = new WeakMap<readonly PoolEntry[], readonly HeldBlock[]>();
+const blocksOf = (entries: readonly PoolEntry[]): readonly HeldBlock[] => {
+  let blocks = blocksOfList.get(entries);
+  if (blocks === undefined) {
+    const v4 = new Uint32Array(entries.length);
+    const v6: bigint[] = [];
+    let n4 = 0;
+    for (const e of entries) {
+      if (e.v4 !== undefined) v4[n4++] = Number(e.v4.value);
+      if (e.v6 !== undefined) v6.push(e.v6.value);
+    }
+    blocks = [heldBlockV4(v4.subarray(0, n4)), heldBlock(6, v6)];
+    blocksOfList.set(entries, blocks);
+  }
+  return blocks;
+};
+
 /** What holding did: the registry (with a long pool list added when it was not there), and
  *  whether anything was written into the draft. */
 export interface Holding {
@@ -48,8 +70,11 @@ export const holdRequestIn = (d: Draft, subnet: string, request: PodNetworkReque
   const { entries } = request.ipPool;
   const shared = entries.length >= SHARED_POOL_ENTRIES;
   if (shared && held.get(subnet)?.has(entries) === true) return { held, wrote: statics };
-  holdIn(d, subnet, entryAddresses(entries));
-  if (!shared) return { held, wrote: true };
+  if (!shared) {
+    holdIn(d, subnet, entryAddresses(entries));
+    return { held, wrote: true };
+  }
+  holdBlocksIn(d, subnet, blocksOf(entries));
   const next = new Map(held);
   next.set(subnet, new Set([...(held.get(subnet) ?? []), entries]));
   return { held: next, wrote: true };

@@ -93,11 +93,13 @@ const parseSemicolonPool = (value: string): E.Either<string, IpPoolRequest> => {
 const parseCommaPool = (parts: readonly string[]): E.Either<string, IpPoolRequest> => {
   const errors: string[] = [];
   const addresses: Address[] = [];
-  parts.forEach((part, i) => {
+  // A plain loop: a list may hold 100,000 entries.
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
     const parsed = part === '' ? E.left(`entry ${i + 1} is empty`) : parseAddress(part);
     if (E.isLeft(parsed)) errors.push(parsed.left);
     else addresses.push(parsed.right);
-  });
+  }
   if (errors.length > 0) return E.left(errors.join('; '));
   const [first, second] = addresses;
   if (addresses.length === 2 && first !== undefined && second !== undefined && first.family !== second.family) {

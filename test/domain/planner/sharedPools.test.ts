@@ -19,7 +19,12 @@ const a = subnet('a', { cidrBlock: '10.16.0.0/16' });
 const b = subnet('b', { cidrBlock: '10.16.0.0/16' });
 const listOf = (n: number, third = 1): Address[] => Array.from({ length: n }, (_, i) => addr(`10.16.${third}.${i}`));
 const poolRequest = (addresses: readonly Address[]): PodNetworkRequest => ({ ipPool: { kind: 'addresses', entries: addresses.map((v4) => ({ v4 })) } });
-const heldIn = (state: IpamState, name: string): string[] => [...(state.subnets.get(name)?.v4?.held.entries() ?? [])].map(([v]) => formatValue(4, v));
+/** Every IPv4 address held in the subnet: one by one, or in a long list's block; ascending. */
+const heldIn = (state: IpamState, name: string): string[] => {
+  const f = state.subnets.get(name)?.v4;
+  const values = [...(f?.held.entries() ?? [])].map(([v]) => v).concat((f?.heldBlocks ?? []).flatMap((b) => [...b.values()]));
+  return [...new Set(values)].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)).map((v) => formatValue(4, v));
+};
 
 describe('holdRequestIn', () => {
   const long = poolRequest(listOf(SHARED_POOL_ENTRIES));
@@ -35,6 +40,10 @@ describe('holdRequestIn', () => {
     const state = d.commit();
     expect(heldIn(state, 'a')).toEqual(listOf(SHARED_POOL_ENTRIES).map((x) => formatValue(4, x.value)));
     expect(heldIn(state, 'b')).toEqual(heldIn(state, 'a'));
+    // One block per subnet, the list's, shared: not an entry per address.
+    expect(state.subnets.get('a')?.v4?.held.size).toBe(0);
+    expect(state.subnets.get('a')?.v4?.heldBlocks).toEqual(state.subnets.get('b')?.v4?.heldBlocks);
+    expect(state.subnets.get('a')?.v4?.heldBlocks.map((b) => b.size)).toEqual([SHARED_POOL_ENTRIES]);
   });
 
   it('holds a short list and static addresses every time, and keeps no record of them', () => {
