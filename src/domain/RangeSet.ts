@@ -20,8 +20,17 @@ export const single = (value: bigint): RangeSet => [{ start: value, end: value }
 export const range = (start: bigint, end: bigint): RangeSet => (start <= end ? [{ start, end }] : []);
 
 /** Sorts and merges arbitrary (overlapping, unordered) ranges into normal form. */
+const byStart = (a: Range, b: Range): number => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
+
+const ascending = (ranges: readonly Range[]): boolean => {
+  for (let i = 1; i < ranges.length; i++) if (ranges[i - 1]!.start > ranges[i]!.start) return false;
+  return true;
+};
+
 export const fromRanges = (ranges: readonly Range[]): RangeSet => {
-  const sorted = ranges.filter((r) => r.start <= r.end).sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const valid = ranges.filter((r) => r.start <= r.end);
+  // Lists are most often written in order (an IPPool of 100,000 entries): one pass, no sort.
+  const sorted = ascending(valid) ? valid : valid.sort(byStart);
   const out: Range[] = [];
   for (const r of sorted) {
     const last = out[out.length - 1];
@@ -69,7 +78,9 @@ export const subtract = (a: RangeSet, b: RangeSet): RangeSet => {
       if (start > r.end) break;
       k++;
     }
-    if (start <= r.end) out.push({ start, end: r.end });
+    // A range nothing cut is kept as it is (no new object per untouched range).
+    if (start === r.start) out.push(r);
+    else if (start <= r.end) out.push({ start, end: r.end });
   }
   return out;
 };
@@ -83,7 +94,10 @@ export const intersect = (a: RangeSet, b: RangeSet): RangeSet => {
     const y = b[j]!;
     const start = x.start > y.start ? x.start : y.start;
     const end = x.end < y.end ? x.end : y.end;
-    if (start <= end) out.push({ start, end });
+    // A range wholly inside the other side is kept as it is.
+    if (start === x.start && end === x.end) out.push(x);
+    else if (start === y.start && end === y.end) out.push(y);
+    else if (start <= end) out.push({ start, end });
     if (x.end < y.end) i++;
     else j++;
   }

@@ -182,14 +182,22 @@ export class Daemon {
     const names = linkNamesOf(req.containerId, req.ifName);
     const ifaceId = ifaceIdOf(input.portOwner ?? req.podName, req.podNamespace, input.provider);
     try {
-      // The pod's link matters only to a finished plug, which has its host end: without one
-      // (every fresh ADD) the plan plugs afresh whatever the pod holds, so it is not read.
-      const [[hostEnd, podLink], port, interfaces, sourceRules] = await Promise.all([
+      // The pod's link and the interface's source rules matter only to a plug that has its
+      // host end. Without one (every fresh ADD) the plan plugs afresh whatever the pod holds, so
+      // neither is read (two `ip` processes fewer per interface, issue #15): our rules are made
+      // after the veth pair (the plan's order) and DEL removes them with it, so a pod without
+      // the host end holds none of ours unless the host end was deleted by hand (or DEL could
+      // not remove them). A rule left so points into its interface's table, which is empty (its
+      // routes went with the link); this ADD replaces it when the interface wants rules, and
+      // the next DEL removes it in any case.
+      const [[hostEnd, podLink, sourceRules], port, interfaces] = await Promise.all([
         this.deps.netlink.readLink({ name: names.host, netns: this.options.hostNetns })
-          .then(async (end) => [end, end === undefined ? undefined : await this.deps.netlink.readLink({ name: req.ifName, netns: req.netns })] as const),
+          .then(async (end) => end === undefined ? [end, undefined, []] as const : [end, ...await Promise.all([
+            this.deps.netlink.readLink({ name: req.ifName, netns: req.netns }),
+            req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)),
+          ])] as const),
         this.deps.ovs.portExists(names.host),
         this.deps.ovs.findPortsByIfaceId(ifaceId),
-        req.netns === '' ? Promise.resolve([]) : this.deps.netlink.readSourceRules(req.netns, sourceTableOf(req.ifName)),
       ]);
       const host = {
         hostLink: hostEnd !== undefined, port, ifacePorts: interfaces.map((i) => i.name),

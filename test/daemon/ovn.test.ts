@@ -15,10 +15,11 @@ import { loadKubeConfig } from '../../src/adapters/kube/config.js';
 import { makeOvn } from '../../src/adapters/ovn.js';
 import { startNodeDaemon, type RunningDaemon } from '../../src/cli/daemon.js';
 import type { CniRequest } from '../../src/domain/cni/Protocol.js';
+import { sourceTableOf } from '../../src/domain/cni/SourceRouting.js';
 import type { Controller } from '../../src/effects/Controller.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { waitFor } from '../harness/exec.js';
-import { controllerFor, daemonConfigFor, memoryLog, postJson, quietLog, stopNodeCluster } from '../harness/inProcess.js';
+import { controllerFor, daemonConfigFor, ipRuns, memoryLog, postJson, quietLog, stopNodeCluster } from '../harness/inProcess.js';
 import { createNetns, inNetnsOk, linkExists, linkState, netnsPath, ping } from '../harness/netns.js';
 import { startOvs, type OvsEnv } from '../harness/ovs.js';
 import { describeAsRoot } from '../harness/root.js';
@@ -69,7 +70,7 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
   let running: RunningDaemon;
   let tmp: TempDir;
   let socket: string;
-  const log = memoryLog();
+  const log = memoryLog({ debug: true });
   const netns = new Map<string, string>();
   const annotations = new Map<string, Record<string, string>>();
   const nadRoutes = (JSON.parse((/config: '([\s\S]*)'/.exec(readFileSync(NAD_07, 'utf8')) ?? [])[1] ?? '{}') as { routes: { dst: string; gw?: string }[] }).routes;
@@ -118,7 +119,12 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
   it('plugs eth0 of the default network: MAC, MTU, address, default route, bound by ovn-controller', async () => {
     const mac = ann('pod-a', 'ovn.kubernetes.io/mac_address');
     const started = Date.now();
+    const before = log.lines.length;
     const answer = await add('pod-a', 'eth0', 'ovn');
+    // A fresh ADD runs three `ip`: the host end read (absent), a batch on each side. It reads
+    // neither the pod's link nor its source rules (issue #15: each process costs the daemon).
+    const host = `${cid('pod-a').slice(0, 12)}_h`;
+    expect(ipRuns(log.lines, before)).toEqual([`-j -d addr show dev ${host}`, '-batch -', '-batch -']);
     process.stderr.write(`OVN ADD eth0 (with the wait for ovn-installed) took ${Date.now() - started} ms\n`);
     expect(answer).toEqual({
       status: 200,
@@ -177,8 +183,14 @@ describeAsRoot('daemon-ovn')('daemon: OVN networks plugged into real OVS/OVN', (
     const eth0 = { name: 'eth0', netns: netns.get('pod-b') };
     const ifindex = async (): Promise<number> => (JSON.parse(await inNetnsOk(netns.get('pod-b') ?? '', ['ip', '-j', 'link', 'show', 'dev', 'eth0'])) as { ifindex: number }[])[0]?.ifindex ?? -1;
     const before = await ifindex();
+    const logged = log.lines.length;
     expect((await add('pod-b', 'eth0', 'ovn')).status).toBe(200);
     expect(await ifindex()).toBe(before);
+    // With its host end there, the ADD reads the pod's link and both families' source rules,
+    // then replaces only its routes (one batch).
+    expect(ipRuns(log.lines, logged).sort()).toEqual([
+      `-j -d addr show dev ${cid('pod-b').slice(0, 12)}_h`, '-j -d addr show dev eth0', ...[4, 6].map((f) => `-${f} -j rule show table ${sourceTableOf('eth0')}`), '-batch -',
+    ].sort());
     // Someone deletes the host end (its peer, the pod's eth0, goes too); the port stays.
     const hostEnd = `${cid('pod-b').slice(0, 12)}_h`;
     await inNetnsOk(ovs.netns ?? '', ['ip', 'link', 'del', 'dev', hostEnd]);

@@ -32,13 +32,25 @@ export const daemonConfigFor = (api: ApiServer, ovs: OvsEnv, nodeName: string): 
   hostNetns: ovs.netns === undefined ? undefined : netnsPath(ovs.netns), ovnInstalledTimeoutMs: 0, defaultDeadlineMs: 20_000,
 });
 
-/** A log that keeps `<level> <msg> <fields as JSON>` lines (debug dropped), for tests that read
- *  what was logged. */
-export const memoryLog = (): Log & { readonly lines: string[] } => {
+/** A log that keeps `<level> <msg> <fields as JSON>` lines (debug dropped unless `debug`), for
+ *  tests that read what was logged. */
+export const memoryLog = (options: { readonly debug?: boolean } = {}): Log & { readonly lines: string[] } => {
   const lines: string[] = [];
   const at = (level: string) => (msg: string, fields?: Readonly<Record<string, unknown>>) => void lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
-  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: () => undefined };
+  return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: options.debug === true ? at('debug') : () => undefined };
 };
+
+/** The arguments of every `ip` the daemon ran (after `ip`, joined), from a memoryLog({ debug:
+ *  true }) (its `exec` lines), from line `from` on; under `nsenter`, of the `ip` after `--`. */
+export const ipRuns = (lines: readonly string[], from = 0): string[] =>
+  lines.slice(from).flatMap((l) => {
+    const m = /^debug exec(?: failed)? (.*)$/.exec(l);
+    if (m === null) return [];
+    const { tool, argv } = JSON.parse(m[1]!) as { tool: string; argv: string[] };
+    if (tool !== 'ip') return [];
+    const dash = argv.indexOf('--');
+    return [(argv[0] === 'nsenter' && dash >= 0 ? argv.slice(dash + 1) : argv).slice(1).join(' ')];
+  });
 
 /** POSTs `body` as JSON to the daemon's unix socket; resolves with the status and the parsed
  *  body (undefined when empty). */
