@@ -5,8 +5,9 @@
 // - plan (planAll over a StatefulSet of simulated pods), both forms: the ip_pool list in the
 //   template, and an IPPool it names. A pod's cost: each simulated pod's own steps of planAll
 //   (resolvePod and planPodIn, timed one by one after the pool was read once; poolsWorker.ts).
-//   The first, whole plan at 200 replicas is reported too (reading the pool included), and its
-//   peak RSS growth at 200 vs 50 replicas.
+//   The target (within 2x of a 1,000-entry pool) is on that per-pod cost: the issue leaves out
+//   reading the pool once. The first, whole plan at 200 replicas is reported too, with its ratio
+//   and no target (reading the pool included), and its peak RSS growth at 200 vs 50 replicas.
 // - controller (the incremental planner: prepare, then holdPod + planPodWith per pod), per-pod
 //   samples. A list is measured up to 10,000 addresses: a pod's annotations may not pass
 //   256 KiB (the API server's limit; ~17,000 IPv4 addresses), so a live pod never has more.
@@ -81,7 +82,9 @@ export const benchPools = (): void => {
   for (const form of ['list', 'ippool'] as const) {
     perPod(form, 'plan', sizes, (pool) => runs(form, 'plan', pool, REPLICAS).flatMap((m) => m.podMs));
     for (const pool of sizes) {
-      const vs = pool === SMALL ? {} : { baseline: total(form, SMALL, REPLICAS), baselineName: `planAll, ${SMALL}-entry pool, ${REPLICAS} replicas`, ratio: total(form, pool, REPLICAS) / total(form, SMALL, REPLICAS), target: 'ratio <= 2' };
+      // No target: this time holds the one read of the pool (parse, hold, an IPPool's status over
+      // all its ranges), which the issue's target leaves out; the per-pod figures carry it.
+      const vs = pool === SMALL ? {} : { baseline: total(form, SMALL, REPLICAS), baselineName: `planAll, ${SMALL}-entry pool, ${REPLICAS} replicas (both with the one read of their pool)`, ratio: total(form, pool, REPLICAS) / total(form, SMALL, REPLICAS) };
       report({ name: `pools.plan.${form}.${REPLICAS}_replicas_ms.${pool}_entries`, value: total(form, pool, REPLICAS), unit: 'ms', ...vs, scale: { series: `pools.plan.${form}.${REPLICAS}_replicas_ms`, x: pool } });
     }
     const rss = (replicas: number): number => median(runs(form, 'plan', BIG, replicas).map((m) => m.peakRssMiB));
