@@ -5,13 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { loadKubeConfig } from '../../src/adapters/kube/config.js';
-import { makeKube } from '../../src/adapters/kube/kube.js';
-import { makeWatcher } from '../../src/adapters/kube/watcher.js';
-import { makeMetrics } from '../../src/adapters/metrics.js';
-import { Controller } from '../../src/effects/Controller.js';
+import type { Controller } from '../../src/effects/Controller.js';
 import { startApiServer, type ApiServer } from '../harness/apiserver.js';
 import { sleep, waitFor } from '../harness/exec.js';
-import { memoryLog } from '../harness/inProcess.js';
+import { controllerFor, memoryLog } from '../harness/inProcess.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/macvlan-ipam/', import.meta.url));
 const REBUILT = 'planner state rebuilt';
@@ -36,10 +33,7 @@ describe('a pod planned behind the fence', () => {
     api = await startApiServer();
     await api.kubectlOk(['apply', '-f', `${EXAMPLES}00-subnet-ovn-default.yaml`]);
     const kc = loadKubeConfig(api.kubeconfigPath);
-    controller = new Controller(
-      { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep }, log, metrics: makeMetrics(), canWrite: () => writable },
-      { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
-    );
+    controller = controllerFor(kc, {}, log, undefined, () => writable);
     controller.start();
     await controller.ready;
   }, 90_000);

@@ -17,11 +17,12 @@ import { startOvs, type OvsEnv } from './ovs.js';
 
 export const quietLog = (): Log => ({ info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined });
 
-/** A controller (not started) that always writes: 2 workers, no sweep, no cooldown unless told;
- *  with `ovn` (e.g. `makeOvn({ db: ovs.db.nb!, log })`) it keeps OVN's NB in step. */
-export const controllerFor = (kc: KubeConfig, options: Partial<ControllerOptions> = {}, log: Log = quietLog(), ovn?: Ovn): Controller =>
+/** A controller (not started): 2 workers, no sweep, no cooldown unless told; with `ovn` (e.g.
+ *  `makeOvn({ db: ovs.db.nb!, log })`) it keeps OVN's NB in step. It may always write unless
+ *  `canWrite` says otherwise (the fence a LeaderElector keeps). */
+export const controllerFor = (kc: KubeConfig, options: Partial<ControllerOptions> = {}, log: Log = quietLog(), ovn?: Ovn, canWrite: () => boolean = () => true): Controller =>
   new Controller(
-    { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log, metrics: makeMetrics(), canWrite: () => true, ovn },
+    { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log, metrics: makeMetrics(), canWrite, ovn },
     { workers: 2, gcIntervalMs: 0, cooldownMs: 0, ...options },
   );
 
