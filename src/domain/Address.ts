@@ -44,10 +44,17 @@ const dottedQuad = (text: string): number => {
   return dots === 3 && digits > 0 ? value * 256 + octet : -1;
 };
 
+/** The address `text` is when it is a canonical dotted quad, else undefined (then parseAddress
+ *  gives the verdict): for lists of many addresses. */
+export const dottedQuadAddress = (text: string): Address | undefined => {
+  const quad = dottedQuad(text);
+  return quad >= 0 ? { family: 4, value: BigInt(quad) } : undefined;
+};
+
 /** Parses one bare address; `text` is quoted in the error so the caller need not repeat it. */
 export const parseAddress = (text: string): E.Either<string, Address> => {
-  const quad = dottedQuad(text);
-  if (quad >= 0) return E.right({ family: 4, value: BigInt(quad) });
+  const quad = dottedQuadAddress(text);
+  if (quad !== undefined) return E.right(quad);
   if (text.includes('/')) return E.left(`"${text}" is not an IP address (a prefix length is not allowed here)`);
   let parsed: ReturnType<typeof parseIp>;
   try {

@@ -13,7 +13,7 @@
 //   `ipv4` or `ipv6`, lower case.
 // - Every problem of every annotation is returned, each naming the full key.
 import * as E from 'fp-ts/lib/Either.js';
-import { formatAddress, parseAddress, parseMac, type Address, type Family } from '../Address.js';
+import { dottedQuadAddress, formatAddress, parseAddress, parseMac, type Address, type Family } from '../Address.js';
 import { formatProblems, quote } from './decode.js';
 import { boundedMemo } from './memo.js';
 import { parseJson } from './json.js';
@@ -92,20 +92,25 @@ const parseSemicolonPool = (value: string): E.Either<string, IpPoolRequest> => {
 /** Splits on `,`: one address per entry, except exactly two of different families. */
 const parseCommaPool = (parts: readonly string[]): E.Either<string, IpPoolRequest> => {
   const errors: string[] = [];
-  const addresses: Address[] = [];
-  // A plain loop: a list may hold 100,000 entries.
+  const entries: PoolEntry[] = [];
+  // A plain loop, an entry object each and nothing more: a list may hold 100,000 entries.
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
+    const quad = dottedQuadAddress(part);
+    if (quad !== undefined) {
+      entries.push({ v4: quad });
+      continue;
+    }
     const parsed = part === '' ? E.left(`entry ${i + 1} is empty`) : parseAddress(part);
     if (E.isLeft(parsed)) errors.push(parsed.left);
-    else addresses.push(parsed.right);
+    else entries.push(parsed.right.family === 4 ? { v4: parsed.right } : { v6: parsed.right });
   }
   if (errors.length > 0) return E.left(errors.join('; '));
-  const [first, second] = addresses;
-  if (addresses.length === 2 && first !== undefined && second !== undefined && first.family !== second.family) {
-    return E.right({ kind: 'addresses', entries: [toEntry([first, second])] });
+  const [first, second] = entries;
+  if (entries.length === 2 && first !== undefined && second !== undefined && (first.v4 === undefined) !== (second.v4 === undefined)) {
+    return E.right({ kind: 'addresses', entries: [{ ...first, ...second }] });
   }
-  return E.right({ kind: 'addresses', entries: addresses.map((a) => toEntry([a])) });
+  return E.right({ kind: 'addresses', entries });
 };
 
 /** Parses an `ip_pool` value: a list of addresses, or the name of an IPPool. */
