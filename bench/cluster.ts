@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startCluster, type RunningCluster } from '../test/harness/cluster.js';
+import { podDiagnostics, startCluster, type RunningCluster } from '../test/harness/cluster.js';
 import { NODE_LINK } from '../test/harness/node.js';
 import { benchAdmission } from './admission.js';
 import { report } from './report.js';
@@ -77,8 +77,17 @@ export async function benchCluster(): Promise<void> {
       ratio: o / h, target: '<= 1.2',
     });
     await benchAdmission(c, 'bench-ours');
+  } catch (err) {
+    // Why, before the cluster goes: the pods that are not Running, the recent Events, our pods' logs.
+    const pods = await c.api.kubectl(['get', 'pods', '-o', 'wide', '--no-headers']);
+    const stuck = pods.stdout.split('\n').filter((l) => l.trim() !== '' && !/\sRunning\s/.test(l));
+    const events = await c.api.kubectl(['get', 'events', '--sort-by=.lastTimestamp']);
+    process.stderr.write(`cluster bench failed: ${err instanceof Error ? err.message : String(err)}\n--- pods not Running (${stuck.length})\n${stuck.slice(0, 20).join('\n')}\n`
+      + `--- events\n${events.stdout.split('\n').slice(-30).join('\n')}\n${await podDiagnostics(c.api)}\n`);
+    throw err;
   } finally {
-    await c.stop();
+    // A failure to stop is told, and does not hide the failure that came before it.
+    await c.stop().catch((err: unknown) => process.stderr.write(`cluster bench: stopping the cluster failed: ${err instanceof Error ? err.message : String(err)}\n`));
   }
 }
 

@@ -222,12 +222,13 @@ const OUR_STEPS = ['create', 'controller sees pod', 'IP objects written', 'LSP t
 const FLOOR_STEPS = ['create', 'pod created', 'LSPs written', ...['eth0', 'net1'].flatMap((f) => [`${f}: veth pair made, moved, up`, `${f}: OVS port added`, `${f}: addresses, routes`, `${f}: ovn-installed`]), 'answered'];
 
 /** Phases comparable between ours and the floor: [figure name, ours from → to, floor from → to]. */
-const PHASES: readonly (readonly [string, readonly [string, string], readonly [string, string]])[] = [
+/** Each phase: its name, our stamps, the floor's (none where its script goes straight on). */
+const PHASES: readonly (readonly [string, readonly [string, string], readonly [string, string] | undefined])[] = [
   ['create_to_lsps_written', ['create', 'LSPs written'], ['create', 'LSPs written']],
-  ['lsps_written_to_eth0_plumbing', ['LSPs written', 'eth0: host read'], ['LSPs written', 'LSPs written']],
+  ['lsps_written_to_eth0_plumbing', ['LSPs written', 'eth0: host read'], undefined],
   ['eth0_plumbing', ['eth0: host read', 'eth0: addresses, routes'], ['LSPs written', 'eth0: addresses, routes']],
   ['eth0_ovn_installed_wait', ['eth0: addresses, routes', 'eth0: ovn-installed'], ['eth0: addresses, routes', 'eth0: ovn-installed']],
-  ['eth0_installed_to_net1_plumbing', ['eth0: ovn-installed', 'net1: host read'], ['eth0: ovn-installed', 'eth0: ovn-installed']],
+  ['eth0_installed_to_net1_plumbing', ['eth0: ovn-installed', 'net1: host read'], undefined],
   ['net1_plumbing', ['net1: host read', 'net1: addresses, routes'], ['eth0: ovn-installed', 'net1: addresses, routes']],
   ['net1_ovn_installed_wait', ['net1: addresses, routes', 'net1: ovn-installed'], ['net1: addresses, routes', 'net1: ovn-installed']],
 ];
@@ -248,7 +249,12 @@ const breakdown = (ctx: Context): void => {
   note(describeGaps(`our steps, ${ours.length} pods`, gaps(ctx.stamps, ours, OUR_STEPS)));
   note(describeGaps(`the floor's steps, ${floor.length} pods`, gaps(ctx.stamps, floor, FLOOR_STEPS)));
   for (const [name, o, f] of PHASES) {
-    const [value, baseline] = [percentile(span(ctx.stamps, ours, o), 50), percentile(span(ctx.stamps, floor, f), 50)];
+    const value = percentile(span(ctx.stamps, ours, o), 50);
+    if (f === undefined) {
+      report({ name: `ovn.step.${name}.p50`, value, unit: 'ms' });
+      continue;
+    }
+    const baseline = percentile(span(ctx.stamps, floor, f), 50);
     report({
       name: `ovn.step.${name}.p50`, value, unit: 'ms', baseline, ...(baseline > 0 ? { ratio: value / baseline } : {}),
       baselineName: `the floor's ${f[0]} → ${f[1]} (p50)`,
