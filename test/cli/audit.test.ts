@@ -90,6 +90,11 @@ describeAsRoot('cli-audit')('audit: each fault made by hand is found, --fix repa
       await allocated(name);
     }
     await controller.idle();
+    // A Subnet's status is written at most once a second: the last write may still be due.
+    for (const subnet of ['ovn-default', 'macvlan']) {
+      await waitFor(`subnet ${subnet}'s status counts the 4 pods`, async () =>
+        (await api.kubectlOk(['get', 'subnet', subnet, '-o', 'jsonpath={.status.v4usingIPs}'])).trim() === '4' ? true : undefined, { timeoutMs: 10_000 });
+    }
     await controller.stop();
     controller = undefined;
   }, 180_000);
