@@ -19,7 +19,6 @@ export const single = (value: bigint): RangeSet => [{ start: value, end: value }
 
 export const range = (start: bigint, end: bigint): RangeSet => (start <= end ? [{ start, end }] : []);
 
-/** Sorts and merges arbitrary (overlapping, unordered) ranges into normal form. */
 const byStart = (a: Range, b: Range): number => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0);
 
 const ascending = (ranges: readonly Range[]): boolean => {
@@ -27,6 +26,7 @@ const ascending = (ranges: readonly Range[]): boolean => {
   return true;
 };
 
+/** Sorts and merges arbitrary (overlapping, unordered) ranges into normal form. */
 export const fromRanges = (ranges: readonly Range[]): RangeSet => {
   const valid = ranges.filter((r) => r.start <= r.end);
   // Lists are most often written in order (an IPPool of 100,000 entries): one pass, no sort.
