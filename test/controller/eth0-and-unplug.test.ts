@@ -50,6 +50,13 @@ const pod = (name: string, annotations: Record<string, string>): string => JSON.
   apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', annotations }, spec: { containers: [{ name: 'c', image: 'alpine' }] },
 });
 
+/** Waits until the Subnet's status counts `n` IPv4 addresses. */
+const counts = (subnet: string, n: number) =>
+  waitFor(`${subnet} to count ${n} address(es)`, async () => {
+    const status = (await getJson<{ status?: { v4usingIPs?: number } }>(['get', 'subnet', subnet])).status;
+    return status?.v4usingIPs === n ? status : undefined;
+  }, { timeoutMs: 20_000 });
+
 /** Waits until the controller wrote what `plan` planned (as Given records). */
 const waitWritten = (plan: PlanJson) =>
   waitFor('the controller to write what plan planned', async () => {
@@ -99,6 +106,9 @@ describe('eth0 served by another CNI or named per pod, and hot-(un)plug, on the 
   it('hot-plug of green, then hot-unplug of red: plan says it, the controller does it', async () => {
     await api.kubectlOk(['annotate', 'pod', 'with-red', '--overwrite', 'k8s.v1.cni.cncf.io/networks=red,green']);
     await waitFor('net2 (green) allocated', async () => ((await annotationsOf('with-red'))['green.default.kubernetes.io/allocated'] === 'true' ? true : undefined), { timeoutMs: 20_000 });
+    // Status writes are spaced a second apart: stopping before green's is written would leave
+    // it to the plan below.
+    await counts('green', 1);
     await stopController();
     await api.kubectlOk(['annotate', 'pod', 'with-red', '--overwrite', 'k8s.v1.cni.cncf.io/networks=green']);
     const { plan } = await planLive(api, ['--non-primary-cni-mode']);
@@ -113,10 +123,7 @@ describe('eth0 served by another CNI or named per pod, and hot-(un)plug, on the 
     const after = await annotationsOf('with-red');
     expect(Object.keys(after).filter((k) => k.startsWith('red.default.'))).toEqual([]);
     expect(after['green.default.kubernetes.io/ip_address']).toBe('172.19.0.2');
-    await waitFor('red counts no address', async () => {
-      const status = (await getJson<{ status?: { v4usingIPs?: number } }>(['get', 'subnet', 'red'])).status;
-      return status?.v4usingIPs === 0 ? status : undefined;
-    }, { timeoutMs: 20_000 });
+    await counts('red', 0);
     const converged = await planLive(api, ['--non-primary-cni-mode']);
     expect(converged.plan!.actions).toEqual([]);
   }, 120_000);
