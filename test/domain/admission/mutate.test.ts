@@ -132,8 +132,14 @@ describe('a pod created with generateName (no name, no uid, no namespace in the 
 
 const nadName = fc.constantFrom('macvlan', 'attachnet', 'bridge', 'missing');
 const label = fc.constantFrom('a', 'b', 'net5', 'x-1');
-const extra = fc.dictionary(fc.constantFrom('x-a', 'x-b', 'ips', 'default-route', 'cni-args'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 })
-  .map((d) => Object.fromEntries(Object.entries(d).filter(([k, v]) => !['ips', 'default-route'].includes(k) || (Array.isArray(v) && v.every((x) => typeof x === 'string')))));
+// `ips` are addresses: an element whose `ips` do not parse is refused (InvalidAnnotation), so
+// it gets no MAC (a generated `[""]` once made this property fail).
+const ips = fc.constantFrom<string[]>([], ['172.17.0.9'], ['10.16.0.9', 'fd00::9']);
+const extra = fc.tuple(
+  fc.dictionary(fc.constantFrom('x-a', 'x-b', 'default-route', 'cni-args'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 2 })
+    .map((d) => Object.fromEntries(Object.entries(d).filter(([k, v]) => k !== 'default-route' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))))),
+  fc.option(ips, { nil: undefined }),
+).map(([d, addresses]) => (addresses === undefined ? d : { ...d, ips: addresses }));
 const element = fc.record({ name: nadName, namespace: fc.option(fc.constant('default'), { nil: undefined }), interface: fc.option(label, { nil: undefined }), extra })
   .map(({ name, namespace, interface: ifName, extra: more }) => ({ name, ...(namespace && { namespace }), ...(ifName && { interface: ifName }), ...more }));
 const shortItem = fc.record({ name: nadName, namespace: fc.boolean(), interface: fc.option(label, { nil: undefined }) })
