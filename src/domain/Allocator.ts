@@ -198,6 +198,9 @@ const staticsOf = (s: SubnetDraft, req: AllocationRequest, addresses: readonly A
   return E.right(statics);
 };
 
+/** How many entries of an exhausted ip_pool its error names. */
+export const POOL_ENTRIES_TOLD = 8;
+
 const entryAddresses = (entry: PoolEntry): readonly Address[] => [entry.v4, entry.v6].filter((a): a is Address => a !== undefined);
 const entryText = (entry: PoolEntry): string => entryAddresses(entry).map((a) => formatValue(a.family, a.value)).join(',');
 
@@ -228,12 +231,17 @@ const decideFromPool = (d: Draft, s: SubnetDraft, wanted: readonly Family[], req
     const attempt = tryEntry(pool[i]!);
     if (E.isRight(attempt)) return attempt;
   }
-  const reasons = pool.map((entry) => {
+  // A long pool is told by its first entries and their reasons, and how many more: the
+  // message goes into an Event and a log line, and is built at every plan of a waiting pod.
+  const shown = pool.length <= POOL_ENTRIES_TOLD ? pool : pool.slice(0, POOL_ENTRIES_TOLD);
+  const reasons = shown.map((entry) => {
     const attempt = tryEntry(entry);
     return E.isLeft(attempt) ? attempt.left.message : '';
   });
   const separator = pool.some((e) => e.v4 !== undefined && e.v6 !== undefined) ? ';' : ',';
-  return E.left(allocationError('NoAvailableAddress', `no entry of ip_pool ${pool.map(entryText).join(separator)} is free: ${reasons.join('; ')}`));
+  const more = pool.length - shown.length;
+  const entries = more === 0 ? shown.map(entryText).join(separator) : `of ${pool.length} entries (${shown.map(entryText).join(separator)}${separator}…)`;
+  return E.left(allocationError('NoAvailableAddress', `no entry of ip_pool ${entries} is free: ${reasons.join('; ')}${more === 0 ? '' : `; and ${more} more entries`}`));
 };
 
 /** Writes a decided claim into the draft. */

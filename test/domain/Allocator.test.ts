@@ -138,6 +138,16 @@ describe('ip_pool lists', () => {
     expect(run(requests)[0]).toEqual(expected);
   });
 
+  it('a long exhausted pool is told by its first 8 entries and how many more (the text goes into an Event)', () => {
+    const long = Array.from({ length: 10 }, (_, i) => ({ v4: addr(`172.17.0.${200 + i}`) }));
+    const pods = Array.from({ length: 11 }, (_, i) => request(`p${i}`, 'macvlan', { pool: long }));
+    const held = (i: number) => `172.17.0.${200 + i} is already held by default/p${i} in subnet macvlan (172.17.0.0/16)`;
+    expect(run(pods)[0][10]).toBe(
+      `NoAvailableAddress: no entry of ip_pool of 10 entries (${Array.from({ length: 8 }, (_, i) => `172.17.0.${200 + i}`).join(',')},…) is free: ` +
+      `${Array.from({ length: 8 }, (_, i) => held(i)).join('; ')}; and 2 more entries`,
+    );
+  });
+
   it('a released entry before free ones is taken first (first free in pool order)', () => {
     const [, s1] = run(['a', 'b', 'c'].map((u) => request(u, 'macvlan', { pool })));
     const s2 = release(s1, claimIdOf({ podUid: 'b', provider: 'ovn' }), 10);
