@@ -390,6 +390,7 @@ export class Controller {
       }
     }
     if (!alive) this.forget(key);
+    this.deps.log.debug('pod planned', { pod: key, actions: actions.length, errors: plan.errors.length });
     if (actions.length === 0) {
       this.replans.delete(key);
       if (!alive) this.lastSeen.delete(key);

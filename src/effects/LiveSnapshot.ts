@@ -6,6 +6,10 @@
 //   possibly for another pod, already sees the claim) and again with the server's answer.
 // - A RESET (re-list) replaces a kind wholesale, except for the controller's own writes newer
 //   than the list: a re-list that raced a write must not forget a claim.
+// - The echo of our own write is not a change: an event that brings an IP object or a pod as
+//   one of our writes intended it (what a plan reads of it is the same) confirms the intent
+//   and names no key, even when it arrives before the write's answer (on a busy API server it
+//   often does), so the pod is not planned again for nothing.
 // - What a plan intends is held only until the server's word on that object arrives (an event,
 //   an answer, a re-list); when its write fails and a fresh read cannot say what the server
 //   holds, `revertIntended` puts back what was there, so
@@ -18,6 +22,7 @@
 // - One object can break nothing else: one whose decoding throws is treated as one that does
 //   not decode (logged, ignored), so a re-list keeps every other object of its kind.
 // The planner reads it synchronously, so a plan always sees one consistent state.
+import { isDeepStrictEqual } from 'node:util';
 import type { ReleasedAddresses } from '../domain/ClusterPlanner.js';
 import type { Action } from '../domain/Plan.js';
 import type { IP } from '../domain/schema/kubeovn.js';
@@ -67,6 +72,19 @@ const intendedKey = (a: Action): { readonly kind: SnapshotKind; readonly key: st
   }
 };
 
+/** What plans read of an object our writes change (see the rules): equal for an intended
+ *  object and the server's copy of it. Undefined for other kinds (and no object): never an
+ *  echo. */
+const echoView = (kind: SnapshotKind, o: unknown): unknown => {
+  const v = o as { metadata?: { uid?: string; labels?: unknown; annotations?: unknown; deletionTimestamp?: string; ownerReferences?: unknown }; spec?: unknown; status?: { phase?: string } } | undefined;
+  if (v === undefined) return undefined;
+  switch (kind) {
+    case 'ips': return [v.metadata?.labels ?? {}, v.spec];
+    case 'pods': return [v.metadata?.uid, v.metadata?.labels, v.metadata?.annotations, v.metadata?.deletionTimestamp, v.metadata?.ownerReferences, v.spec, v.status?.phase];
+    default: return undefined;
+  }
+};
+
 export class LiveSnapshot {
   private readonly maps = new Map<SnapshotKind, Map<string, Entry<unknown>>>(kinds.map((k) => [k, new Map()]));
   private readonly rvs = new Map<string, bigint>();
@@ -112,7 +130,12 @@ export class LiveSnapshot {
       if (incoming !== undefined) this.rvs.set(id, incoming);
       return [id];
     }
-    return this.put(e.kind, e.object, key) ? [id] : [];
+    const intended = this.intents.has(id) ? this.maps.get(e.kind)!.get(key)?.object : undefined;
+    if (!this.put(e.kind, e.object, key)) return [];
+    // Compared as values: the server's copy may order its keys otherwise.
+    const view = echoView(e.kind, intended);
+    const echo = view !== undefined && isDeepStrictEqual(view, echoView(e.kind, this.maps.get(e.kind)!.get(key)?.object));
+    return echo ? [] : [id];
   }
 
   /** Records the server's answer to one of our writes (an object, or null after a delete). */

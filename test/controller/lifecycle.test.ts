@@ -94,7 +94,7 @@ describe('pod lifecycles with the controller on a real API server', () => {
       return pod !== undefined && done && pod.metadata.uid !== notUid ? pod : undefined;
     }, { timeoutMs: 5_000 });
   const newController = (): Controller => {
-    log = memoryLog();
+    log = memoryLog({ debug: true });
     const c = new Controller(
       { kube: makeKube(kc), watcher: makeWatcher(kc), clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, log, metrics: makeMetrics(), canWrite: () => true },
       { workers: 2, gcIntervalMs: 0, cooldownMs: 0 },
@@ -339,5 +339,19 @@ describe('pod lifecycles with the controller on a real API server', () => {
       const thief2 = await allocated('thief2', { macvlan: false }).catch(() => undefined);
       expect(thief2?.metadata.annotations?.[`${OVN}/allocated`]).toBe('true');
     }, 10_000);
+  });
+
+  describe('a new pod is planned once', () => {
+    it('the echoes of the controller\'s own writes (IP objects, the annotation patch) do not plan it again', async () => {
+      const names = ['once-1', 'once-2', 'once-3', 'once-4', 'once-5'];
+      await Promise.all(names.map((n) => api.kubectlOk(['apply', '-f', '-'], { input: podDoc(n, { 'k8s.v1.cni.cncf.io/networks': 'macvlan' }) })));
+      for (const n of names) await allocated(n);
+      // The controller's watch brings the echoes about when this file's own watch of IP objects does.
+      await waitFor('the echoes of the IP objects', async () => (names.every((n) => ipEvents.some((e) => e.name === `${n}.default.macvlan.default`)) ? true : undefined), { timeoutMs: 5_000 });
+      await sleep(500);
+      await controller.idle();
+      const planned = log.lines.filter((l) => l.startsWith('debug pod planned ')).map((l) => JSON.parse(l.slice('debug pod planned '.length)) as { pod: string; actions: number });
+      expect(names.map((n) => planned.filter((p) => p.pod === `default/${n}`).map((p) => p.actions))).toEqual(names.map(() => [3]));
+    });
   });
 });

@@ -137,3 +137,47 @@ describe('LiveSnapshot: a plan whose write failed is reverted (found by the chao
     expect(live.snapshot.pods.get('default/p')?.object.metadata.annotations).toEqual({ a: '1' });
   });
 });
+
+describe('LiveSnapshot: the echo of our own write names no key, even before its answer', () => {
+  /** The server's copy of an intended IP object: what the server adds, its keys in another order. */
+  const serverCopy = (address: string, rv: number): unknown => {
+    const s = spec(address);
+    const reordered = Object.fromEntries(Object.entries(s).reverse());
+    return { spec: reordered, metadata: { uid: 'u-ip', creationTimestamp: '2026-12-08T00:00:00Z', resourceVersion: String(rv), name: 'p.default', labels: {} }, kind: 'IP', apiVersion: 'kubeovn.io/v1' };
+  };
+  const pod = (annotations: Record<string, string>, rv: number, labels?: Record<string, string>) => ({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: 'u1', resourceVersion: String(rv), annotations, ...(labels === undefined ? {} : { labels }) }, spec: { containers: [] },
+  });
+  const patch = { type: 'PatchPodAnnotations', target: 'default/p', reason: 'test', annotations: { a: '2' } } as Action;
+
+  it.each([
+    ['the server\'s copy of the intended IP object', serverCopy('10.16.0.2', 6), []],
+    ['an IP object with another address', serverCopy('10.16.0.3', 6), ['ips/p.default']],
+  ])('an IP create, then %s as an event before the answer', (_, event, keys) => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'RESET', kind: 'ips', objects: [] });
+    live.applyIntended([intended('CreateIP', '10.16.0.2')]);
+    expect(live.onEvent({ type: 'ADDED', kind: 'ips', object: event })).toEqual(keys);
+    // Either way the server's copy is held, and its answer is then nothing new.
+    expect((live.snapshot.ips.get('p.default')?.object.metadata as { uid?: string }).uid).toBe('u-ip');
+    live.recordWrite('ips', 'p.default', event);
+    expect(live.onEvent({ type: 'MODIFIED', kind: 'ips', object: event })).toEqual([]);
+  });
+
+  it.each([
+    ['as patched', pod({ a: '2' }, 6), []],
+    ['as patched, with a label someone else added', pod({ a: '2' }, 6, { app: 'x' }), ['pods/default/p']],
+    ['with another value', pod({ a: '3' }, 6), ['pods/default/p']],
+  ])('a pod annotation patch, then the pod %s as an event before the answer', (_, event, keys) => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'ADDED', kind: 'pods', object: pod({ a: '1' }, 5) });
+    live.applyIntended([patch]);
+    expect(live.onEvent({ type: 'MODIFIED', kind: 'pods', object: event })).toEqual(keys);
+  });
+
+  it('without an intent, the same object is a change (someone else wrote it)', () => {
+    const live = new LiveSnapshot(memoryLog());
+    live.onEvent({ type: 'ADDED', kind: 'pods', object: pod({ a: '1' }, 5) });
+    expect(live.onEvent({ type: 'MODIFIED', kind: 'pods', object: pod({ a: '2' }, 6) })).toEqual(['pods/default/p']);
+  });
+});
