@@ -25,7 +25,7 @@ import { Controller } from '../src/effects/Controller.js';
 import type { ApiServer } from '../test/harness/apiserver.js';
 import {
   benchLog, cpuOf, cpuSince, describeCalls, describeQueues, describeServerTimes, loadAverage, loopDelay, note, now,
-  percentile, serverTimes, sleep, timedKube, timedRest, type CallStats, type OnAnswer, type Timed,
+  percentile, queueCounts, serverTimes, sleep, timedKube, timedRest, type CallStats, type OnAnswer, type QueueCounts, type Timed,
 } from './controllerProbe.js';
 import { benchRestart } from './controllerRestart.js';
 import {
@@ -74,8 +74,8 @@ const withController = async (kc: KubeConfig, body: (r: Running) => Promise<void
   }
 };
 
-const describeRun = async (r: Running): Promise<string> =>
-  `${describeCalls(r.calls)}; ${await describeQueues(r.metrics)}; ${r.log.warnings.length} warnings${r.log.warnings.length === 0 ? '' : `, first: ${r.log.warnings.slice(0, 3).join(' | ')}`}`;
+const describeRun = async (r: Running, since?: QueueCounts): Promise<string> =>
+  `${describeCalls(r.calls)}; ${await describeQueues(r.metrics, since)}; ${r.log.warnings.length} warnings${r.log.warnings.length === 0 ? '' : `, first: ${r.log.warnings.slice(0, 3).join(' | ')}`}`;
 
 /** The floor of the burst: `names` pods created in `ns` (not timed), then their IP creates and
  *  patch by a bare client, WORKERS pods at a time, each pod's IP creates at once and then its
@@ -118,6 +118,8 @@ const burstController = async (api: ApiServer, kc: KubeConfig, rest: Request, ns
     await r.controller.ready;
     await r.controller.idle();
     gc();
+    // The start-up's reconciles (every pod of the floor before) are not the burst's.
+    const queued = await queueCounts(r.metrics);
     const server = await serverTimes(api);
     const profiler = await startProfile('controller-burst');
     const cpu = cpuOf(api);
@@ -138,7 +140,7 @@ const burstController = async (api: ApiServer, kc: KubeConfig, rest: Request, ns
     await profiler.stop();
     await r.controller.idle();
     note(`burst in ${ns}: ${names.length} pods created in ${createdIn.toFixed(0)} ms, all allocated at ${ms.toFixed(0)} ms; ${usage}`);
-    note(`  client: ${await describeRun(r)}`);
+    note(`  client: ${await describeRun(r, queued)}`);
     note(`  server: ${describeServerTimes(server, await serverTimes(api))}`);
   }, onAnswer);
   const listed = (await rest('GET', `/api/v1/namespaces/${ns}/pods`)) as { items: unknown[] };

@@ -88,15 +88,26 @@ export const describeLists = (lists: readonly Timed[], t0: number): string => {
 };
 
 /** The pods queue's reconciles (count, mean wait) and the allocation latency histogram's mean. */
-export const describeQueues = async (metrics: PromMetrics): Promise<string> => {
+/** Reconciles started and seconds waited so far, per queue (pods, subnets). */
+export type QueueCounts = ReadonlyMap<string, { readonly count: number; readonly sum: number }>;
+
+export const queueCounts = async (metrics: PromMetrics): Promise<QueueCounts> => {
   const json = await metrics.registry.getMetricsAsJSON();
   const values = (name: string) => json.find((m) => m.name === name)?.values ?? [];
-  const pick = (name: string, suffix: string, queue?: string): number =>
-    values(name).filter((v) => (v as { metricName?: string }).metricName === `${name}${suffix}` && (queue === undefined || v.labels['queue'] === queue)).reduce((s, v) => s + v.value, 0);
+  const pick = (name: string, suffix: string, queue: string): number =>
+    values(name).filter((v) => (v as { metricName?: string }).metricName === `${name}${suffix}` && v.labels['queue'] === queue).reduce((s, v) => s + v.value, 0);
+  return new Map(['pods', 'subnets'].map((queue) => [queue, {
+    count: pick('kube_ovn_ipam_queue_wait_seconds', '_count', queue),
+    sum: pick('kube_ovn_ipam_queue_wait_seconds', '_sum', queue),
+  }]));
+};
+
+/** Each queue's reconciles and mean wait, since `since` (counts taken earlier) when given. */
+export const describeQueues = async (metrics: PromMetrics, since?: QueueCounts): Promise<string> => {
   const out: string[] = [];
-  for (const queue of ['pods', 'subnets']) {
-    const count = pick('kube_ovn_ipam_queue_wait_seconds', '_count', queue);
-    const sum = pick('kube_ovn_ipam_queue_wait_seconds', '_sum', queue);
+  for (const [queue, now] of await queueCounts(metrics)) {
+    const count = now.count - (since?.get(queue)?.count ?? 0);
+    const sum = now.sum - (since?.get(queue)?.sum ?? 0);
     out.push(`${queue} queue: ${count} reconciles, mean wait ${count === 0 ? 0 : ((1000 * sum) / count).toFixed(0)} ms`);
   }
   return out.join('; ');
