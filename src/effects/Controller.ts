@@ -29,12 +29,12 @@ import type { Pod } from '../domain/schema/kube.js';
 import type { IP } from '../domain/schema/kubeovn.js';
 import { isGone } from '../domain/Workloads.js';
 import { keyOf } from '../domain/Snapshot.js';
-import { POD_UID_LABEL } from '../domain/Records.js';
-import { vmHolds } from '../domain/ExistingClaims.js';
 import type { ApplyResult, FaultHook } from './apply.js';
 import { applyActions } from './apply.js';
 import { fingerprint, fingerprintAll } from './fingerprints.js';
+import { ownerAlive, refreshThenRevert } from './freshReads.js';
 import { LiveSnapshot } from './LiveSnapshot.js';
+import { PodMemory } from './PodMemory.js';
 import { auditOvn } from './ovnAudit.js';
 import { outcomeOf, SubnetReconciler } from './SubnetReconciler.js';
 import { IPPoolReconciler } from './IPPoolReconciler.js';
@@ -72,8 +72,6 @@ export interface ControllerDeps {
 
 /** Replans in a row a pod gets at once, before it backs off. */
 const MAX_IMMEDIATE_REPLANS = 3;
-/** Tries to read an object afresh after a failed plan (200 ms doubling between them). */
-const REFRESH_ATTEMPTS = 5;
 /** When a pod's plan finds the Lease not renewed (nothing written), it is planned again after this. */
 const FENCED_RETRY_MS = 1000;
 
@@ -87,19 +85,13 @@ export class Controller {
   private readonly subnetReconciler: SubnetReconciler;
   private readonly handles: WatchHandle[] = [];
   private readonly synced = new Set<WatchedKind>();
-  private readonly lastSeen = new Map<string, Pod>();
-  /** Pods whose last plan had errors: re-planned when a Subnet, NAD, IPPool or Namespace changes. */
-  private readonly unsettled = new Set<string>();
-  /** When each pod (by key and UID) was first seen: the start of its allocation latency. */
-  private readonly firstSeen = new Map<string, { readonly uid: string | undefined; readonly at: number }>();
+  /** Per pod: its last sighting, first sighting, last errors and replans (PodMemory.ts). Pods
+   *  whose last plan had errors are re-planned when a Subnet, NAD, IPPool or Namespace changes. */
+  private readonly memory = new PodMemory();
   /** Pods whose plan is being applied (their intended writes are in the snapshot). */
   private readonly inFlight = new Set<string>();
   /** Pods the sweep is writing for (an orphan's release, an OVN repair): their plans wait. */
   private readonly held = new Set<string>();
-  /** How many times in a row each pod's plan met a world it did not expect (409, 404). */
-  private readonly replans = new Map<string, number>();
-  /** The errors of each pod's last plan, so an unchanged failure is reported once. */
-  private readonly lastErrors = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   /** The planner's state, kept across reconciles; undefined when it must be prepared afresh. */
@@ -228,7 +220,7 @@ export class Controller {
   private onEvent(e: WatchEvent): void {
     if (e.type === 'DELETED' && e.kind === 'pods') {
       const pod = e.object as Pod;
-      this.lastSeen.set(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
+      this.memory.seen(`${pod.metadata.namespace}/${pod.metadata.name}`, pod);
     }
     const changed = this.live.onEvent(e);
     let relevant: boolean;
@@ -276,6 +268,11 @@ export class Controller {
     this.readyResolve();
   }
 
+  /** Plans again every pod whose last plan had errors (what it waits for may have come). */
+  private replanUnsettled(): void {
+    for (const p of this.memory.unsettled) this.pods.add(p);
+  }
+
   /** Which keys an event concerns. Pods whose last plan failed are planned again when what
    *  they may have been waiting for changes: a Subnet, NAD, IPPool, Namespace or StatefulSet,
    *  or a released IP object. */
@@ -284,11 +281,7 @@ export class Controller {
     switch (kind) {
       case 'pods': {
         const pod = snap.pods.get(key)?.object;
-        if (pod !== undefined) {
-          this.lastSeen.set(key, pod);
-          const seen = this.firstSeen.get(key);
-          if (seen === undefined || seen.uid !== pod.metadata.uid) this.firstSeen.set(key, { uid: pod.metadata.uid, at: this.deps.clock.now() });
-        }
+        if (pod !== undefined) this.memory.seen(key, pod, this.deps.clock.now());
         this.pods.add(key);
         return;
       }
@@ -298,62 +291,36 @@ export class Controller {
           this.subnets.add(ip.spec.subnet);
           this.pods.add(`${ip.spec.namespace}/${ip.spec.podName}`);
         }
-        if (type === 'DELETED') for (const p of this.unsettled) this.pods.add(p);
+        if (type === 'DELETED') this.replanUnsettled();
         return;
       }
       case 'subnets':
         this.subnets.add(key);
-        if (relevant) for (const p of this.unsettled) this.pods.add(p);
+        if (relevant) this.replanUnsettled();
         return;
       case 'ippools':
         // A pool's readiness depends on the others (overlap): a change of spec, or a pool that
         // comes or goes, reconciles every pool; anything else only this one.
         if (relevant || type !== 'MODIFIED') for (const name of snap.ippools.keys()) this.ippools.add(name);
         else this.ippools.add(key);
-        if (relevant) for (const p of this.unsettled) this.pods.add(p);
+        if (relevant) this.replanUnsettled();
         return;
       case 'virtualmachines':
       case 'virtualmachineinstances': {
-        if (relevant) for (const p of this.unsettled) this.pods.add(p);
+        if (relevant) this.replanUnsettled();
         // A VM (or VMI) going may leave claims no pod and no VM wants: release them now.
         const deleting = (object as { metadata?: { deletionTimestamp?: string } } | undefined)?.metadata?.deletionTimestamp !== undefined;
         if (relevant && (type === 'DELETED' || deleting)) this.sweepInBackground(false);
         return;
       }
       default:
-        if (relevant) for (const p of this.unsettled) this.pods.add(p);
+        if (relevant) this.replanUnsettled();
     }
   }
 
-  /**
-   * After a failed plan: reads the objects it touched afresh (a few tries), so the next plan
-   * starts from the truth; what still could not be read is put back as it was before the plan
-   * (LiveSnapshot.revertIntended). Reading first matters: while the outcome of a write is
-   * unknown (its answer was lost), the intended IP object keeps its address held, so no other
-   * pod is given an address that may have been written for this one.
-   */
-  private async refreshThenRevert(podKey: string, actions: readonly Action[]): Promise<void> {
-    const [ns, name] = [podKey.slice(0, podKey.indexOf('/')), podKey.slice(podKey.indexOf('/') + 1)];
-    const reads: (() => Promise<void>)[] = [
-      async () => this.live.recordWrite('pods', podKey, (await this.deps.kube.getPod(ns, name)) ?? null),
-      ...actions.flatMap((a) => (a.type === 'CreateIP' || a.type === 'UpdateIP' || a.type === 'DeleteIP'
-        ? [async () => this.live.recordWrite('ips', a.target, (await this.deps.kube.getIP(a.target)) ?? null)] : [])),
-    ];
-    for (const read of reads) {
-      for (let attempt = 1, delay = 200; ; attempt++, delay *= 2) {
-        try {
-          await read();
-          break;
-        } catch (err) {
-          if (attempt >= REFRESH_ATTEMPTS || this.stopping) {
-            this.deps.log.warn('could not refresh after a failed write', { pod: podKey, error: String(err) });
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, delay));
-        }
-      }
-    }
-    this.live.revertIntended(actions);
+  /** After a failed plan: the touched objects read afresh, else put back (freshReads.ts). */
+  private refreshThenRevert(podKey: string, actions: readonly Action[]): Promise<void> {
+    return refreshThenRevert({ ...this.deps, live: this.live, stopping: () => this.stopping }, podKey, actions);
   }
 
   private async reconcilePod(key: string): Promise<Outcome> {
@@ -361,7 +328,7 @@ export class Controller {
     const snap = this.live.snapshot;
     const entry = snap.pods.get(key);
     const alive = entry !== undefined && entry.object.spec.hostNetwork !== true && !isGone(entry.object);
-    const last = entry?.object ?? this.lastSeen.get(key);
+    const last = entry?.object ?? this.memory.lastSeen(key);
     if (!alive && last === undefined) return { kind: 'done' };
     const before = this.plannerState();
     const planned = alive ? planPodWith(before, snap, key, this.planOptions()) : releasePodWith(before, snap, last!, this.planOptions());
@@ -374,26 +341,19 @@ export class Controller {
     const plan = planned.plan;
     // An unchanged failure is reported (logged, counted, an Event) once, not at every re-plan.
     const errorText = plan.errors.map((e) => `${e.code} ${e.message}`).join('\n');
-    const newErrors = errorText !== (this.lastErrors.get(key) ?? '');
+    const newErrors = this.memory.planned(key, errorText);
     const actions = plan.actions.filter((a) => a.type !== 'UpdateSubnetStatus' && (newErrors || a.type !== 'EmitEvent'));
-    if (plan.errors.length > 0) {
-      this.unsettled.add(key);
-      this.lastErrors.set(key, errorText);
-    } else {
-      this.unsettled.delete(key);
-      this.lastErrors.delete(key);
-    }
     if (newErrors) {
       for (const e of plan.errors) {
         this.deps.metrics.failures.inc({ code: e.code });
         this.deps.log.warn('allocation failed', { pod: e.pod, interface: e.interface, provider: e.provider, code: e.code, reason: e.message });
       }
     }
-    if (!alive) this.forget(key);
+    if (!alive) this.memory.forget(key);
     this.deps.log.debug('pod planned', { pod: key, actions: actions.length, errors: plan.errors.length });
     if (actions.length === 0) {
-      this.replans.delete(key);
-      if (!alive) this.lastSeen.delete(key);
+      this.memory.noReplan(key);
+      if (!alive) this.memory.forgetLastSeen(key);
       return { kind: 'done' };
     }
     const released = actions.flatMap((a) => (a.type === 'DeleteIP' ? [snap.ips.get(a.target)?.object.spec.subnet] : [])).filter((x): x is string => x !== undefined);
@@ -417,7 +377,7 @@ export class Controller {
     }
     if (released.length > 0) {
       for (const subnet of released) this.subnets.add(subnet);
-      for (const p of this.unsettled) this.pods.add(p);
+      this.replanUnsettled();
     }
     if (result.kind === 'applied') {
       for (const a of plan.allocations) {
@@ -425,12 +385,9 @@ export class Controller {
         this.deps.log.info('allocated', { pod: a.pod, interface: a.interface, provider: a.provider, subnet: a.subnet, address: a.ipAddress, mac: a.macAddress, source: a.source });
         this.deps.metrics.allocations.inc({ source: a.source });
       }
-      if (!alive) this.lastSeen.delete(key);
-      const since = this.firstSeen.get(key);
-      if (actions.some((a) => a.type === 'PatchPodAnnotations') && since !== undefined) {
-        this.deps.metrics.allocationLatency.observe((this.deps.clock.now() - since.at) / 1000);
-        this.firstSeen.delete(key);
-      }
+      if (!alive) this.memory.forgetLastSeen(key);
+      const since = actions.some((a) => a.type === 'PatchPodAnnotations') ? this.memory.takeFirstSeen(key) : undefined;
+      if (since !== undefined) this.deps.metrics.allocationLatency.observe((this.deps.clock.now() - since) / 1000);
     }
     for (const subnet of new Set([...plan.allocations.map((a) => a.subnet), ...this.subnetsOf(actions)])) this.subnets.add(subnet);
     return this.paced(key, result);
@@ -440,21 +397,13 @@ export class Controller {
    *  replanning backs off like a retry, so a conflict the plans cannot see never spins. */
   private paced(key: string, result: ApplyResult): Outcome {
     if (result.kind !== 'replan') {
-      this.replans.delete(key);
+      this.memory.noReplan(key);
       return outcomeOf(result);
     }
-    const n = (this.replans.get(key) ?? 0) + 1;
-    this.replans.set(key, n);
+    const n = this.memory.replanned(key);
     if (n <= MAX_IMMEDIATE_REPLANS) return outcomeOf(result);
     this.deps.log.warn('a pod keeps replanning: backing off', { pod: key, replans: n, action: `${result.action.type} ${result.action.target}`, error: result.error });
     return { kind: 'retry', reason: result.error };
-  }
-
-  /** Drops what is kept per pod once it is gone. */
-  private forget(key: string): void {
-    this.firstSeen.delete(key);
-    this.lastErrors.delete(key);
-    this.unsettled.delete(key);
   }
 
   private subnetsOf(actions: readonly Action[]): string[] {
@@ -488,7 +437,7 @@ export class Controller {
       const { taken, release } = this.hold([`${ip.spec.namespace}/${ip.spec.podName}`]);
       if (taken.size === 0) continue; // a pod of that name is being planned: next sweep
       try {
-        if (await this.ownerAlive(ip)) {
+        if (await ownerAlive(this.deps.kube, this.live.snapshot, ip)) {
           this.deps.log.info('sweep: kept an IP object whose pod the cache did not show', { ip: target });
           continue;
         }
@@ -523,18 +472,5 @@ export class Controller {
     const taken = new Set(keys.filter((k) => !this.inFlight.has(k) && !this.held.has(k)));
     for (const k of taken) this.held.add(k);
     return { taken, release: () => { for (const k of taken) this.held.delete(k); } };
-  }
-
-  /** Does the IP object's owner still live? A VM's also by the cache as it is now (vmHolds). */
-  private async ownerAlive(ip: IP): Promise<boolean> {
-    if (vmHolds(this.live.snapshot, ip)) return true;
-    try {
-      const raw = (await this.deps.kube.getPod(ip.spec.namespace, ip.spec.podName)) as Pod | undefined;
-      if (raw === undefined || isGone(raw)) return false;
-      const uid = ip.metadata.labels?.[POD_UID_LABEL];
-      return uid === undefined || uid === raw.metadata.uid;
-    } catch {
-      return true; // cannot tell: keep it
-    }
   }
 }

@@ -92,6 +92,7 @@ export class LiveSnapshot {
   /** Per kind/key that an intended write changed: the entry it replaced (undefined: none). */
   private readonly intents = new Map<string, { readonly before: Entry<unknown> | undefined }>();
   private order = 0;
+  private view: Snapshot | undefined;
   private readonly releases: ReleasedAddresses[] = [];
   /** Per IP object, its subnet and address as the API server last confirmed them. */
   private readonly confirmed = new Map<string, { readonly subnet: string; readonly ipAddress: string }>();
@@ -106,7 +107,9 @@ export class LiveSnapshot {
 
   /** The current state, for the planner (do not hold it across an await). */
   get snapshot(): Snapshot {
-    return Object.fromEntries(this.maps) as unknown as Snapshot;
+    // One record of the live maps, made again only when a re-list replaces a kind's map.
+    this.view ??= Object.fromEntries(this.maps) as unknown as Snapshot;
+    return this.view;
   }
 
   /** Applies a watch event; returns the keys whose objects changed (kind/key). */
@@ -267,6 +270,7 @@ export class LiveSnapshot {
       return rv !== undefined && rv > max ? rv : max;
     }, 0n);
     this.maps.set(kind, new Map());
+    this.view = undefined;
     for (const id of [...this.intents.keys()]) if (id.startsWith(`${kind}/`)) this.intents.delete(id);
     for (const o of objects) this.put(kind, o);
     // Own writes the list may have missed stay.
