@@ -9,6 +9,7 @@
 //   patch (a null value removes the key).
 // - `mayOutgrow` is a cheap upper bound, checked before anything is allocated, so the exact
 //   check (and the rollback it may need) costs nothing for the pods that cannot reach the limit.
+import { boundedMemo } from './schema/memo.js';
 import { VM_ANNOTATION } from './VirtualMachines.js';
 
 /** apimachinery's TotalAnnotationSizeLimitB. */
@@ -20,7 +21,7 @@ const ascii = /^[\x00-\x7f]*$/;
  *  call, which a plan of 100,000 pods pays several times per pod, and which was half a pod's
  *  plan with a 10,000-address ip_pool list). ASCII, the common case, is its length (a native
  *  test); otherwise a lone surrogate counts as U+FFFD (3 bytes), as TextEncoder would write it. */
-const bytes = (text: string): number => {
+const countBytes = (text: string): number => {
   if (ascii.test(text)) return text.length;
   let total = text.length;
   for (let i = 0; i < text.length; i++) {
@@ -34,6 +35,11 @@ const bytes = (text: string): number => {
   }
   return total;
 };
+
+/** A long value many pods share (a workload's `ip_pool` list) is counted once while it is
+ *  kept (schema/memo.ts): the test above scans it, and a 10,000-address list was scanned at
+ *  every plan of every replica, most of a pod's plan. */
+const bytes = boundedMemo(countBytes, { minLength: 4096, maxValues: 256, maxChars: 64 * 1024 * 1024 });
 
 /** The annotations' size as the API server counts it, after `patch` (null removes a key). */
 export const annotationBytes = (annotations: Readonly<Record<string, string>>, patch: Readonly<Record<string, string | null>> = {}): number => {

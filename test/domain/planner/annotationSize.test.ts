@@ -40,7 +40,11 @@ describe('annotationBytes counts what the API server counts', () => {
     ['keys and values', { a: 'bc', de: '' }, {}, 5],
     ['UTF-8 bytes, not characters', { 'é': 'ü€' }, {}, 7],
     ['after a patch: set, replace, remove', { a: 'bc', de: 'f' }, { a: 'x', de: null, g: 'hi' }, 5],
+    // Long values are counted once and remembered (a workload's ip_pool list on every replica).
+    ['a long value', { a: 'x'.repeat(5000) }, {}, 5001],
+    ['a long value with UTF-8', { a: `${'x'.repeat(5000)}é€` }, {}, 5006],
   ])('%s', (_name, annotations, patch, size) => {
+    expect(annotationBytes(annotations, patch)).toBe(size);
     expect(annotationBytes(annotations, patch)).toBe(size);
   });
 
