@@ -105,6 +105,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A free port below the kernel's ephemeral range (32768 and up here), for a server restarted on
+ *  its port: no client socket can hold it as its source port meanwhile. A client that keeps
+ *  connecting to a dead server's ephemeral port can even be given that very port and connect to
+ *  itself (TCP simultaneous open), which held kube-apiserver's port in a chaos run. */
+export async function stablePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+    if (attempt >= 50) throw new Error('stablePort: no free port in 20000-29999 after 50 tries');
+  }
+}
+
 /** GET `url` over TLS trusting only `ca`; resolves with status and body. */
 function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -152,7 +169,7 @@ async function startKubeApiserver(
 ): Promise<{ proc: Proc; url: string }> {
   const ca = readFileSync(`${dir}/apiserver.crt`, 'utf8');
   for (let attempt = 1; ; attempt++) {
-    const port = fixedPort ?? await freePort();
+    const port = fixedPort ?? await stablePort();
     const url = `https://127.0.0.1:${port}`;
     const proc = launch('kube-apiserver', [binary, `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${port}`,
