@@ -87,7 +87,6 @@ export const describeLists = (lists: readonly Timed[], t0: number): string => {
   }).join('; ');
 };
 
-/** The pods queue's reconciles (count, mean wait) and the allocation latency histogram's mean. */
 /** Reconciles started and seconds waited so far, per queue (pods, subnets). */
 export type QueueCounts = ReadonlyMap<string, { readonly count: number; readonly sum: number }>;
 

@@ -199,7 +199,7 @@ const staticsOf = (s: SubnetDraft, req: AllocationRequest, addresses: readonly A
 };
 
 /** How many entries of an exhausted ip_pool its error names. */
-export const POOL_ENTRIES_TOLD = 8;
+const POOL_ENTRIES_TOLD = 8;
 
 const entryAddresses = (entry: PoolEntry): readonly Address[] => [entry.v4, entry.v6].filter((a): a is Address => a !== undefined);
 const entryText = (entry: PoolEntry): string => entryAddresses(entry).map((a) => formatValue(a.family, a.value)).join(',');
@@ -233,7 +233,7 @@ const decideFromPool = (d: Draft, s: SubnetDraft, wanted: readonly Family[], req
   }
   // A long pool is told by its first entries and their reasons, and how many more: the
   // message goes into an Event and a log line, and is built at every plan of a waiting pod.
-  const shown = pool.length <= POOL_ENTRIES_TOLD ? pool : pool.slice(0, POOL_ENTRIES_TOLD);
+  const shown = pool.slice(0, POOL_ENTRIES_TOLD);
   const reasons = shown.map((entry) => {
     const attempt = tryEntry(entry);
     return E.isLeft(attempt) ? attempt.left.message : '';
